@@ -37,6 +37,26 @@ def last_axis(arr, size, name):
     return arr
 
 
+def broadcast_batch(**shapes):
+    """Broadcast the batch shapes of several arguments, naming them if they do not fit.
+
+    Parameters
+    ----------
+    **shapes : tuple of int
+        Batch shape of each argument, keyed by the argument's name.
+
+    Returns
+    -------
+    tuple of int
+        The broadcast batch shape.
+    """
+    try:
+        return np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        described = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+        raise ValueError(f"batch shapes of {', '.join(shapes)} do not broadcast: {described}") from None
+
+
 def temperature_axis(temperature_K, name="temperature_K"):
     """Return a 1-D array of temperatures, all finite and > 0."""
     arr = as_positive_array(temperature_K, name)

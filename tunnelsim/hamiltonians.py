@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from ._checks import as_positive_array, as_real_array, last_axis
+from ._checks import as_positive_array, as_real_array, broadcast_batch, last_axis
 
 __all__ = [
     "asymmetries_from_polar",
@@ -62,6 +62,7 @@ def two_level(delta, delta0):
     """
     delta = as_real_array(delta, "delta")
     delta0 = as_real_array(delta0, "delta0")
+    broadcast_batch(delta=delta.shape, delta0=delta0.shape)
     delta, delta0 = np.broadcast_arrays(delta, delta0)
     h = np.zeros(delta.shape + (2, 2), dtype=complex)
     h[..., 0, 0] = 0.5 * delta
@@ -97,7 +98,7 @@ def _ring_args(E, D0, phi, n_wells=None):
         raise ValueError(f"E must have a last axis of length >= 2 (one energy per well), got shape {E.shape}")
     D0 = as_positive_array(D0, "D0")
     phi = as_real_array(phi, "phi")
-    batch = np.broadcast_shapes(E.shape[:-1], D0.shape, phi.shape)
+    batch = broadcast_batch(E=E.shape[:-1], D0=D0.shape, phi=phi.shape)
     return E, D0, phi, batch
 
 
@@ -204,6 +205,7 @@ def asymmetries_from_polar(D, alpha):
     """
     D = as_positive_array(D, "D", allow_zero=True)
     alpha = as_real_array(alpha, "alpha")
+    broadcast_batch(D=D.shape, alpha=alpha.shape)
     k = np.arange(3)
     return math.sqrt(2.0 / 3.0) * D[..., None] * np.cos(alpha[..., None] - 2.0 * math.pi * k / 3.0)
 
@@ -269,7 +271,7 @@ def _four_well_args(E, D0, phi_vec, vertices):
     D0 = as_positive_array(D0, "D0")
     phi_vec = last_axis(as_real_array(phi_vec, "phi_vec"), 3, "phi_vec")
     v = _vertices(vertices)
-    batch = np.broadcast_shapes(E.shape[:-1], D0.shape, phi_vec.shape[:-1])
+    batch = broadcast_batch(E=E.shape[:-1], D0=D0.shape, phi_vec=phi_vec.shape[:-1])
     return E, D0, phi_vec, v, batch
 
 
@@ -344,7 +346,9 @@ def four_well_derivatives(E, D0, phi_vec, direction, vertices=None):
     """
     E, D0, phi_vec, v, batch = _four_well_args(E, D0, phi_vec, vertices)
     direction = last_axis(as_real_array(direction, "direction"), 3, "direction")
-    batch = np.broadcast_shapes(batch, direction.shape[:-1])
+    batch = broadcast_batch(
+        E=E.shape[:-1], D0=D0.shape, phi_vec=phi_vec.shape[:-1], direction=direction.shape[:-1]
+    )
     first = _four_well_matrix(E, D0, phi_vec, v, batch, direction, order=1)
     second = _four_well_matrix(E, D0, phi_vec, v, batch, direction, order=2)
     return first, second

@@ -70,6 +70,21 @@ def _check_stack(h, name):
     return h
 
 
+def _check_derivative(d, name, H):
+    """A derivative stack must have ``H``'s matrix size and a batch that broadcasts to ``H``'s."""
+    d = _check_stack(d, name)
+    if d.shape[-2:] != H.shape[-2:]:
+        raise ValueError(f"{name} must have matrices of shape {H.shape[-2:]} like H, got shape {d.shape}")
+    batch = H.shape[:-2]
+    try:
+        fits = np.broadcast_shapes(batch, d.shape[:-2]) == batch
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{name} batch shape {d.shape[:-2]} does not broadcast to H's batch shape {batch}")
+    return d
+
+
 def solve(H, dH=None, d2H=None):
     """Diagonalise a batch of Hermitian matrices with :func:`numpy.linalg.eigh`.
 
@@ -78,8 +93,8 @@ def solve(H, dH=None, d2H=None):
     H : array_like, shape (..., n, n)
         Hermitian Hamiltonians (K).
     dH, d2H : array_like, shape (..., n, n), optional
-        Exact first and second derivatives with respect to the field parameter; they
-        broadcast against ``H``.
+        Exact first and second derivatives with respect to the field parameter; their
+        batch shapes broadcast to that of ``H``.
 
     Returns
     -------
@@ -91,12 +106,12 @@ def solve(H, dH=None, d2H=None):
     slopes = coupling2 = curvature = None
     vecs_h = np.conj(np.swapaxes(vecs, -1, -2))
     if dH is not None:
-        dH = _check_stack(dH, "dH")
+        dH = _check_derivative(dH, "dH", H)
         v = vecs_h @ dH @ vecs
         slopes = np.real(np.diagonal(v, axis1=-2, axis2=-1)).copy()
         coupling2 = np.abs(v) ** 2
     if d2H is not None:
-        d2H = _check_stack(d2H, "d2H")
+        d2H = _check_derivative(d2H, "d2H", H)
         curvature = np.real(np.einsum("...in,...ij,...jn->...n", np.conj(vecs), d2H, vecs))
     return Spectrum(levels=levels, slopes=slopes, coupling2=coupling2, curvature=curvature)
 

@@ -1,0 +1,263 @@
+"""The command line (run, info, plot, --version) and the quick-look plot it draws."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tunnelsim import __version__
+from tunnelsim.cli import main
+from tunnelsim.ensemble import EnsembleResult
+from tunnelsim.plotting import plot_result, save_quicklook
+from tunnelsim.results import read_result, write_result
+
+REPO = Path(__file__).resolve().parents[1]
+
+TINY_CONFIG = """title = "cli test"
+[system]
+kind = "three_level"
+charge_area_A2 = 30000.0
+[distribution]
+kind = "ats"
+density_per_g = 1.0e16
+D_min_K = 0.05
+D_max_K = 20.0
+D0_min_K = 2.0
+D0_max_K = 3.0
+[averaging]
+orientation_nodes = 2
+error_estimate = false
+[grid]
+temperature_K = [2.0, 10.0, 40.0]
+field_T = [1.0, 3.0]
+[output]
+observables = ["magnetization"]
+path = "results/tiny.h5"
+"""
+
+
+def make_result(nT=4, nB=2, T_span=(2.0, 300.0), with_errors=True):
+    T = np.geomspace(*T_span, nT)
+    B = np.linspace(1.0, 6.5, nB)
+    mag = 1e-4 * np.outer(1.0 / T, B)
+    heat = 1e-9 * np.outer(T, np.ones(nB))
+    return EnsembleResult(
+        temperature_K=T,
+        field_T=B,
+        values={"magnetization": mag, "heat_capacity": heat},
+        errors={"magnetization": 0.05 * mag if with_errors else np.full_like(mag, np.nan),
+                "heat_capacity": np.full_like(heat, np.nan)},
+        units={"magnetization": "emu/g", "heat_capacity": "J K-1 g-1"},
+        long_names={"magnetization": "magnetisation per gram", "heat_capacity": "heat capacity per gram"},
+        info={"method": "quadrature"},
+    )
+
+
+@pytest.fixture
+def result_file(tmp_path):
+    path = tmp_path / "r.h5"
+    write_result(path, make_result(), extra_attrs={"title": "cli fixture"})
+    return path
+
+
+def run_python(code_or_args, cwd=None):
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, *code_or_args], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=120)
+
+
+def assert_one_line_error(capsys, fragment):
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("tunnelsim: error: "), err
+    assert fragment in lines[0], err
+    assert "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- start-up
+def test_importing_the_cli_loads_no_heavy_libraries():
+    code = ("import sys, tunnelsim.cli; "
+            "print(','.join(m for m in ('qutip', 'matplotlib', 'h5py') if m in sys.modules))")
+    proc = run_python(["-c", code])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [pytest.param(["-m", "tunnelsim", "--version"], id="python-m"),
+     pytest.param(["-c", "import sys; from tunnelsim.cli import main; sys.exit(main(['--version']))"], id="main")],
+)
+def test_version(args):
+    proc = run_python(args)
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"tunnelsim {__version__}"
+
+
+def test_no_command_is_an_error(capsys):
+    assert main([]) == 2
+    assert "a command is required" in capsys.readouterr().err
+
+
+def test_unknown_option_exits_with_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["run"])
+    assert info.value.code == 2
+
+
+# --------------------------------------------------------------------------- info
+def test_info_prints_summary(result_file, capsys):
+    assert main(["info", str(result_file)]) == 0
+    out = capsys.readouterr().out
+    assert "title: cli fixture" in out
+    assert "temperature  4 points" in out and "field        2 points" in out
+    assert "magnetization" in out and "[emu/g]" in out and "heat_capacity" in out
+    assert f"tunnelsim_version: {__version__}" in out
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [pytest.param(None, "no such result file", id="missing"),
+     pytest.param("plain text", "not a readable HDF5 file", id="not-hdf5")],
+)
+def test_info_bad_file_is_one_line_error(tmp_path, capsys, content, fragment):
+    path = tmp_path / "x.h5"
+    if content is not None:
+        path.write_text(content)
+    assert main(["info", str(path)]) == 2
+    assert_one_line_error(capsys, fragment)
+
+
+# --------------------------------------------------------------------------- plot
+def test_plot_command_writes_figure(result_file, tmp_path, capsys):
+    assert main(["plot", str(result_file)]) == 0
+    png = result_file.with_suffix(".png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"plot: {png}" in capsys.readouterr().out
+    svg = tmp_path / "figs" / "c.svg"
+    assert main(["plot", str(result_file), "-o", str(svg), "--observable", "heat_capacity"]) == 0
+    assert "<svg" in svg.read_text()
+
+
+@pytest.mark.parametrize(
+    "extra, fragment",
+    [pytest.param(["--observable", "entropy"], "observable 'entropy' not in the result", id="unknown-observable"),
+     pytest.param(["-o", "SELF"], "would overwrite the result set", id="overwrite-result")],
+)
+def test_plot_bad_input(result_file, capsys, extra, fragment):
+    extra = [str(result_file) if a == "SELF" else a for a in extra]
+    assert main(["plot", str(result_file), *extra]) == 2
+    assert_one_line_error(capsys, fragment)
+
+
+@pytest.mark.parametrize(
+    "nT, nB, versus, log_x",
+    [
+        pytest.param(5, 2, "temperature", True, id="vs-T-log"),
+        pytest.param(3, 3, "temperature", True, id="square-vs-T"),
+        pytest.param(2, 6, "field", False, id="vs-field"),
+    ],
+)
+def test_plot_result_lines_labels_and_limits(nT, nB, versus, log_x):
+    result = make_result(nT, nB)
+    fig, ax = plot_result(result)
+    lines = ax.get_lines()
+    assert len(lines) == (nT if versus == "field" else nB)
+    assert ax.get_xscale() == ("log" if log_x else "linear")
+    assert ax.get_ylabel() == "magnetisation per gram (emu/g)"
+    x = result.field_T if versus == "field" else result.temperature_K
+    assert ax.get_xlabel() == ("field B (T)" if versus == "field" else "temperature T (K)")
+    np.testing.assert_allclose(ax.dataLim.intervalx, [x.min(), x.max()])
+    mag, err = result.values["magnetization"], result.errors["magnetization"]
+    np.testing.assert_allclose(ax.dataLim.intervaly, [(mag - err).min(), (mag + err).max()])
+    assert len(ax.collections) == len(lines)  # one error band per line
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    if versus == "temperature":
+        assert labels[0] == "B = 1 T (10 kOe)" and labels[-1] == "B = 6.5 T (65 kOe)"
+    else:
+        assert labels[0] == f"T = {result.temperature_K[0]:.4g} K"
+    for line, curve in zip(lines, (mag if versus == "field" else mag.T)):
+        np.testing.assert_allclose(line.get_ydata(), curve)
+
+
+def test_plot_result_from_file_narrow_range_no_errors(tmp_path):
+    path = tmp_path / "r.h5"
+    write_result(path, make_result(4, 2, T_span=(2.0, 10.0), with_errors=False), extra_attrs={"title": "narrow"})
+    fig, ax = plot_result(path)
+    assert ax.get_xscale() == "linear" and ax.get_title() == "narrow"
+    assert len(ax.collections) == 0
+    fig2, ax2 = plot_result(read_result(path), observable="heat_capacity", ax=ax)
+    assert fig2 is fig and ax2 is ax
+    assert len(ax.get_lines()) == 4
+
+
+def test_plot_result_rejects_bad_source_and_observable(tmp_path):
+    with pytest.raises(ValueError, match="no 'temperature_K'"):
+        plot_result(object())
+    with pytest.raises(ValueError, match="available: magnetization, heat_capacity"):
+        plot_result(make_result(), observable="entropy")
+    with pytest.raises(FileNotFoundError):
+        save_quicklook(tmp_path / "missing.h5", tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists() and list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- run
+@pytest.fixture
+def config_file(tmp_path):
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_CONFIG)
+    return path
+
+
+def test_run_config_errors_are_one_line(tmp_path, capsys, config_file):
+    assert main(["run", str(tmp_path / "nope.toml")]) == 2
+    assert_one_line_error(capsys, "nope.toml: cannot read config")
+    config_file.write_text(TINY_CONFIG.replace("D_min_K = 0.05", "D_min_K = true"))
+    assert main(["run", str(config_file)]) == 2
+    assert_one_line_error(capsys, "tiny.toml: distribution.D_min_K: must be a number, got boolean true")
+
+
+def test_run_refuses_existing_output_before_computing(tmp_path, capsys, config_file, monkeypatch):
+    from tunnelsim import runner
+
+    out = tmp_path / "exists.h5"
+    out.write_bytes(b"keep me")
+    monkeypatch.setattr(runner, "run", lambda *a, **k: pytest.fail("computed although the output exists"))
+    assert main(["run", str(config_file), "-o", str(out)]) == 2
+    assert_one_line_error(capsys, "exists; use force (--force)")
+    assert out.read_bytes() == b"keep me"
+
+
+def test_run_end_to_end(tmp_path, capsys, config_file, monkeypatch):
+    xr = pytest.importorskip("xarray")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(config_file)]) == 0
+    out = capsys.readouterr().out
+    result_path = Path("results/tiny.h5")
+    assert f"result set: {result_path}" in out and f"plot: {result_path.with_suffix('.png')}" in out
+    assert result_path.with_suffix(".png").stat().st_size > 0
+    rs = read_result(result_path)
+    assert rs.values["magnetization"].shape == (3, 2)
+    assert np.all(np.isfinite(rs.values["magnetization"]))
+    assert rs.attrs["command"] == f"tunnelsim run {config_file}"
+    assert rs.attrs["config"] == TINY_CONFIG and rs.attrs["title"] == "cli test"
+    with xr.open_dataset(result_path, engine="h5netcdf") as ds:
+        assert ds["magnetization"].dims == ("temperature", "field")
+    assert main(["run", str(config_file)]) == 2
+    assert_one_line_error(capsys, "results/tiny.h5: result set exists")
+    assert main(["run", str(config_file), "--force", "-o", "other/o.h5"]) == 0
+    assert Path("other/o.h5").is_file() and Path("other/o.png").is_file()
+
+
+@pytest.mark.slow
+def test_console_run_without_tty_shows_no_progress_bar(tmp_path, config_file):
+    out = tmp_path / "sub.h5"
+    proc = run_python(["-m", "tunnelsim", "run", str(config_file), "-o", str(out)], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert proc.stdout.splitlines()[0] == f"result set: {out}"
+    assert out.is_file()

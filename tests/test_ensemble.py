@@ -1,0 +1,258 @@
+"""Ensemble averages: convergence, independent cross-checks, limits and bad input."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from tunnelsim import distributions, ensemble, orientations, systems, units
+from tunnelsim.ensemble import AveragingSettings, Ensemble, TemperatureDependence, compute
+
+K_B = units.K_B_J_PER_K
+
+
+def ats_ensemble(D_max_K=math.inf, charge_area_A2=30000.0, td=None, D0_min_K=2.0, D0_max_K=3.0, D_min_K=0.05):
+    system = systems.ThreeLevelSystem(charge_area_A2)
+    dist = distributions.ATSDistribution(D_min_K=D_min_K, D0_min_K=D0_min_K, D0_max_K=D0_max_K, D_max_K=D_max_K)
+    return Ensemble(system, dist, density_per_g=1.0e16, temperature_dependence=td)
+
+
+# --------------------------------------------------------------------------- convergence
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "D_max_K",
+    [pytest.param(30.0, id="finite-Dmax"), pytest.param(math.inf, id="infinite-Dmax")],
+)
+def test_default_settings_converge_under_node_doubling(D_max_K):
+    """Every observable changes by < 1e-4 relative when all node counts double."""
+    ens = ats_ensemble(D_max_K=D_max_K)
+    T = np.array([0.5, 4.5, 40.0])
+    B = np.array([0.5, 3.0])
+    res = compute(ens, T, B, observables=tuple(ensemble.OBSERVABLES), settings=AveragingSettings())
+    for name, value in res.values.items():
+        scale = np.max(np.abs(value), axis=0, keepdims=True)  # per field: relative to the curve's size
+        rel = res.errors[name] / scale
+        assert np.all(rel < 1e-4), (name, rel.max())
+
+
+def test_monte_carlo_and_qmc_agree_with_quadrature_within_three_standard_errors():
+    ens = ats_ensemble(D_max_K=20.0)
+    T = np.array([1.0, 5.0])
+    B = np.array([2.0])
+    quad = compute(ens, T, B, settings=AveragingSettings(error_estimate=False))
+    for method in ("monte_carlo", "qmc"):
+        sampled = compute(ens, T, B, settings=AveragingSettings(method=method, samples=4096, seed=3))
+        diff = np.abs(sampled.values["magnetization"] - quad.values["magnetization"])
+        se = sampled.errors["magnetization"]
+        assert np.all(se > 0)
+        assert np.all(diff < 3 * se), (method, diff / se)
+
+
+def test_sampling_is_reproducible_with_a_seed():
+    ens = ats_ensemble(D_max_K=20.0)
+    a = compute(ens, [2.0], [1.0], settings=AveragingSettings(method="monte_carlo", samples=256, seed=7))
+    b = compute(ens, [2.0], [1.0], settings=AveragingSettings(method="monte_carlo", samples=256, seed=7))
+    c = compute(ens, [2.0], [1.0], settings=AveragingSettings(method="monte_carlo", samples=256, seed=8))
+    assert a.values["magnetization"] == b.values["magnetization"]
+    assert a.values["magnetization"] != c.values["magnetization"]
+
+
+def test_chunking_does_not_change_the_result():
+    ens = ats_ensemble(D_max_K=20.0)
+    kwargs = dict(observables=("magnetization", "susceptibility", "heat_capacity"))
+    big = compute(ens, [0.7, 3.0], [0.0, 1.5], settings=AveragingSettings(error_estimate=False), **kwargs)
+    small = compute(
+        ens, [0.7, 3.0], [0.0, 1.5], settings=AveragingSettings(error_estimate=False, max_memory_bytes=200_000), **kwargs
+    )
+    for name in big.values:
+        np.testing.assert_allclose(small.values[name], big.values[name], rtol=1e-12, atol=0)
+
+
+# --------------------------------------------------------------------------- thermodynamic identities
+def test_susceptibility_is_the_field_derivative_of_the_magnetisation():
+    ens = ats_ensemble(D_max_K=20.0)
+    T = np.array([0.8, 6.0])
+    B0, h = 1.2, 1e-4
+    s = AveragingSettings(error_estimate=False)
+    res = compute(ens, T, [B0 - h, B0, B0 + h], observables=("magnetization", "susceptibility"), settings=s)
+    M = res.values["magnetization"]
+    dM_dH = (M[:, 2] - M[:, 0]) / (2 * h * units.OE_PER_T)  # emu g-1 Oe-1
+    np.testing.assert_allclose(res.values["susceptibility"][:, 1], dM_dH, rtol=1e-6)
+
+
+def test_heat_capacity_is_T_dS_dT():
+    ens = ats_ensemble(D_max_K=20.0)
+    T0, h = 2.0, 1e-4
+    s = AveragingSettings(error_estimate=False)
+    res = compute(ens, [T0 - h, T0, T0 + h], [1.0], observables=("entropy", "heat_capacity"), settings=s)
+    S = res.values["entropy"][:, 0]
+    np.testing.assert_allclose(res.values["heat_capacity"][1, 0], T0 * (S[2] - S[0]) / (2 * h), rtol=1e-6)
+
+
+def test_zero_field_gives_zero_magnetisation_and_finite_susceptibility():
+    ens = ats_ensemble(D_max_K=20.0)
+    res = compute(ens, [1.0, 10.0], [0.0], observables=("magnetization", "susceptibility"),
+                  settings=AveragingSettings(error_estimate=False))
+    np.testing.assert_allclose(res.values["magnetization"], 0.0, atol=1e-30)
+    assert np.all(np.isfinite(res.values["susceptibility"])) and np.all(res.values["susceptibility"] > 0)
+
+
+# --------------------------------------------------------------------------- STM heat capacity
+def _stm_heat_capacity_by_dos(dist, T):
+    """Independent 1-D quadrature: C = int dE n(E) Schottky(E/T) (k_B units per system)."""
+    E_max = math.hypot(dist.delta_max_K, dist.delta0_max_K)
+    kinks = sorted({dist.delta0_min_K, dist.delta0_max_K, math.hypot(dist.delta_max_K, dist.delta0_min_K), E_max})
+
+    def schottky(E):
+        x = E / T
+        return x * x / (4.0 * math.cosh(x / 2.0) ** 2)
+
+    total = 0.0
+    for a, b in zip(kinks[:-1], kinks[1:]):
+        # split further at the temperature scale so quad sees the Schottky peak
+        pts = [p for p in (2.4 * T, 10 * T, 30 * T) if a < p < b]
+        val, _ = integrate.quad(lambda E: float(dist.density_of_states(E)) * schottky(E), a, b,
+                                points=pts or None, limit=400, epsabs=0, epsrel=1e-11)
+        total += val
+    return total
+
+
+@pytest.mark.parametrize("T", [pytest.param(t, id=f"T={t}K") for t in (0.02, 0.2, 2.0)])
+def test_stm_heat_capacity_matches_density_of_states_quadrature(T):
+    dist = distributions.STMDistribution(delta_max_K=10.0, delta0_min_K=1e-3, delta0_max_K=10.0)
+    ens = Ensemble(systems.TwoLevelSystem(), dist, density_per_g=1.0)
+    res = compute(ens, [T], [0.0], observables=("heat_capacity",), settings=AveragingSettings(error_estimate=False))
+    expected = _stm_heat_capacity_by_dos(dist, T) * K_B
+    np.testing.assert_allclose(res.values["heat_capacity"][0, 0], expected, rtol=1e-4)
+
+
+def test_stm_heat_capacity_is_linear_in_T_inside_the_window():
+    dist = distributions.STMDistribution(delta_max_K=100.0, delta0_min_K=1e-6, delta0_max_K=100.0)
+    ens = Ensemble(systems.TwoLevelSystem(), dist, density_per_g=1.0)
+    T = np.array([0.01, 0.1])
+    C = compute(ens, T, [0.0], observables=("heat_capacity",), settings=AveragingSettings(error_estimate=False))
+    ratio = C.values["heat_capacity"][1, 0] / C.values["heat_capacity"][0, 0]
+    # C ~ T ln(T / Delta0_min) with the log-uniform Delta0: slope 1 up to the logarithm
+    expected = 10.0 * math.log(0.1 / 1e-6 * 2) / math.log(0.01 / 1e-6 * 2)
+    assert abs(ratio / expected - 1) < 0.05
+
+
+# --------------------------------------------------------------------------- ATS limits
+def _effective_two_level_reference(dist, charge_area, rule, T, B, with_centre_shift):
+    """Effective 2LS (levels +-E/2, E^2 = (2/3) D^2 + (4/3) D0^2 phi^2) averaged on the same nodes.
+
+    With ``with_centre_shift`` the doublet's centre ``-D0 cos(phi/3)`` (physics.md section 2), which
+    the effective 2LS leaves out, adds its diamagnetic ``-(D0/3) sin(phi/3) dphi/dB``.
+    """
+    nodes = dist.quadrature(energy_scale_K=float(dist.D0_max_K))
+    D = nodes.params["D"][:, None, None, None]
+    D0 = nodes.params["D0"][:, None, None, None]
+    u = rule.nodes[None, :, None, None]
+    dphi_dB = float(units.phase_per_tesla(charge_area)) * u
+    phi = dphi_dB * B[None, None, None, :]
+    D_eff2, D0_eff2 = (2.0 / 3.0) * D**2, (4.0 / 3.0) * D0**2
+    E = np.sqrt(D_eff2 + D0_eff2 * phi**2)
+    m = 0.5 * np.tanh(E / (2 * T[None, None, :, None])) * D0_eff2 * phi * dphi_dB / E  # K/T
+    if with_centre_shift:
+        m = m - (D0 / 3.0) * np.sin(phi / 3.0) * dphi_dB
+    m = np.tensordot(m, rule.weights, axes=([1], [0]))  # (N, nT, nB)
+    return np.tensordot(nodes.weights, m, axes=([0], [0])) * units.kelvin_per_tesla_to_emu(1.0)
+
+
+@pytest.mark.parametrize(
+    "temperatures_K, fields_T, with_centre_shift, rtol",
+    [
+        pytest.param([0.003, 0.01, 0.03], [0.2, 0.6, 1.2], False, 5e-3, id="weak-field-effective-2LS"),
+        pytest.param([0.01, 0.03, 0.1], [0.5, 2.0, 4.0], True, 1e-3, id="effective-2LS-plus-doublet-centre"),
+    ],
+)
+def test_ats_exact_ensemble_reduces_to_the_effective_two_level_ensemble(temperatures_K, fields_T, with_centre_shift,
+                                                                        rtol):
+    """D_max << D0_min, k_B T << D0: exact 3LS M = effective 2LS with D -> sqrt(2/3) D, D0 -> (2/sqrt 3) D0.
+
+    At weak field (phi <= 0.02) and k_B T below the effective gaps the effective 2LS alone agrees to
+    0.5 %; at larger phi, or where tanh(E/2T) < 1, the doublet's temperature-independent centre shift
+    (a diamagnetic term of relative size ~0.2 phi / tanh(E/2T)) must be added.
+    """
+    charge_area = 1000.0
+    system = systems.ThreeLevelSystem(charge_area)
+    dist = distributions.ATSDistribution(D_min_K=0.002, D_max_K=0.02, D0_min_K=2.0, D0_max_K=4.0)
+    ens = Ensemble(system, dist, density_per_g=1.0)
+    T = np.asarray(temperatures_K)
+    B = np.asarray(fields_T)
+    rule = orientations.planar_rule(8)
+    exact = compute(ens, T, B, settings=AveragingSettings(error_estimate=False), orientations=rule)
+    reference = _effective_two_level_reference(dist, charge_area, rule, T, B, with_centre_shift)
+    np.testing.assert_allclose(exact.values["magnetization"], reference, rtol=rtol)
+
+
+def test_temperature_dependence_equals_scaled_cutoffs():
+    """Eq. 15 at temperature T equals the plain ensemble with cutoffs and (Q/e) S rescaled."""
+    td = TemperatureDependence(delta_mu_K=0.3, T0_K=1.26)
+    ens = ats_ensemble(D_max_K=20.0, td=td)
+    T = np.array([0.9, 4.0])
+    B = np.array([1.0, 3.0])
+    s = AveragingSettings(error_estimate=False)
+    with_td = compute(ens, T, B, settings=s)
+    for i, t in enumerate(T):
+        r = float(td.ratio(t))
+        dist = distributions.ATSDistribution(D_min_K=0.05 * r, D_max_K=20.0 * r, D0_min_K=2.0 * r, D0_max_K=3.0 * r)
+        plain = Ensemble(systems.ThreeLevelSystem(30000.0 * r**2), dist, density_per_g=1.0e16)
+        ref = compute(plain, [t], B, settings=s)
+        np.testing.assert_allclose(with_td.values["magnetization"][i], ref.values["magnetization"][0], rtol=1e-3)
+
+
+def test_zero_delta_mu_is_no_temperature_dependence():
+    T, B = [1.0, 3.0], [2.0]
+    s = AveragingSettings(error_estimate=False)
+    a = compute(ats_ensemble(D_max_K=20.0, td=TemperatureDependence(0.0)), T, B, settings=s)
+    b = compute(ats_ensemble(D_max_K=20.0), T, B, settings=s)
+    np.testing.assert_allclose(a.values["magnetization"], b.values["magnetization"], rtol=1e-13)
+
+
+# --------------------------------------------------------------------------- four wells
+@pytest.mark.slow
+def test_four_well_magnetisation_does_not_depend_on_the_lab_field_direction():
+    system = systems.FourWellSystem(20000.0)
+    dist = distributions.FourWellATSDistribution(D_min_K=0.05, D_max_K=10.0, D0_min_K=2.0, D0_max_K=3.0)
+    ens = Ensemble(system, dist, density_per_g=1.0e16)
+    rule = orientations.sphere_rule(11)
+    R = orientations.random_rotations(1, seed=5)[0]
+    rotated = dataclasses.replace(rule, nodes=rule.nodes @ R.T)
+    s = AveragingSettings(error_estimate=False, nodes={k: max(2, v // 2) for k, v in dist.default_nodes.items()})
+    a = compute(ens, [2.0], [2.0, 5.0], settings=s, orientations=rule)
+    b = compute(ens, [2.0], [2.0, 5.0], settings=s, orientations=rotated)
+    np.testing.assert_allclose(a.values["magnetization"], b.values["magnetization"], rtol=1e-4)
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        pytest.param(dict(temperature_K=[-1.0]), "temperature_K", id="negative-T"),
+        pytest.param(dict(temperature_K=[np.nan]), "temperature_K", id="nan-T"),
+        pytest.param(dict(field_T=[-0.5]), "field_T", id="negative-B"),
+        pytest.param(dict(field_T=[[1.0]]), "field_T", id="2d-B"),
+        pytest.param(dict(observables=("magnetisation",)), "observables", id="unknown-observable"),
+    ],
+)
+def test_bad_arguments_raise_value_error_naming_them(kwargs, match):
+    args = dict(temperature_K=[1.0], field_T=[1.0], observables=("magnetization",))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        compute(ats_ensemble(D_max_K=20.0), args["temperature_K"], args["field_T"], observables=args["observables"])
+
+
+def test_bad_settings_and_mismatched_distribution():
+    with pytest.raises(ValueError, match="method"):
+        AveragingSettings(method="simpson")
+    with pytest.raises(ValueError, match="level"):
+        AveragingSettings(level=-1)
+    with pytest.raises(ValueError, match="two_level"):
+        Ensemble(systems.TwoLevelSystem(), distributions.ATSDistribution(0.1, 1.0, 2.0), density_per_g=1.0)
+    with pytest.raises(ValueError, match="density_per_g"):
+        ats_ensemble().__class__(systems.ThreeLevelSystem(1.0), distributions.ATSDistribution(0.1, 1.0, 2.0), -1.0)
+    with pytest.raises(ValueError, match="delta_mu_K"):
+        TemperatureDependence(delta_mu_K=-1.0)

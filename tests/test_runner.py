@@ -1,0 +1,307 @@
+"""Running configs: ensemble construction, analytic outputs, result files and fail-fast checks."""
+
+import math
+import sys
+import types
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from tunnelsim import distributions, ensemble, runner
+from tunnelsim.config import ConfigError, load_config, parse_config
+from tunnelsim.results import read_result
+from tunnelsim.runner import RunOutput, build_ensemble, run, run_to_file
+
+THREE_LEVEL = """title = "runner three-level"
+[system]
+kind = "three_level"
+charge_area_A2 = 30000.0
+[distribution]
+kind = "ats"
+density_per_g = 1.352e16
+D_min_K = 0.05
+D_max_K = 20.0
+D0QS_min_K_A2 = 6.0e4
+D0QS_max_K_A2 = 9.0e4
+[averaging]
+nodes = { D = 6, D0 = 2, alpha = 6 }
+orientation_nodes = 3
+[grid]
+temperature_K = [2.0, 10.0, 40.0]
+field_T = [0.5, 3.0]
+[output]
+observables = ["magnetization", "entropy"]
+"""
+
+TWO_LEVEL = """title = "runner two-level"
+[system]
+kind = "two_level"
+[distribution]
+kind = "stm"
+density_per_g = 1.0e17
+delta_max_K = 10.0
+delta0_min_K = 1.0e-3
+delta0_max_K = 10.0
+[averaging]
+nodes = { delta = 8, delta0 = 8 }
+[grid]
+temperature_K = [0.1, 1.0]
+field_T = [0.0]
+[output]
+observables = ["heat_capacity"]
+plot = false
+"""
+
+FOUR_WELL = """title = "runner four-well"
+[system]
+kind = "four_well"
+charge_area_A2 = 30000.0
+[distribution]
+kind = "four_well_ats"
+density_per_g = 1.0e16
+D_min_K = 0.05
+D_max_K = 20.0
+D0_min_K = 2.0
+D0_max_K = 3.0
+[averaging]
+nodes = { D = 3, D0 = 2, direction = 2 }
+sphere_degree = 3
+error_estimate = false
+[grid]
+temperature_K = [4.0]
+field_T = [1.0, 2.0]
+"""
+
+
+def cfg_from(text, source="run.toml", **replacements):
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    return parse_config(text, source=source)
+
+
+# --------------------------------------------------------------------------- building
+@pytest.mark.parametrize(
+    "text, system_kind, dist_type, rule_kind",
+    [
+        pytest.param(TWO_LEVEL, "two_level", distributions.STMDistribution, None, id="two_level"),
+        pytest.param(THREE_LEVEL, "three_level", distributions.ATSDistribution, "planar", id="three_level"),
+        pytest.param(FOUR_WELL, "four_well", distributions.FourWellATSDistribution, "sphere", id="four_well"),
+    ],
+)
+def test_build_ensemble_per_system_kind(text, system_kind, dist_type, rule_kind):
+    cfg = cfg_from(text)
+    ens, rule, settings = build_ensemble(cfg)
+    assert isinstance(ens, ensemble.Ensemble) and isinstance(settings, ensemble.AveragingSettings)
+    assert ens.system.kind == system_kind and isinstance(ens.distribution, dist_type)
+    assert ens.density_per_g == cfg.distribution.density_per_g
+    assert (rule is None) if rule_kind is None else (rule.kind == rule_kind)
+    assert settings.nodes == dict(cfg.averaging.nodes)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, id=p.stem) for p in sorted((Path(__file__).resolve().parents[1] / "simulations").glob("*.toml"))],
+)
+def test_shipped_configs_build(path):
+    cfg = load_config(path)
+    ens, rule, settings = build_ensemble(cfg)
+    assert ens.system.kind == cfg.system.kind
+    assert (rule is None) == (cfg.system.kind == "two_level")
+
+
+def test_build_ensemble_values_flow_through():
+    cfg = cfg_from(THREE_LEVEL)
+    ens, rule, settings = build_ensemble(cfg)
+    assert ens.system.charge_area_A2 == 30000.0
+    assert ens.distribution.D0_min_K == pytest.approx(2.0) and ens.distribution.D0_max_K == pytest.approx(3.0)
+    assert ens.distribution.D_max_K == 20.0 and ens.temperature_dependence is None
+    assert len(rule.weights) == 3 and settings.orientation_nodes == 3
+    assert settings.method == ensemble.AveragingSettings().method  # library default when not given
+    td_cfg = cfg_from(THREE_LEVEL, **{"[grid]": "[temperature_dependence]\ndelta_mu_K = 0.3\n[grid]"})
+    td = build_ensemble(td_cfg)[0].temperature_dependence
+    assert td.delta_mu_K == 0.3 and td.T0_K == ensemble.TemperatureDependence(0.3).T0_K
+    td_cfg = cfg_from(THREE_LEVEL, **{"[grid]": "[temperature_dependence]\ndelta_mu_K = 0.3\nT0_K = 2.0\n[grid]"})
+    assert build_ensemble(td_cfg)[0].temperature_dependence.T0_K == 2.0
+    rule4 = build_ensemble(cfg_from(FOUR_WELL))[1]
+    assert rule4.degree >= 3
+
+
+def test_unknown_quadrature_axis_names_the_key():
+    cfg = cfg_from(THREE_LEVEL, **{"alpha = 6": "theta = 6"})
+    expected = r"^run.toml: averaging.nodes.theta: unknown axis for distribution kind 'ats'"
+    with pytest.raises(ConfigError, match=expected):
+        build_ensemble(cfg)
+
+
+def test_library_rejections_become_config_errors(monkeypatch):
+    def reject(**kwargs):
+        raise ValueError("D_min_K too small for this test")
+
+    monkeypatch.setitem(runner._DISTRIBUTIONS, "ats", reject)
+    with pytest.raises(ConfigError, match=r"^run.toml: distribution: D_min_K too small for this test$"):
+        build_ensemble(cfg_from(THREE_LEVEL))
+
+
+# --------------------------------------------------------------------------- running
+def test_run_three_level():
+    cfg = cfg_from(THREE_LEVEL)
+    res = run(cfg)
+    assert set(res.values) == {"magnetization", "entropy"} == set(res.errors)
+    np.testing.assert_array_equal(res.temperature_K, cfg.grid.temperature_K)
+    np.testing.assert_array_equal(res.field_T, cfg.grid.field_T)
+    for name in res.values:
+        assert res.values[name].shape == (3, 2) and np.all(np.isfinite(res.values[name]))
+    assert np.all(res.values["magnetization"] > 0)
+    assert res.units["magnetization"] == "emu/g"
+    assert res.info["orientation_rule"] == "planar" and "analytic" not in res.info
+
+
+def test_run_two_level_heat_capacity_and_progress():
+    class Progress:
+        def __init__(self):
+            self.total, self.done = None, 0
+
+        def reset(self, total):
+            self.total = total
+
+        def update(self, n):
+            self.done += n
+
+    progress = Progress()
+    res = run(cfg_from(TWO_LEVEL), progress=progress)
+    assert np.all(res.values["heat_capacity"] > 0)
+    assert progress.total > 0 and progress.done == progress.total
+
+
+def test_run_monte_carlo_has_statistical_errors():
+    cfg = cfg_from(THREE_LEVEL, **{"orientation_nodes = 3": 'orientation_nodes = 3\nmethod = "qmc"\nsamples = 64',
+                                   "nodes = { D = 6, D0 = 2, alpha = 6 }\n": ""})
+    res = run(cfg)
+    err = res.errors["magnetization"]
+    assert np.all(np.isfinite(err)) and np.all(err > 0)
+    assert res.info["samples"] == 64
+
+
+# --------------------------------------------------------------------------- analytic outputs
+ANALYTIC = {"observables = [\"magnetization\", \"entropy\"]":
+            "observables = [\"magnetization\"]\nanalytic = [\"etm\", \"etm_shortcut\"]"}
+
+
+@pytest.mark.parametrize(
+    "module",
+    [pytest.param(None, id="no-etm-module"), pytest.param(types.ModuleType("tunnelsim.etm"), id="no-function")],
+)
+def test_unavailable_analytic_output_fails_before_computing(monkeypatch, module):
+    monkeypatch.setitem(sys.modules, "tunnelsim.etm", module)
+    monkeypatch.setattr(ensemble, "compute", lambda *a, **k: pytest.fail("computed before checking analytic outputs"))
+    with pytest.raises(ConfigError) as info:
+        run(cfg_from(THREE_LEVEL, **ANALYTIC))
+    message = str(info.value)
+    assert message == ("run.toml: output.analytic: 'etm' is unavailable: "
+                       "this version of tunnelsim has no tunnelsim.etm.analytic_magnetization")
+
+
+def test_analytic_outputs_get_the_config_parameters(monkeypatch):
+    calls = []
+
+    def fake(name, temperature_K, field_T, **kwargs):
+        calls.append((name, kwargs))
+        return np.full((len(temperature_K), len(field_T)), 1.0 + len(calls))
+
+    module = types.ModuleType("tunnelsim.etm")
+    module.analytic_magnetization = fake
+    monkeypatch.setitem(sys.modules, "tunnelsim.etm", module)
+    cfg = cfg_from(THREE_LEVEL, **ANALYTIC, **{"[grid]": "[temperature_dependence]\ndelta_mu_K = 0.3\n[grid]"})
+    res = run(cfg)
+    assert [c[0] for c in calls] == ["etm", "etm_shortcut"]
+    kwargs = calls[0][1]
+    dist = build_ensemble(cfg)[0].distribution
+    assert kwargs == {
+        "D_min_K": 0.05, "D0_min_K": pytest.approx(2.0), "D0_max_K": pytest.approx(3.0),
+        "charge_area_A2": 30000.0, "amplitude_per_g": pytest.approx(1.352e16 * dist.amplitude),
+        "delta_mu_K": 0.3, "T0_K": ensemble.TemperatureDependence(0.3).T0_K,
+    }
+    np.testing.assert_array_equal(res.values["magnetization_etm"], 2.0)
+    np.testing.assert_array_equal(res.values["magnetization_etm_shortcut"], 3.0)
+    assert np.all(np.isnan(res.errors["magnetization_etm"]))
+    assert res.units["magnetization_etm"] == "emu/g" and "Eq. 10" in res.long_names["magnetization_etm"]
+    assert res.info["analytic"] == ["etm", "etm_shortcut"]
+
+
+def test_analytic_value_errors_name_the_output(monkeypatch):
+    module = types.ModuleType("tunnelsim.etm")
+
+    def reject(name, *args, **kwargs):
+        raise ValueError("field too high for the series")
+
+    module.analytic_magnetization = reject
+    monkeypatch.setitem(sys.modules, "tunnelsim.etm", module)
+    with pytest.raises(ConfigError, match=r"^run.toml: output.analytic \(etm\): field too high for the series$"):
+        run(cfg_from(THREE_LEVEL, **ANALYTIC))
+
+
+def test_real_analytic_outputs_are_written(tmp_path):
+    pytest.importorskip("tunnelsim.etm")
+    cfg = cfg_from(THREE_LEVEL, **ANALYTIC)
+    out = run_to_file(cfg, tmp_path / "a.h5")
+    rs = read_result(out.result_path)
+    for name in ("magnetization_etm", "magnetization_etm_shortcut"):
+        assert rs.values[name].shape == (3, 2) and np.all(np.isfinite(rs.values[name]))
+        assert np.all(rs.values[name] > 0) and rs.units[name] == "emu/g"
+    with h5py.File(out.result_path, "r") as f:
+        assert "magnetization_error" in f and "magnetization_etm_error" not in f
+
+
+# --------------------------------------------------------------------------- files
+def test_run_to_file_writes_result_and_plot(tmp_path):
+    cfg = cfg_from(THREE_LEVEL)
+    out = run_to_file(cfg, tmp_path / "sub" / "r.h5", command="tunnelsim run run.toml")
+    assert out == RunOutput(tmp_path / "sub" / "r.h5", tmp_path / "sub" / "r.png")
+    assert out.plot_path.read_bytes()[:4] == b"\x89PNG"
+    rs = read_result(out.result_path)
+    assert rs.attrs["config"] == cfg.text and rs.attrs["config_sha256"] == cfg.sha256
+    assert rs.attrs["command"] == "tunnelsim run run.toml"
+    assert rs.attrs["distribution"].startswith("ATS distribution")
+    assert rs.attrs["orientation_rule"] == "planar"
+
+
+def test_run_to_file_default_path_and_no_plot(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = run_to_file(cfg_from(TWO_LEVEL, source="stm.toml"))
+    assert out.result_path == cfg_from(TWO_LEVEL, source="stm.toml").output.path
+    assert (tmp_path / "results" / "stm.h5").is_file() and out.plot_path is None
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["stm.h5"]
+
+
+def test_run_to_file_checks_output_before_computing(tmp_path, monkeypatch):
+    path = tmp_path / "r.h5"
+    path.write_bytes(b"old")
+    monkeypatch.setattr(runner, "run", lambda *a, **k: pytest.fail("computed although the output exists"))
+    with pytest.raises(FileExistsError, match="r.h5: result set exists"):
+        run_to_file(cfg_from(THREE_LEVEL), path)
+    with pytest.raises(IsADirectoryError):
+        run_to_file(cfg_from(THREE_LEVEL), tmp_path)
+    assert path.read_bytes() == b"old"
+
+
+def test_run_to_file_force_replaces(tmp_path):
+    path = tmp_path / "r.h5"
+    path.write_bytes(b"old")
+    cfg = cfg_from(TWO_LEVEL)
+    run_to_file(cfg, path, force=True)
+    assert read_result(path).attrs["title"] == "runner two-level"
+
+
+def test_plot_never_replaces_the_result_set(tmp_path):
+    out = run_to_file(cfg_from(THREE_LEVEL), tmp_path / "odd.png")
+    assert out.plot_path == tmp_path / "odd.png.png"
+    assert read_result(out.result_path).values["magnetization"].shape == (3, 2)
+
+
+def test_four_well_run(tmp_path):
+    res = run(cfg_from(FOUR_WELL))
+    assert res.values["magnetization"].shape == (1, 2)
+    assert np.all(np.isnan(res.errors["magnetization"]))
+    assert res.info["orientation_rule"] == "sphere" and not math.isnan(res.values["magnetization"][0, 0])

@@ -1,0 +1,632 @@
+"""Simulation configs: the TOML schema, its validation and a typed, frozen result.
+
+A config describes one run: the tunnelling-system model, its parameter distribution
+(Eq. 8 for the ATS), the optional Eq. 15 temperature dependence, how averages are taken,
+the (temperature, field) grid and what to write. :func:`load_config` reads a file and
+:func:`parse_config` a string; both return a :class:`SimulationConfig` or raise
+:class:`ConfigError` with one line naming the file, the dotted key and what was expected::
+
+    quickstart.toml: distribution.D_min_K: must be > 0, got -1.0
+
+Every key is checked: unknown sections and keys are errors (so typos are caught), booleans
+are not numbers, numbers must be finite (``D_max_K`` alone may be infinite), temperatures
+are > 0 and fields >= 0. Fields given in oersted (``field_Oe``) are converted to tesla.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from . import hamiltonians, units
+
+__all__ = [
+    "ANALYTIC_OUTPUTS",
+    "AveragingConfig",
+    "ConfigError",
+    "DistributionConfig",
+    "GridConfig",
+    "OutputConfig",
+    "SimulationConfig",
+    "SystemConfig",
+    "TemperatureDependenceConfig",
+    "load_config",
+    "parse_config",
+]
+
+#: Analytic ETM magnetisations a run can add next to the exact ensemble result.
+ANALYTIC_OUTPUTS = ("etm", "etm_high_field", "etm_shortcut")
+
+_SECTIONS = ("system", "distribution", "temperature_dependence", "averaging", "grid", "output")
+_SYSTEM_KINDS = ("two_level", "three_level", "four_well")
+#: distribution kind -> the system kind it describes
+_DISTRIBUTION_SYSTEM = {
+    "stm": "two_level",
+    "standard": "three_level",
+    "ats": "three_level",
+    "four_well_ats": "four_well",
+}
+_METHODS = ("quadrature", "monte_carlo", "qmc")
+_SCALES = ("linear", "log")
+
+
+class ConfigError(ValueError):
+    """A simulation config is invalid; the message is one line naming file and key."""
+
+
+@dataclass(frozen=True)
+class SystemConfig:
+    """``[system]``: the tunnelling-system model (see :func:`tunnelsim.systems.make_system`).
+
+    Attributes
+    ----------
+    kind : str
+        ``two_level``, ``three_level`` or ``four_well``.
+    charge_area_A2 : float or None
+        ``(Q/e) S_Delta`` in square angstrom (three_level, four_well).
+    vertices : tuple of tuple of float or None
+        Four-well geometry, shape (4, 3), in units where one default face has area 1.
+    """
+
+    kind: str
+    charge_area_A2: float | None = None
+    vertices: tuple | None = None
+
+
+@dataclass(frozen=True)
+class DistributionConfig:
+    """``[distribution]``: the parameter distribution and the density of systems.
+
+    Attributes
+    ----------
+    kind : str
+        ``stm``, ``standard``, ``ats`` or ``four_well_ats``.
+    density_per_g : float
+        Number of tunnelling systems per gram, > 0.
+    parameters : mapping of str to float
+        The keyword arguments of the distribution's constructor in
+        :mod:`tunnelsim.distributions`, cutoffs in K (``D0QS`` products already divided by
+        ``charge_area_A2``); optional amplitudes appear only when given.
+    """
+
+    kind: str
+    density_per_g: float
+    parameters: MappingProxyType
+
+
+@dataclass(frozen=True)
+class TemperatureDependenceConfig:
+    """``[temperature_dependence]``: Eq. 15, ``N_tunn(T) = N0 exp(-delta_mu / k_B T)``.
+
+    Attributes
+    ----------
+    delta_mu_K : float
+        ``Delta mu`` in K, >= 0.
+    T0_K : float or None
+        Reference temperature of the distribution's parameters; None keeps the library default.
+    """
+
+    delta_mu_K: float
+    T0_K: float | None = None
+
+
+@dataclass(frozen=True)
+class AveragingConfig:
+    """``[averaging]``: options of :class:`tunnelsim.ensemble.AveragingSettings`.
+
+    Every attribute is None when the config leaves it out, so the library default applies.
+    """
+
+    method: str | None = None
+    level: int | None = None
+    nodes: MappingProxyType | None = None
+    orientation_nodes: int | None = None
+    sphere_degree: int | None = None
+    samples: int | None = None
+    seed: int | None = None
+    error_estimate: bool | None = None
+
+    def settings_kwargs(self):
+        """The keyword arguments given, as a dict for ``AveragingSettings(**kwargs)``."""
+        kwargs = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if value is not None:
+                kwargs[name] = dict(value) if name == "nodes" else value
+        return kwargs
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """``[grid]``: the temperatures and fields of the run.
+
+    Attributes
+    ----------
+    temperature_K : tuple of float
+        Temperatures in K, strictly increasing, > 0.
+    field_T : tuple of float
+        Fields ``B = mu0 H`` in tesla, strictly increasing, >= 0.
+    field_input_unit : str
+        ``"T"`` or ``"Oe"``: how the config gave the fields.
+    """
+
+    temperature_K: tuple
+    field_T: tuple
+    field_input_unit: str = "T"
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """``[output]``: what a run computes and where the result set goes.
+
+    Attributes
+    ----------
+    observables : tuple of str
+        Names from :data:`tunnelsim.ensemble.OBSERVABLES`.
+    analytic : tuple of str
+        Names from :data:`ANALYTIC_OUTPUTS`, written as ``magnetization_<name>``.
+    path : pathlib.Path
+        Result-set path, relative paths taken from the working directory at run time.
+    plot : bool
+        Whether to write a quick-look PNG next to the result set.
+    """
+
+    observables: tuple
+    analytic: tuple
+    path: Path
+    plot: bool = True
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """A validated simulation config.
+
+    Attributes
+    ----------
+    title : str
+    system : SystemConfig
+    distribution : DistributionConfig
+    temperature_dependence : TemperatureDependenceConfig or None
+    averaging : AveragingConfig
+    grid : GridConfig
+    output : OutputConfig
+    text : str
+        The TOML text as read.
+    sha256 : str
+        Hex SHA-256 of ``text`` encoded as UTF-8.
+    source : str
+        Where the text came from (a file path or ``"<string>"``).
+    """
+
+    title: str
+    system: SystemConfig
+    distribution: DistributionConfig
+    temperature_dependence: TemperatureDependenceConfig | None
+    averaging: AveragingConfig
+    grid: GridConfig
+    output: OutputConfig
+    text: str
+    sha256: str
+    source: str
+
+
+def _describe(value):
+    """A TOML-flavoured description of a value for error messages."""
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return f"{type(value).__name__} {value!r}"
+
+
+class _Section:
+    """One TOML table being validated: typed getters that raise :class:`ConfigError`."""
+
+    def __init__(self, source, name, table, allowed):
+        self.source = source
+        self.name = name
+        self.table = table
+        for key, value in table.items():
+            if key not in allowed:
+                what = "section" if isinstance(value, dict) else "key"
+                self.fail(key, f"unknown {what}; expected one of {', '.join(sorted(allowed))}")
+
+    def key(self, key):
+        return f"{self.name}.{key}" if self.name else key
+
+    def fail(self, key, message):
+        raise ConfigError(f"{self.source}: {self.key(key)}: {message}")
+
+    def has(self, key):
+        return key in self.table
+
+    def raw(self, key, required):
+        if key not in self.table:
+            if required:
+                self.fail(key, "missing required key")
+            return None
+        return self.table[key]
+
+    def string(self, key, choices=None, required=True, default=None):
+        value = self.raw(key, required)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            self.fail(key, f"must be a string, got {_describe(value)}")
+        if choices is not None and value not in choices:
+            self.fail(key, f"must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def number(self, key, required=True, default=None, minimum=None, strict=True, allow_inf=False):
+        value = self.raw(key, required)
+        if value is None:
+            return default
+        return _number(self, key, value, minimum, strict, allow_inf)
+
+    def integer(self, key, minimum, required=False):
+        value = self.raw(key, required)
+        if value is None:
+            return None
+        return _integer(self, key, value, minimum)
+
+    def boolean(self, key, required=False, default=None):
+        value = self.raw(key, required)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.fail(key, f"must be a boolean (true or false), got {_describe(value)}")
+        return value
+
+    def table_of(self, key, required=False):
+        value = self.raw(key, required)
+        if value is not None and not isinstance(value, dict):
+            self.fail(key, f"must be a table, got {_describe(value)}")
+        return value
+
+
+def _number(section, key, value, minimum=None, strict=True, allow_inf=False):
+    if allow_inf and isinstance(value, str) and value.strip().lower() in ("inf", "+inf", "infinity"):
+        value = math.inf
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        expected = 'a number or "inf"' if allow_inf else "a number"
+        section.fail(key, f"must be {expected}, got {_describe(value)}")
+    value = float(value)
+    if math.isnan(value) or (math.isinf(value) and not (allow_inf and value > 0)):
+        section.fail(key, f"must be finite, got {value!r}")
+    if minimum is not None and (value <= minimum if strict else value < minimum):
+        section.fail(key, f"must be {'>' if strict else '>='} {minimum:g}, got {value!r}")
+    return value
+
+
+def _integer(section, key, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int):
+        section.fail(key, f"must be an integer, got {_describe(value)}")
+    if value < minimum:
+        section.fail(key, f"must be >= {minimum}, got {value!r}")
+    return value
+
+
+def _require_order(section, low_key, low, high_key, high):
+    if not low < high:
+        section.fail(low_key, f"must be < {high_key} = {high!r}, got {low!r}")
+
+
+def _parse_system(source, table):
+    sec = _Section(source, "system", table, ("kind", "charge_area_A2", "vertices"))
+    kind = sec.string("kind", _SYSTEM_KINDS)
+    if kind == "two_level":
+        for key in ("charge_area_A2", "vertices"):
+            if sec.has(key):
+                sec.fail(key, "not used by system kind 'two_level' (no field coupling)")
+        return SystemConfig(kind)
+    charge_area_A2 = sec.number("charge_area_A2", minimum=0.0)
+    vertices = None
+    if sec.has("vertices"):
+        if kind != "four_well":
+            sec.fail("vertices", f"only used by system kind 'four_well', not {kind!r}")
+        vertices = _parse_vertices(sec, table["vertices"])
+    return SystemConfig(kind, charge_area_A2, vertices)
+
+
+def _parse_vertices(sec, value):
+    shape_msg = "must be 4 points of 3 numbers each, e.g. [[x, y, z], ...]"
+    if not isinstance(value, list) or len(value) != 4:
+        sec.fail("vertices", f"{shape_msg}, got {_describe(value)}")
+    rows = []
+    for i, row in enumerate(value):
+        if not isinstance(row, list) or len(row) != 3:
+            sec.fail(f"vertices[{i}]", f"{shape_msg}, got {_describe(row)}")
+        rows.append(tuple(_number(sec, f"vertices[{i}][{j}]", x) for j, x in enumerate(row)))
+    try:
+        hamiltonians.tetrahedron_faces(rows)
+    except ValueError as exc:
+        sec.fail("vertices", str(exc))
+    return tuple(rows)
+
+
+_DIST_KEYS = {
+    "stm": ("delta_max_K", "delta0_min_K", "delta0_max_K", "P_bar"),
+    "standard": ("D_max_K", "D0_min_K", "D0_max_K", "P_bar"),
+    "ats": ("D_min_K", "D_max_K", "D0_min_K", "D0_max_K", "D0QS_min_K_A2", "D0QS_max_K_A2", "P_star"),
+}
+_DIST_KEYS["four_well_ats"] = _DIST_KEYS["ats"]
+
+
+def _parse_distribution(source, table, system):
+    # the kind decides which keys are allowed, so it is checked first
+    head = _Section(source, "distribution", table, table)
+    kind = head.string("kind", tuple(_DISTRIBUTION_SYSTEM))
+    if _DISTRIBUTION_SYSTEM[kind] != system.kind:
+        head.fail("kind", f"{kind!r} needs system.kind = {_DISTRIBUTION_SYSTEM[kind]!r}, got {system.kind!r}")
+    sec = _Section(source, "distribution", table, ("kind", "density_per_g") + _DIST_KEYS[kind])
+    density = sec.number("density_per_g", minimum=0.0)
+    if kind == "stm":
+        p = {
+            "delta_max_K": sec.number("delta_max_K", minimum=0.0),
+            "delta0_min_K": sec.number("delta0_min_K", minimum=0.0),
+            "delta0_max_K": sec.number("delta0_max_K", minimum=0.0),
+        }
+        _require_order(sec, "delta0_min_K", p["delta0_min_K"], "delta0_max_K", p["delta0_max_K"])
+        amplitude = "P_bar"
+    elif kind == "standard":
+        p = {
+            "D_max_K": sec.number("D_max_K", minimum=0.0),
+            "D0_min_K": sec.number("D0_min_K", minimum=0.0),
+            "D0_max_K": sec.number("D0_max_K", minimum=0.0),
+        }
+        _require_order(sec, "D0_min_K", p["D0_min_K"], "D0_max_K", p["D0_max_K"])
+        amplitude = "P_bar"
+    else:
+        p = {"D_min_K": sec.number("D_min_K", minimum=0.0)}
+        p["D_max_K"] = sec.number("D_max_K", required=False, default=math.inf, minimum=0.0, allow_inf=True)
+        _require_order(sec, "D_min_K", p["D_min_K"], "D_max_K", p["D_max_K"])
+        p.update(_tunnelling_cutoffs(sec, system))
+        amplitude = "P_star"
+    value = sec.number(amplitude, required=False, minimum=0.0)
+    if value is not None:
+        p[amplitude] = value
+    return DistributionConfig(kind, density, MappingProxyType(p))
+
+
+def _tunnelling_cutoffs(sec, system):
+    """``D0_min_K``/``D0_max_K``, given directly or as the seed's products with ``(Q/e) S``."""
+    direct = [k for k in ("D0_min_K", "D0_max_K") if sec.has(k)]
+    products = [k for k in ("D0QS_min_K_A2", "D0QS_max_K_A2") if sec.has(k)]
+    if direct and products:
+        sec.fail(products[0], "give either D0_min_K/D0_max_K or D0QS_min_K_A2/D0QS_max_K_A2, "
+                              f"not both ({direct[0]} is set)")
+    if products:
+        low = sec.number("D0QS_min_K_A2", minimum=0.0)
+        high = sec.number("D0QS_max_K_A2", minimum=0.0)
+        _require_order(sec, "D0QS_min_K_A2", low, "D0QS_max_K_A2", high)
+        return {"D0_min_K": low / system.charge_area_A2, "D0_max_K": high / system.charge_area_A2}
+    if not direct:
+        sec.fail("D0_min_K", "missing required key (or give D0QS_min_K_A2 and D0QS_max_K_A2)")
+    low = sec.number("D0_min_K", minimum=0.0)
+    high = sec.number("D0_max_K", minimum=0.0)
+    _require_order(sec, "D0_min_K", low, "D0_max_K", high)
+    return {"D0_min_K": low, "D0_max_K": high}
+
+
+def _parse_temperature_dependence(source, table, system):
+    sec = _Section(source, "temperature_dependence", table, ("delta_mu_K", "T0_K"))
+    if system.kind == "two_level":
+        raise ConfigError(
+            f"{source}: temperature_dependence: Eq. 15 applies to ATS ensembles, not to two_level systems"
+        )
+    return TemperatureDependenceConfig(
+        delta_mu_K=sec.number("delta_mu_K", minimum=0.0, strict=False),
+        T0_K=sec.number("T0_K", required=False, minimum=0.0),
+    )
+
+
+def _parse_averaging(source, table, system):
+    keys = ("method", "level", "nodes", "orientation_nodes", "sphere_degree", "samples", "seed", "error_estimate")
+    sec = _Section(source, "averaging", table, keys)
+    nodes = sec.table_of("nodes")
+    if nodes is not None:
+        nodes = MappingProxyType({axis: _integer(sec, f"nodes.{axis}", n, 1) for axis, n in nodes.items()})
+    for key, kind in (("orientation_nodes", "three_level"), ("sphere_degree", "four_well")):
+        if sec.has(key) and system.kind != kind:
+            sec.fail(key, f"only used by system kind {kind!r}, not {system.kind!r}")
+    return AveragingConfig(
+        method=sec.string("method", _METHODS, required=False),
+        level=sec.integer("level", 0),
+        nodes=nodes,
+        orientation_nodes=sec.integer("orientation_nodes", 1),
+        sphere_degree=sec.integer("sphere_degree", 1),
+        samples=sec.integer("samples", 2),
+        seed=sec.integer("seed", 0),
+        error_estimate=sec.boolean("error_estimate"),
+    )
+
+
+def _parse_axis(sec, key, positive):
+    """A grid axis: a list of values or ``{start, stop, num, scale}``; strictly increasing."""
+    value = sec.raw(key, required=False)
+    bound = {"minimum": 0.0, "strict": positive}
+    if isinstance(value, list):
+        if not value:
+            sec.fail(key, "must not be empty")
+        axis = [_number(sec, f"{key}[{i}]", x, **bound) for i, x in enumerate(value)]
+        if any(b <= a for a, b in zip(axis, axis[1:])):
+            sec.fail(key, f"must be strictly increasing, got {axis}")
+        return tuple(axis)
+    if not isinstance(value, dict):
+        sec.fail(key, f"must be an array of numbers or a table {{start, stop, num, scale}}, got {_describe(value)}")
+    sub = _Section(sec.source, sec.key(key), value, ("start", "stop", "num", "scale"))
+    start = sub.number("start", **bound)
+    stop = sub.number("stop", **bound)
+    num = sub.integer("num", 2, required=True)
+    scale = sub.string("scale", _SCALES, required=False, default="linear")
+    _require_order(sub, "start", start, "stop", stop)
+    if scale == "log":
+        if start <= 0:
+            sub.fail("start", f"must be > 0 for scale = 'log', got {start!r}")
+        return tuple(float(x) for x in np.geomspace(start, stop, num))
+    return tuple(float(x) for x in np.linspace(start, stop, num))
+
+
+def _parse_grid(source, table):
+    sec = _Section(source, "grid", table, ("temperature_K", "field_T", "field_Oe"))
+    if not sec.has("temperature_K"):
+        sec.fail("temperature_K", "missing required key")
+    temperature_K = _parse_axis(sec, "temperature_K", positive=True)
+    given = [k for k in ("field_T", "field_Oe") if sec.has(k)]
+    if len(given) != 1:
+        key = given[1] if given else "field_T"
+        sec.fail(key, "give exactly one of field_T or field_Oe")
+    field = _parse_axis(sec, given[0], positive=False)
+    if given[0] == "field_Oe":
+        return GridConfig(temperature_K, tuple(float(b) for b in units.oe_to_tesla(field)), "Oe")
+    return GridConfig(temperature_K, field, "T")
+
+
+def _string_list(sec, key, choices, default):
+    value = sec.raw(key, required=False)
+    if value is None:
+        return default
+    if not isinstance(value, list):
+        sec.fail(key, f"must be an array of strings, got {_describe(value)}")
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            sec.fail(f"{key}[{i}]", f"must be a string, got {_describe(item)}")
+        if item not in choices:
+            sec.fail(f"{key}[{i}]", f"must be one of {', '.join(choices)}, got {item!r}")
+        if item in value[:i]:
+            sec.fail(f"{key}[{i}]", f"{item!r} is listed twice")
+    return tuple(value)
+
+
+def _default_result_path(source, title):
+    if not source.startswith("<"):
+        stem = Path(source).stem
+    else:
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", title).strip("_.") or "result"
+    return Path("results") / f"{stem}.h5"
+
+
+def _parse_output(source, table, title, system, distribution):
+    from .ensemble import OBSERVABLES
+
+    sec = _Section(source, "output", table, ("observables", "analytic", "path", "plot"))
+    observables = _string_list(sec, "observables", tuple(OBSERVABLES), ("magnetization",))
+    if not observables:
+        sec.fail("observables", "must name at least one observable")
+    analytic = _string_list(sec, "analytic", ANALYTIC_OUTPUTS, ())
+    if analytic and distribution.kind != "ats":
+        sec.fail("analytic", f"the analytic ETM describes the 3LS ATS ensemble (distribution.kind = 'ats'), "
+                             f"not {distribution.kind!r}")
+    path = sec.string("path", required=False)
+    if path is not None and not path.strip():
+        sec.fail("path", "must not be empty")
+    path = _default_result_path(source, title) if path is None else Path(path)
+    plot = sec.boolean("plot", default=True)
+    return OutputConfig(observables, analytic, path, plot)
+
+
+def _section(source, doc, name, required):
+    if name not in doc:
+        if required:
+            raise ConfigError(f"{source}: {name}: missing required section")
+        return None
+    table = doc[name]
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: {name}: must be a table [{name}], got {_describe(table)}")
+    return table
+
+
+def parse_config(text, source="<string>"):
+    """Parse and validate a simulation config from TOML text.
+
+    Parameters
+    ----------
+    text : str
+        The TOML document.
+    source : str, optional
+        Name used in error messages and for the default result path
+        (``results/<stem of source>.h5``; for ``"<...>"`` sources a name made from the title).
+
+    Returns
+    -------
+    SimulationConfig
+
+    Raises
+    ------
+    ConfigError
+        On invalid TOML (the message carries the line number) or any schema violation.
+    """
+    if not isinstance(text, str):
+        raise ConfigError(f"{source}: config text must be a string, got {type(text).__name__}")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+    top = _Section(source, "", doc, ("title",) + _SECTIONS)
+    for name, value in doc.items():
+        if name != "title" and not isinstance(value, dict):
+            top.fail(name, f"must be a table [{name}], got {_describe(value)}")
+    title = top.string("title")
+    if not title.strip():
+        top.fail("title", "must not be empty")
+    system = _parse_system(source, _section(source, doc, "system", True))
+    distribution = _parse_distribution(source, _section(source, doc, "distribution", True), system)
+    td_table = _section(source, doc, "temperature_dependence", False)
+    td = None if td_table is None else _parse_temperature_dependence(source, td_table, system)
+    averaging = _parse_averaging(source, _section(source, doc, "averaging", False) or {}, system)
+    grid = _parse_grid(source, _section(source, doc, "grid", True))
+    output = _parse_output(source, _section(source, doc, "output", False) or {}, title, system, distribution)
+    return SimulationConfig(
+        title=title,
+        system=system,
+        distribution=distribution,
+        temperature_dependence=td,
+        averaging=averaging,
+        grid=grid,
+        output=output,
+        text=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        source=source,
+    )
+
+
+def load_config(path):
+    """Read and validate a simulation config file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A UTF-8 TOML file.
+
+    Returns
+    -------
+    SimulationConfig
+
+    Raises
+    ------
+    ConfigError
+        If the file cannot be read, is not UTF-8, or is not a valid config.
+    """
+    source = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read config: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: config is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    return parse_config(text, source=source)

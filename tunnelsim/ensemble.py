@@ -1,0 +1,420 @@
+"""Ensemble averages: system x parameter distribution x orientations, on a (T, B) grid.
+
+An observable per gram is
+
+    O(T, B) = n * sum_i w_i sum_k omega_k O_ik(T, B)
+
+with ``n`` the density of tunnelling systems per gram (``density_per_g``), ``(params_i, w_i)``
+the quadrature nodes or samples of the parameter distribution (weights carry the amplitude
+``P*`` or ``P_bar``, Eq. 8) and ``(orientation_k, omega_k)`` an orientation rule. Spectra are
+computed once per field and reused for every temperature; nodes are processed in chunks so
+the working memory stays below ``AveragingSettings.max_memory_bytes`` whatever the grid.
+
+Error estimates: for quadrature, the result at refinement ``level + 1`` (every node count
+doubled) is reported and the error is its difference from ``level``; for (quasi-)Monte Carlo
+the standard error of the sample mean.
+
+Optional Eq. 15 temperature dependence: ``N_tunn(T)/N_tunn(T0) = exp(-dmu/T + dmu/T0) = r``
+rescales the parameters of every node, ``E -> r E``, ``D0 -> r D0``, ``(Q/e) S -> r^2 (Q/e) S``
+(physics.md section 5: ``Q ~ N``, ``S ~ N``, ``D0 ~ N``, ``D_min ~ N``). The measure
+``dD/D dD0/D0`` is scale invariant, so this is the same as scaling the cutoffs. Spectra then
+differ per temperature and are computed per temperature.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import orientations as _orientations
+from . import units
+from ._checks import as_positive_array, as_real_array, temperature_axis
+from .thermo import thermodynamics
+
+__all__ = [
+    "OBSERVABLES",
+    "AveragingSettings",
+    "Ensemble",
+    "EnsembleResult",
+    "TemperatureDependence",
+    "compute",
+    "default_orientation_rule",
+]
+
+#: Observables an ensemble computes: name -> (units, long name).
+OBSERVABLES = {
+    "magnetization": ("emu/g", "magnetisation per gram along the field"),
+    "susceptibility": ("emu g-1 Oe-1", "differential susceptibility dM/dH per gram"),
+    "heat_capacity": ("J K-1 g-1", "heat capacity per gram"),
+    "entropy": ("J K-1 g-1", "entropy per gram"),
+}
+
+# Per-system thermodynamics is in units of k_B (energies in K, fields in T); these turn
+# one system's value into the per-gram unit of OBSERVABLES when multiplied by the density.
+_TO_PER_GRAM = {
+    "magnetization": float(units.kelvin_per_tesla_to_emu(1.0)),
+    "susceptibility": float(units.kelvin_per_tesla2_to_emu_per_oe(1.0)),
+    "heat_capacity": units.K_B_J_PER_K,
+    "entropy": units.K_B_J_PER_K,
+}
+_THERMO_FIELD = {
+    "magnetization": "magnetization",
+    "susceptibility": "susceptibility",
+    "heat_capacity": "heat_capacity",
+    "entropy": "entropy",
+}
+_METHODS = ("quadrature", "monte_carlo", "qmc")
+
+
+@dataclass(frozen=True)
+class TemperatureDependence:
+    """Eq. 15: ``N_tunn(T) = N0 exp(-delta_mu / k_B T)``, parameters given at ``T0_K``.
+
+    Parameters
+    ----------
+    delta_mu_K : float
+        Chemical-potential difference ``Delta mu`` in K, >= 0.
+    T0_K : float
+        Reference temperature at which the distribution's parameters hold (seed: 1.26 K).
+    """
+
+    delta_mu_K: float
+    T0_K: float = 1.26
+
+    def __post_init__(self):
+        as_positive_array(self.delta_mu_K, "delta_mu_K", allow_zero=True)
+        as_positive_array(self.T0_K, "T0_K")
+
+    def ratio(self, temperature_K):
+        """``N_tunn(T) / N_tunn(T0)`` of Eq. 15."""
+        T = as_positive_array(temperature_K, "temperature_K")
+        return np.exp(-self.delta_mu_K / T + self.delta_mu_K / self.T0_K)
+
+
+@dataclass(frozen=True)
+class AveragingSettings:
+    """How the ensemble average is taken.
+
+    Parameters
+    ----------
+    method : {"quadrature", "monte_carlo", "qmc"}
+        Deterministic tensor quadrature, or seeded (quasi-)Monte Carlo sampling.
+    level : int
+        Quadrature refinement: every node count doubled ``level`` times.
+    nodes : dict, optional
+        Per-axis node counts passed to the distribution's quadrature.
+    orientation_nodes : int, optional
+        Node count of the planar-loop orientation rule (three-level systems).
+    sphere_degree : int, optional
+        Polynomial degree of the sphere rule (four-well systems).
+    samples : int
+        Number of samples for the sampling methods.
+    seed : int
+        Seed of the sampling methods.
+    error_estimate : bool
+        Whether to estimate the error (node doubling for quadrature; standard error otherwise).
+    max_memory_bytes : int
+        Bound on the working memory of one chunk of nodes.
+    """
+
+    method: str = "quadrature"
+    level: int = 0
+    nodes: dict | None = None
+    orientation_nodes: int | None = None
+    sphere_degree: int | None = None
+    samples: int = 4096
+    seed: int = 0
+    error_estimate: bool = True
+    max_memory_bytes: int = 512 * 2**20
+
+    def __post_init__(self):
+        if self.method not in _METHODS:
+            raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}")
+        for name in ("level", "samples", "seed", "max_memory_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if self.samples < 2:
+            raise ValueError(f"samples must be >= 2, got {self.samples}")
+        for name in ("orientation_nodes", "sphere_degree"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """A tunnelling-system model, its parameter distribution and its density per gram.
+
+    Parameters
+    ----------
+    system : object
+        A model from :mod:`tunnelsim.systems`.
+    distribution : object
+        A distribution from :mod:`tunnelsim.distributions` for the same kind of system.
+    density_per_g : float
+        Number of tunnelling systems per gram (``n_ATS`` for Eq. 8), > 0.
+    temperature_dependence : TemperatureDependence, optional
+        Eq. 15 scaling of the parameters with temperature.
+    """
+
+    system: object
+    distribution: object
+    density_per_g: float
+    temperature_dependence: TemperatureDependence | None = None
+
+    def __post_init__(self):
+        as_positive_array(self.density_per_g, "density_per_g")
+        if self.system.kind != self.distribution.system_kind:
+            raise ValueError(
+                f"distribution {self.distribution.kind!r} is for {self.distribution.system_kind} systems, "
+                f"not {self.system.kind}"
+            )
+        if self.temperature_dependence is not None and self.system.kind == "two_level":
+            raise ValueError("temperature_dependence (Eq. 15) applies to ATS ensembles, not to two_level systems")
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """Ensemble observables on a (temperature, field) grid.
+
+    Attributes
+    ----------
+    temperature_K : numpy.ndarray, shape (nT,)
+    field_T : numpy.ndarray, shape (nB,)
+    values, errors : dict of str to numpy.ndarray, shape (nT, nB)
+        Observables per gram and their error estimates, in ``units``.
+    units, long_names : dict of str to str
+    info : dict
+        JSON-serialisable description of how the result was obtained.
+    """
+
+    temperature_K: np.ndarray
+    field_T: np.ndarray
+    values: dict
+    errors: dict
+    units: dict
+    long_names: dict
+    info: dict = field(default_factory=dict)
+
+
+def default_orientation_rule(system, settings=AveragingSettings()):
+    """The orientation rule of a model: planar (u = cos theta), sphere, or none (2LS)."""
+    kind = system.orientation_kind
+    if kind == "planar":
+        n = settings.orientation_nodes or 8
+        return _orientations.planar_rule(n)
+    if kind == "sphere":
+        return _orientations.sphere_rule(settings.sphere_degree or 11)
+    return None
+
+
+def _field_axis(field_T):
+    B = as_real_array(field_T, "field_T")
+    if B.ndim > 1:
+        raise ValueError(f"field_T must be a scalar or 1-D array, got shape {B.shape}")
+    if np.any(B < 0):
+        raise ValueError(f"field_T must be >= 0 (the magnitude of B), got minimum {B.min()!r}")
+    return np.atleast_1d(B)
+
+
+def _energy_scale_K(ensemble, T, B, ratio_max):
+    """Largest energy the calculation resolves: ``max(T, D0_max, D0_max phi_max)``."""
+    scale = float(T.max())
+    d0_max = getattr(ensemble.distribution, "D0_max_K", None)
+    if d0_max is not None and np.isfinite(d0_max):
+        charge_area = getattr(ensemble.system, "charge_area_A2", 0.0)
+        phi_max = float(units.phase_per_tesla(charge_area)) * float(B.max()) * ratio_max**2
+        scale = max(scale, d0_max * ratio_max * max(1.0, phi_max))
+    return scale
+
+
+def _nodes_for(ensemble, settings, level, energy_scale_K):
+    dist = ensemble.distribution
+    if settings.method == "quadrature":
+        return dist.quadrature(nodes=settings.nodes, level=level, energy_scale_K=energy_scale_K)
+    return dist.sample(settings.samples, settings.seed, method=settings.method, energy_scale_K=energy_scale_K)
+
+
+def _scaled(system, params, ratio):
+    """Eq. 15 rescaling of one system and its nodes by ``r = N(T)/N(T0)``."""
+    if ratio == 1.0:
+        return system, params
+    scaled = dict(params)
+    for name in ("E", "D", "D0"):
+        if name in scaled:
+            scaled[name] = np.asarray(scaled[name]) * ratio
+    return dataclasses.replace(system, charge_area_A2=system.charge_area_A2 * ratio**2), scaled
+
+
+def _chunk_size(n_orient, n_temp, n_levels, max_memory_bytes):
+    # The largest intermediates are the (chunk, K, nT, n, n) relaxation weights and their
+    # products (a handful of float64 copies) and the (chunk, K, n, n) complex matrices.
+    per_node = n_orient * (n_temp * n_levels * n_levels * 8 * 6 + n_levels * n_levels * 16 * 8)
+    return max(1, int(max_memory_bytes // max(per_node, 1)))
+
+
+def _accumulate(ensemble, nodes, rule, T, B, wanted, settings, progress):
+    """Sum node contributions; returns (totals, sums of squares) per observable, (nT, nB)."""
+    system = ensemble.system
+    n_nodes = len(nodes)
+    orient_nodes = None if rule is None else rule.nodes
+    orient_weights = np.ones(1) if rule is None else rule.weights
+    n_orient = len(orient_weights)
+    td = ensemble.temperature_dependence
+    temp_groups = [(slice(None), 1.0)] if td is None else [(slice(i, i + 1), float(td.ratio(t))) for i, t in enumerate(T)]
+    field_independent = system.kind == "two_level"
+    shape = (T.size, B.size)
+    totals = {name: np.zeros(shape) for name in wanted}
+    squares = {name: np.zeros(shape) for name in wanted}
+    n_levels = {"two_level": 2, "three_level": 3, "four_well": 4}[system.kind]
+    chunk = _chunk_size(n_orient, T.size if td is None else 1, n_levels, settings.max_memory_bytes)
+    need_chi = "susceptibility" in wanted
+    for start in range(0, n_nodes, chunk):
+        stop = min(start + chunk, n_nodes)
+        params = {k: np.asarray(v)[start:stop] for k, v in nodes.params.items()}
+        w = np.asarray(nodes.weights)[start:stop]
+        cached = None
+        for j, field_T in enumerate(B):
+            for t_index, ratio in temp_groups:
+                if field_independent and cached is not None:
+                    spectrum = cached
+                else:
+                    sys_t, params_t = _scaled(system, params, ratio)
+                    spectrum = sys_t.spectrum(params_t, field_T, orient_nodes)
+                    if not need_chi:
+                        spectrum = dataclasses.replace(spectrum, coupling2=None)
+                    cached = spectrum if field_independent else None
+                th = thermodynamics(spectrum, T[t_index])
+                for name in wanted:
+                    per_instance = getattr(th, _THERMO_FIELD[name])  # (c, K, nT)
+                    per_node = np.tensordot(per_instance, orient_weights, axes=([1], [0]))  # (c, nT)
+                    contrib = per_node * w[:, None]
+                    totals[name][t_index, j] += contrib.sum(axis=0)
+                    if nodes.sampled:
+                        squares[name][t_index, j] += (contrib**2).sum(axis=0)
+            if progress is not None:
+                progress.update(stop - start)
+    return totals, squares
+
+
+def compute(
+    ensemble,
+    temperature_K,
+    field_T,
+    observables=("magnetization",),
+    settings=AveragingSettings(),
+    orientations=None,
+    progress=None,
+):
+    """Ensemble observables per gram on the (temperature, field) grid.
+
+    Parameters
+    ----------
+    ensemble : Ensemble
+        Model, distribution, density and optional Eq. 15 temperature dependence.
+    temperature_K : array_like
+        Temperatures in K (1-D, > 0).
+    field_T : array_like
+        Field magnitudes ``B = mu0 H`` in tesla (1-D, >= 0).
+    observables : sequence of str
+        Names from :data:`OBSERVABLES`.
+    settings : AveragingSettings
+        Quadrature or sampling settings.
+    orientations : OrientationRule, optional
+        Orientation rule; default :func:`default_orientation_rule`.
+    progress : object, optional
+        Progress sink with ``reset(total=int)`` and ``update(n)`` (a ``tqdm`` bar works).
+
+    Returns
+    -------
+    EnsembleResult
+        Values and error estimates of shape ``(nT, nB)``.
+    """
+    if not isinstance(ensemble, Ensemble):
+        raise ValueError(f"ensemble must be an Ensemble, got {type(ensemble).__name__}")
+    T = temperature_axis(temperature_K)
+    B = _field_axis(field_T)
+    wanted = tuple(dict.fromkeys(observables))
+    if not wanted:
+        raise ValueError("observables must name at least one observable")
+    for name in wanted:
+        if name not in OBSERVABLES:
+            raise ValueError(f"observables: unknown observable {name!r}; expected one of {sorted(OBSERVABLES)}")
+    if not isinstance(settings, AveragingSettings):
+        raise ValueError(f"settings must be AveragingSettings, got {type(settings).__name__}")
+    rule = orientations if orientations is not None else default_orientation_rule(ensemble.system, settings)
+    if ensemble.system.orientation_kind != "none":
+        if rule is None or rule.kind != ensemble.system.orientation_kind:
+            raise ValueError(
+                f"orientations must be a {ensemble.system.orientation_kind} rule for {ensemble.system.kind} systems"
+            )
+    else:
+        rule = None
+    td = ensemble.temperature_dependence
+    ratio_max = 1.0 if td is None else float(np.max(td.ratio(T)))
+    scale = _energy_scale_K(ensemble, T, B, ratio_max)
+
+    started = time.perf_counter()
+    if settings.method == "quadrature":
+        levels = [settings.level, settings.level + 1] if settings.error_estimate else [settings.level]
+    else:
+        levels = [None]
+    plan = [(_nodes_for(ensemble, settings, lev, scale), lev) for lev in levels]
+    rules = [rule if (lev is None or lev == settings.level or rule is None) else _orientations.refine(rule) for _, lev in plan]
+    if progress is not None:
+        progress.reset(total=sum(len(nodes) for nodes, _ in plan) * B.size)
+
+    results = []
+    for (nodes, _), rule_used in zip(plan, rules):
+        results.append(_accumulate(ensemble, nodes, rule_used, T, B, wanted, settings, progress))
+    elapsed = time.perf_counter() - started
+
+    values, errors = {}, {}
+    final_nodes = plan[-1][0]
+    for name in wanted:
+        factor = ensemble.density_per_g * _TO_PER_GRAM[name]
+        total, square = results[-1][0][name], results[-1][1][name]
+        values[name] = total * factor
+        if settings.method != "quadrature":
+            n = len(final_nodes)
+            # contributions c_i = n w_i f_i have mean `total`; standard error of that mean
+            var = (square * n - total**2) / (n - 1)
+            errors[name] = np.sqrt(np.maximum(var, 0.0)) * abs(factor)
+        elif settings.error_estimate:
+            errors[name] = np.abs(total - results[0][0][name]) * abs(factor)
+        else:
+            errors[name] = np.full_like(total, np.nan)
+
+    info = {
+        "method": settings.method,
+        "level": settings.level,
+        "error_estimate": "node doubling" if settings.method == "quadrature" and settings.error_estimate
+        else ("standard error" if settings.method != "quadrature" else "none"),
+        "n_parameter_nodes": int(len(final_nodes)),
+        "n_orientations": 0 if rules[-1] is None else int(len(rules[-1].weights)),
+        "orientation_rule": "none" if rules[-1] is None else rules[-1].kind,
+        "system": ensemble.system.kind,
+        "distribution": ensemble.distribution.describe(),
+        "density_per_g": float(ensemble.density_per_g),
+        "energy_scale_K": float(scale),
+        "elapsed_s": float(elapsed),
+    }
+    if settings.method != "quadrature":
+        info["samples"] = int(settings.samples)
+        info["seed"] = int(settings.seed)
+    if td is not None:
+        info["delta_mu_K"] = float(td.delta_mu_K)
+        info["T0_K"] = float(td.T0_K)
+    return EnsembleResult(
+        temperature_K=T,
+        field_T=B,
+        values=values,
+        errors=errors,
+        units={name: OBSERVABLES[name][0] for name in wanted},
+        long_names={name: OBSERVABLES[name][1] for name in wanted},
+        info=info,
+    )

@@ -1,0 +1,307 @@
+"""Orientation averages: quadrature and sampling rules for the field direction.
+
+The field couples to a tunnelling system only through Aharonov-Bohm phases (Eq. 7), so an
+ensemble of randomly oriented systems needs an average over the field direction seen in the
+body frame of each system:
+
+* a planar loop (the three-well ATS of Eq. 6) sees only ``u = cos(theta)``, ``theta`` the angle
+  between the field and the loop normal. A normal uniform on the sphere makes ``cos(theta)``
+  uniform on ``[-1, 1]``; the spectrum is even in the phase (physics.md section 2), and so is
+  the free energy and the moment along the field, so ``u = |cos(theta)|`` uniform on ``[0, 1]``
+  suffices (:func:`planar_rule`);
+* a tetrahedral four-well system needs the full direction on the unit sphere
+  (:func:`sphere_rule`, :func:`random_directions`) or, equivalently, a set of random body
+  rotations (:func:`random_rotations`).
+
+Every rule carries weights summing to 1, so ``sum_k w_k f(node_k)`` approximates the
+orientational mean of ``f``. Deterministic rules state the polynomial degree they integrate
+exactly; random rules are reproducible from their seed and are flagged ``sampled``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.polynomial.legendre import leggauss
+
+__all__ = [
+    "OrientationRule",
+    "planar_rule",
+    "random_directions",
+    "random_rotations",
+    "refine",
+    "sphere_rule",
+]
+
+_SPHERE_METHODS = ("product", "lebedev")
+
+
+@dataclass(frozen=True)
+class OrientationRule:
+    """Nodes and weights of an orientation average.
+
+    Attributes
+    ----------
+    kind : str
+        ``"planar"``: nodes are ``u = |cos(theta)|``, shape ``(K,)``; ``"sphere"``: nodes are
+        unit vectors, shape ``(K, 3)``.
+    nodes : numpy.ndarray
+        The orientations.
+    weights : numpy.ndarray, shape (K,)
+        Non-negative weights summing to 1.
+    degree : int or None
+        Polynomial degree integrated exactly: in ``u`` for planar rules, in the spherical
+        harmonics ``Y_lm``, ``l <= degree``, for sphere rules; None for random rules.
+    sampled : bool
+        True for random rules (errors are statistical), False for quadrature.
+    method : str
+        How the rule was built (``"gauss_legendre"``, ``"product"``, ``"lebedev"`` or
+        ``"random"``); used by :func:`refine`.
+    seed : int or None
+        Seed of a random rule, None otherwise.
+    """
+
+    kind: str
+    nodes: np.ndarray
+    weights: np.ndarray
+    degree: int | None
+    sampled: bool
+    method: str = ""
+    seed: int | None = None
+
+    def __post_init__(self):
+        if self.kind not in ("planar", "sphere"):
+            raise ValueError(f"kind must be 'planar' or 'sphere', got {self.kind!r}")
+        nodes = np.asarray(self.nodes, dtype=float)
+        weights = np.asarray(self.weights, dtype=float)
+        expected = 1 if self.kind == "planar" else 2
+        if nodes.ndim != expected or (self.kind == "sphere" and nodes.shape[-1] != 3):
+            raise ValueError(f"nodes of a {self.kind} rule have the wrong shape {nodes.shape}")
+        if weights.shape != (nodes.shape[0],):
+            raise ValueError(f"weights must have shape ({nodes.shape[0]},), got {weights.shape}")
+        object.__setattr__(self, "nodes", nodes)
+        object.__setattr__(self, "weights", weights)
+
+    def __len__(self):
+        return self.weights.shape[0]
+
+
+def _count(value, name, minimum=1):
+    """Return ``value`` as an int >= ``minimum`` or raise ValueError naming ``name``."""
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+    if n < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {n}")
+    return n
+
+
+def _seed(value, name="seed"):
+    try:
+        s = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}") from None
+    if s < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {s}")
+    return s
+
+
+def planar_rule(n_nodes=8):
+    """Gauss-Legendre rule for a planar loop: ``u = |cos(theta)|`` uniform on ``[0, 1]``.
+
+    A loop normal uniform on the sphere has ``cos(theta)`` uniform on ``[-1, 1]``; the ATS
+    spectrum of Eq. 6 is even in the phase ``phi``, which is proportional to ``cos(theta)``
+    (Eq. 7), so the average over ``u`` in ``[0, 1]`` is the full orientational average.
+
+    Parameters
+    ----------
+    n_nodes : int, optional
+        Number of nodes (>= 1); the rule is exact for polynomials in ``u`` of degree
+        ``2 n_nodes - 1``.
+
+    Returns
+    -------
+    OrientationRule
+        ``kind="planar"``, nodes of shape ``(n_nodes,)`` in ``(0, 1)``.
+    """
+    n = _count(n_nodes, "n_nodes")
+    x, w = leggauss(n)
+    return OrientationRule(
+        kind="planar",
+        nodes=0.5 * (x + 1.0),
+        weights=0.5 * w,
+        degree=2 * n - 1,
+        sampled=False,
+        method="gauss_legendre",
+    )
+
+
+def _lebedev_orders():
+    """Degrees of the Lebedev rules that :func:`scipy.integrate.lebedev_rule` provides."""
+    return (3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31, 35, 41, 47, 53, 59, 65,
+            71, 77, 83, 89, 95, 101, 107, 113, 119, 125, 131)
+
+
+def sphere_rule(degree=11, method="product"):
+    """Quadrature on the unit sphere, exact for every spherical harmonic ``Y_lm``, ``l <= degree``.
+
+    ``method="product"`` (default): Gauss-Legendre in ``z = cos(theta)`` with
+    ``ceil((degree + 1) / 2)`` nodes (exact for the associated Legendre factor of ``Y_l0`` up to
+    ``l = degree``) times ``degree + 1`` equally spaced azimuths (the trapezoid rule integrates
+    ``cos(m phi)``, ``sin(m phi)`` exactly for ``1 <= |m| <= degree``). It is exact for
+    ``l <= degree``, and fails for some ``Y_lm`` with ``l = degree + 1`` (``m = 0`` for odd
+    ``degree``, ``m = degree + 1`` for even ``degree``). ``(degree + 1) ceil((degree + 1)/2)``
+    nodes.
+
+    ``method="lebedev"``: the Lebedev rule of the smallest tabulated degree >= ``degree``
+    (octahedrally symmetric, about ``(degree + 1)^2 / 3`` nodes; needs SciPy >= 1.15). The
+    stated ``degree`` is the rule's actual degree.
+
+    Parameters
+    ----------
+    degree : int, optional
+        Degree of exactness (>= 1).
+    method : {"product", "lebedev"}, optional
+        Construction.
+
+    Returns
+    -------
+    OrientationRule
+        ``kind="sphere"``, nodes of shape ``(K, 3)`` (unit vectors), weights summing to 1.
+    """
+    degree = _count(degree, "degree")
+    if method not in _SPHERE_METHODS:
+        raise ValueError(f"method must be one of {_SPHERE_METHODS}, got {method!r}")
+    if method == "lebedev":
+        try:
+            from scipy.integrate import lebedev_rule
+        except ImportError:  # SciPy < 1.15
+            raise ValueError("method='lebedev' needs scipy.integrate.lebedev_rule (SciPy >= 1.15)") from None
+        orders = [p for p in _lebedev_orders() if p >= degree]
+        if not orders:
+            raise ValueError(f"degree must be <= {_lebedev_orders()[-1]} for method='lebedev', got {degree}")
+        points, w = lebedev_rule(orders[0])
+        return OrientationRule(
+            kind="sphere",
+            nodes=np.ascontiguousarray(points.T),
+            weights=w / w.sum(),
+            degree=orders[0],
+            sampled=False,
+            method="lebedev",
+        )
+    n_z = (degree + 2) // 2
+    n_phi = degree + 1
+    z, wz = leggauss(n_z)
+    azimuth = 2.0 * math.pi * np.arange(n_phi) / n_phi
+    sin_theta = np.sqrt(1.0 - z * z)
+    nodes = np.stack(
+        [
+            sin_theta[:, None] * np.cos(azimuth)[None, :],
+            sin_theta[:, None] * np.sin(azimuth)[None, :],
+            np.broadcast_to(z[:, None], (n_z, n_phi)),
+        ],
+        axis=-1,
+    ).reshape(-1, 3)
+    weights = np.repeat(0.5 * wz / n_phi, n_phi)
+    return OrientationRule(
+        kind="sphere", nodes=nodes, weights=weights, degree=degree, sampled=False, method="product"
+    )
+
+
+def random_directions(n, seed):
+    """Seeded directions uniform on the unit sphere (normalised Gaussian vectors).
+
+    The first ``m`` directions for a seed do not depend on ``n >= m``, so doubling ``n``
+    (:func:`refine`) extends the sample.
+
+    Parameters
+    ----------
+    n : int
+        Number of directions (>= 1).
+    seed : int
+        Seed of :func:`numpy.random.default_rng`.
+
+    Returns
+    -------
+    OrientationRule
+        ``kind="sphere"``, equal weights ``1/n``, ``sampled=True``, ``degree=None``.
+    """
+    n = _count(n, "n")
+    seed = _seed(seed)
+    g = np.random.default_rng(seed).standard_normal((n, 3))
+    nodes = g / np.linalg.norm(g, axis=-1, keepdims=True)
+    return OrientationRule(
+        kind="sphere",
+        nodes=nodes,
+        weights=np.full(n, 1.0 / n),
+        degree=None,
+        sampled=True,
+        method="random",
+        seed=seed,
+    )
+
+
+def random_rotations(n, seed):
+    """Seeded rotation matrices uniform in the Haar measure of SO(3).
+
+    A unit quaternion uniform on the 3-sphere (a normalised 4-D Gaussian vector) gives a
+    Haar-uniform rotation.
+
+    Parameters
+    ----------
+    n : int
+        Number of rotations (>= 1).
+    seed : int
+        Seed of :func:`numpy.random.default_rng`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, 3, 3)
+        Orthogonal matrices with determinant +1.
+    """
+    n = _count(n, "n")
+    seed = _seed(seed)
+    q = np.random.default_rng(seed).standard_normal((n, 4))
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    w, x, y, z = q.T
+    return np.stack(
+        [
+            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], axis=-1),
+            np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], axis=-1),
+            np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], axis=-1),
+        ],
+        axis=-2,
+    )
+
+
+def refine(rule):
+    """The same kind of rule with doubled resolution, for node-doubling error estimates.
+
+    * planar Gauss-Legendre: twice the nodes (degree ``2d + 1``);
+    * product sphere rule: degree ``2d + 1``, which doubles both the polar and the azimuthal
+      node counts;
+    * Lebedev: the smallest tabulated degree >= ``2d + 1`` (about four times the nodes);
+    * random rules: twice the directions from the same seed (the first half is the old set).
+
+    Parameters
+    ----------
+    rule : OrientationRule
+        A rule made by this module.
+
+    Returns
+    -------
+    OrientationRule
+    """
+    if not isinstance(rule, OrientationRule):
+        raise ValueError(f"rule must be an OrientationRule, got {type(rule).__name__}")
+    if rule.method == "gauss_legendre":
+        return planar_rule(2 * len(rule))
+    if rule.method in _SPHERE_METHODS:
+        return sphere_rule(2 * rule.degree + 1, method=rule.method)
+    if rule.method == "random":
+        return random_directions(2 * len(rule), rule.seed)
+    raise ValueError(f"rule has unknown method {rule.method!r}; cannot refine it")

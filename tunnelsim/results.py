@@ -1,0 +1,348 @@
+"""HDF5 result sets: write, read and summarise, with provenance.
+
+Layout of a result set (readable by ``h5py``, ``xarray.open_dataset(path, engine="h5netcdf")``
+and any netCDF-4 aware tool):
+
+* ``temperature`` (K) and ``field`` (T, ``B = mu0 H``): 1-D coordinate datasets made HDF5
+  dimension scales;
+* one ``(temperature, field)`` float64 dataset per observable with ``units`` and
+  ``long_name`` attributes, and ``<name>_error`` with its error estimate (left out when
+  no estimate exists, i.e. the error array is all NaN);
+* root attributes: ``title``, ``tunnelsim_version``, ``created`` (ISO 8601, UTC),
+  ``config`` (the TOML text), ``config_sha256``, ``command``, ``numpy_version``,
+  ``scipy_version``, ``h5py_version``, ``python_version``, ``distribution`` and the entries of
+  the result's ``info`` (JSON text for values that are not scalars).
+
+Writes are atomic: the file is written under a temporary name in the target directory and
+moved into place with :func:`os.replace`, so the output path holds either nothing or a
+complete result set. An existing file is only replaced with ``force=True``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, units
+
+__all__ = ["ResultFormatError", "ResultSet", "read_result", "summary", "write_result"]
+
+_COORDS = {
+    "temperature": ("K", "temperature"),
+    "field": ("T", "magnetic field B = mu0 H"),
+}
+_ERROR_SUFFIX = "_error"
+_PROVENANCE = (
+    "title",
+    "tunnelsim_version",
+    "created",
+    "config",
+    "config_sha256",
+    "command",
+    "numpy_version",
+    "scipy_version",
+    "h5py_version",
+    "python_version",
+)
+
+
+class ResultFormatError(ValueError):
+    """A file is not a readable tunnelsim result set; the message names the file."""
+
+
+@dataclass(frozen=True)
+class ResultSet:
+    """A result set read back from HDF5.
+
+    Attributes
+    ----------
+    temperature_K : numpy.ndarray, shape (nT,)
+    field_T : numpy.ndarray, shape (nB,)
+    values : dict of str to numpy.ndarray, shape (nT, nB)
+    errors : dict of str to numpy.ndarray, shape (nT, nB)
+        Same keys as ``values``; all NaN where the file holds no error estimate.
+    units, long_names : dict of str to str
+    attrs : dict
+        Root attributes (provenance and run information), JSON entries decoded.
+    """
+
+    temperature_K: np.ndarray
+    field_T: np.ndarray
+    values: dict
+    errors: dict
+    units: dict
+    long_names: dict
+    attrs: dict = field(default_factory=dict)
+
+
+def _library_versions():
+    import h5py
+    import scipy
+
+    return {
+        "numpy_version": np.__version__,
+        "scipy_version": scipy.__version__,
+        "h5py_version": h5py.__version__,
+        "python_version": platform.python_version(),
+    }
+
+
+def _attr_value(key, value):
+    """An HDF5-storable attribute: str/int/float/bool as is, anything else as JSON text."""
+    if isinstance(value, (str, bool, int, float, np.integer, np.floating, np.bool_)):
+        return value
+    try:
+        return json.dumps(value, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"attribute {key!r}: cannot store {type(value).__name__} as JSON ({exc})") from None
+
+
+def _json_default(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _root_attrs(result, config, command, extra_attrs):
+    attrs = {}
+    info = dict(getattr(result, "info", {}) or {})
+    extra = dict(extra_attrs or {})
+    for origin, entries in (("info", info), ("extra_attrs", extra)):
+        for key in entries:
+            if key in _PROVENANCE and not (origin == "extra_attrs" and key == "title" and config is None):
+                raise ValueError(f"{origin} entry {key!r} clashes with a provenance attribute of the result set")
+    for key, value in {**info, **extra}.items():
+        attrs[str(key)] = _attr_value(key, value)
+    attrs["title"] = config.title if config is not None else str(extra.get("title", ""))
+    attrs["tunnelsim_version"] = __version__
+    attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    attrs["config"] = config.text if config is not None else ""
+    attrs["config_sha256"] = config.sha256 if config is not None else ""
+    attrs["command"] = "" if command is None else str(command)
+    attrs.update(_library_versions())
+    return attrs
+
+
+def _checked_arrays(result):
+    T = np.asarray(result.temperature_K, dtype=float)
+    B = np.asarray(result.field_T, dtype=float)
+    if T.ndim != 1 or B.ndim != 1 or T.size == 0 or B.size == 0:
+        raise ValueError(f"temperature_K and field_T must be non-empty 1-D arrays, got shapes {T.shape}, {B.shape}")
+    if not result.values:
+        raise ValueError("result has no observables to write")
+    data = {}
+    for name, value in result.values.items():
+        if name in _COORDS or name.endswith(_ERROR_SUFFIX):
+            raise ValueError(f"observable name {name!r} is reserved")
+        value = np.asarray(value, dtype=float)
+        error = np.asarray(result.errors.get(name, np.full(value.shape, np.nan)), dtype=float)
+        for label, arr in ((name, value), (name + _ERROR_SUFFIX, error)):
+            if arr.shape != (T.size, B.size):
+                raise ValueError(f"{label} must have shape (nT, nB) = {(T.size, B.size)}, got {arr.shape}")
+        for mapping in ("units", "long_names"):
+            if name not in getattr(result, mapping):
+                raise ValueError(f"result.{mapping} has no entry for observable {name!r}")
+        data[name] = (value, error)
+    return T, B, data
+
+
+def _write_contents(h5file, T, B, data, result, attrs):
+    """Fill an open, empty HDF5 file with the result set."""
+    scales = {}
+    for name, axis in (("temperature", T), ("field", B)):
+        ds = h5file.create_dataset(name, data=axis)
+        ds.attrs["units"], ds.attrs["long_name"] = _COORDS[name]
+        ds.make_scale(name)
+        scales[name] = ds
+    for name, (value, error) in data.items():
+        arrays = [(name, value, result.long_names[name])]
+        if not np.all(np.isnan(error)):
+            arrays.append((name + _ERROR_SUFFIX, error, f"error estimate of {result.long_names[name]}"))
+        for ds_name, arr, long_name in arrays:
+            ds = h5file.create_dataset(ds_name, data=arr)
+            ds.attrs["units"] = result.units[name]
+            ds.attrs["long_name"] = long_name
+            ds.dims[0].attach_scale(scales["temperature"])
+            ds.dims[1].attach_scale(scales["field"])
+    for key, value in attrs.items():
+        h5file.attrs[key] = value
+
+
+def write_result(path, result, config=None, command=None, extra_attrs=None, force=False):
+    """Write a result set to HDF5, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Output file; missing parent directories are created.
+    result : EnsembleResult
+        Anything with ``temperature_K``, ``field_T``, ``values``, ``errors``, ``units``,
+        ``long_names`` and optionally ``info`` (see :class:`tunnelsim.ensemble.EnsembleResult`).
+    config : SimulationConfig, optional
+        Provides ``title``, ``config`` (the TOML text) and ``config_sha256``.
+    command : str, optional
+        The command line that produced the result.
+    extra_attrs : dict, optional
+        More root attributes (e.g. ``distribution``); may not override provenance
+        attributes, except ``title`` when no config is given.
+    force : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    FileExistsError
+        If ``path`` exists and ``force`` is false.
+    ValueError
+        If the result's arrays are inconsistent or an attribute cannot be stored.
+    """
+    import h5py
+
+    path = Path(path)
+    if path.exists() and not force:
+        raise FileExistsError(f"{path}: result set exists; use force (--force) to replace it")
+    T, B, data = _checked_arrays(result)
+    attrs = _root_attrs(result, config, command, extra_attrs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp_name, "w", track_order=True) as h5file:
+            _write_contents(h5file, T, B, data, result, attrs)
+        if path.exists() and not force:
+            raise FileExistsError(f"{path}: result set appeared while writing; use force (--force) to replace it")
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _decode_attr(value, json_allowed=True):
+    """A Python value from an HDF5 attribute; JSON arrays/objects decoded when allowed."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    if isinstance(value, np.generic):
+        value = value.item()
+    if json_allowed and isinstance(value, str) and value[:1] in "[{" and value[-1:] in "]}":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def read_result(path):
+    """Read a result set written by :func:`write_result`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    ResultSet
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ResultFormatError
+        If it is not HDF5 or lacks the ``temperature``/``field`` coordinates.
+    """
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such result file")
+    try:
+        h5file = h5py.File(path, "r")
+    except OSError as exc:
+        raise ResultFormatError(f"{path}: not a readable HDF5 file ({exc})") from None
+    with h5file:
+        for name in _COORDS:
+            if not isinstance(h5file.get(name), h5py.Dataset):
+                raise ResultFormatError(f"{path}: not a tunnelsim result set (no {name!r} coordinate dataset)")
+        T = h5file["temperature"][()]
+        B = h5file["field"][()]
+        values, errors, unit_map, long_names = {}, {}, {}, {}
+        for name, ds in h5file.items():
+            if name in _COORDS or name.endswith(_ERROR_SUFFIX) or not isinstance(ds, h5py.Dataset):
+                continue
+            if ds.shape != (T.size, B.size):
+                continue
+            values[name] = ds[()].astype(float)
+            err = h5file.get(name + _ERROR_SUFFIX)
+            errors[name] = err[()].astype(float) if err is not None else np.full(ds.shape, np.nan)
+            unit_map[name] = str(_decode_attr(ds.attrs.get("units", "")))
+            long_names[name] = str(_decode_attr(ds.attrs.get("long_name", name)))
+        attrs = {key: _decode_attr(value, json_allowed=key not in _PROVENANCE) for key, value in h5file.attrs.items()}
+    if not values:
+        raise ResultFormatError(f"{path}: not a tunnelsim result set (no (temperature, field) observables)")
+    return ResultSet(T, B, values, errors, unit_map, long_names, attrs)
+
+
+def _axis_line(label, arr, unit, extra=""):
+    if arr.size == 1:
+        return f"  {label:<12} 1 point: {arr[0]:.6g} {unit}{extra}"
+    return f"  {label:<12} {arr.size} points, {arr.min():.6g} .. {arr.max():.6g} {unit}{extra}"
+
+
+def summary(path):
+    """A human-readable summary of a result set: title, dimensions, observables, provenance.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    str
+    """
+    rs = read_result(path)
+    a = rs.attrs
+    oe = units.tesla_to_oe(rs.field_T) / 1e3
+    field_kOe = f" ({oe.min():.6g} .. {oe.max():.6g} kOe)" if oe.size > 1 else f" ({oe[0]:.6g} kOe)"
+    lines = [
+        f"{path}",
+        f"title: {a.get('title') or '(none)'}",
+        "dimensions:",
+        _axis_line("temperature", rs.temperature_K, "K"),
+        _axis_line("field", rs.field_T, "T", field_kOe),
+        "observables:",
+    ]
+    for name, value in rs.values.items():
+        finite = value[np.isfinite(value)]
+        span = f"min {finite.min():.6g}, max {finite.max():.6g}" if finite.size else "no finite values"
+        err = rs.errors[name]
+        err_note = f", max error {np.nanmax(err):.3g}" if np.any(np.isfinite(err)) else ""
+        unit = f"[{rs.units[name]}]"
+        lines.append(f"  {name:<28} {unit:<16} {span}{err_note}")
+    lines.append("provenance:")
+    shown = ("created", "tunnelsim_version", "command", "config_sha256", "distribution")
+    for key in shown:
+        if key in a and a[key] != "":
+            lines.append(f"  {key}: {a[key]}")
+    versions = ", ".join(f"{k[:-8]} {a[k]}" for k in sorted(a) if k.endswith("_version") and k != "tunnelsim_version")
+    if versions:
+        lines.append(f"  libraries: {versions}")
+    other = {k: v for k, v in a.items() if k not in _PROVENANCE and k not in shown}
+    if other:
+        lines.append("run information:")
+        lines.extend(f"  {key}: {value}" for key, value in sorted(other.items()))
+    return "\n".join(lines)
