@@ -305,3 +305,17 @@ def test_four_well_run(tmp_path):
     assert res.values["magnetization"].shape == (1, 2)
     assert np.all(np.isnan(res.errors["magnetization"]))
     assert res.info["orientation_rule"] == "sphere" and not math.isnan(res.values["magnetization"][0, 0])
+
+
+@pytest.mark.parametrize(
+    "vertices, rule",
+    [
+        pytest.param(None, "chamber", id="regular-uses-symmetry-chamber"),
+        pytest.param("[[0, 0, 0], [1, 0, 0], [0, 1.2, 0], [0.1, 0.2, 0.9]]", "full", id="custom-uses-full-sphere"),
+    ],
+)
+def test_four_well_direction_rule_follows_the_geometry(vertices, rule):
+    text = FOUR_WELL if vertices is None else FOUR_WELL.replace(
+        'charge_area_A2 = 30000.0', f'charge_area_A2 = 30000.0\nvertices = {vertices}')
+    ens, _, _ = build_ensemble(cfg_from(text))
+    assert ens.distribution.direction_rule == rule

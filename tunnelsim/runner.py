@@ -85,8 +85,13 @@ def build_ensemble(cfg):
         system = make_system(sc.kind, sc.charge_area_A2, sc.vertices)
     except ValueError as exc:
         raise _config_error(cfg, "system", exc) from None
+    parameters = dict(dc.parameters)
+    if dc.kind == "four_well_ats" and sc.vertices is not None:
+        # the default direction rule integrates one symmetry chamber of the regular tetrahedron;
+        # a custom geometry has no such symmetry, so the whole sphere of asymmetry directions is used
+        parameters["direction_rule"] = "full"
     try:
-        distribution = _DISTRIBUTIONS[dc.kind](**dc.parameters)
+        distribution = _DISTRIBUTIONS[dc.kind](**parameters)
     except ValueError as exc:
         raise _config_error(cfg, "distribution", exc) from None
     try:
