@@ -344,6 +344,17 @@ class _Distribution:
         ParameterSample
         """
         scale = _energy_scale(energy_scale_K, self._infinite)
+        counts = self.node_counts(nodes, level, scale)
+        params, weights = self._rule(counts, scale)
+        return ParameterSample(params=params, weights=weights, sampled=False)
+
+    def node_counts(self, nodes=None, level=0, energy_scale_K=None):
+        """Node counts per axis that :meth:`quadrature` uses for these arguments.
+
+        Parameters are those of :meth:`quadrature`; the result is a dict of axis name to count,
+        which passed back as ``nodes`` (with ``level=0``) reproduces the same rule.
+        """
+        scale = _energy_scale(energy_scale_K, self._infinite)
         level = _int_at_least(level, "level", 0)
         counts = self._default_counts(scale)
         if nodes is not None:
@@ -353,9 +364,7 @@ class _Distribution:
                 if axis not in counts:
                     raise ValueError(f"nodes has unknown axis {axis!r}; axes are {sorted(counts)}")
                 counts[axis] = _int_at_least(count, f"nodes[{axis!r}]", 1)
-        counts = {axis: count * 2**level for axis, count in counts.items()}
-        params, weights = self._rule(counts, scale)
-        return ParameterSample(params=params, weights=weights, sampled=False)
+        return {axis: count * 2**level for axis, count in counts.items()}
 
     def sample(self, n, seed, method="monte_carlo", energy_scale_K=None):
         """Seeded Monte Carlo or scrambled-Sobol quasi-Monte Carlo sample.

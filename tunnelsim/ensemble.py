@@ -10,9 +10,10 @@ the quadrature nodes or samples of the parameter distribution (weights carry the
 computed once per field and reused for every temperature; nodes are processed in chunks so
 the working memory stays below ``AveragingSettings.max_memory_bytes`` whatever the grid.
 
-Error estimates: for quadrature, the result at refinement ``level + 1`` (every node count
-doubled) is reported and the error is its difference from ``level``; for (quasi-)Monte Carlo
-the standard error of the sample mean.
+Error estimates: for quadrature, the value is that of the rule at refinement ``level`` and the
+error is the sum over axes (each parameter axis and the orientations) of the change when that
+axis alone has its node count doubled; for (quasi-)Monte Carlo the standard error of the
+sample mean.
 
 Optional Eq. 15 temperature dependence: ``N_tunn(T)/N_tunn(T0) = exp(-dmu/T + dmu/T0) = r``
 rescales the parameters of every node, ``E -> r E``, ``D0 -> r D0``, ``(Q/e) S -> r^2 (Q/e) S``
@@ -103,7 +104,8 @@ class AveragingSettings:
     method : {"quadrature", "monte_carlo", "qmc"}
         Deterministic tensor quadrature, or seeded (quasi-)Monte Carlo sampling.
     level : int
-        Quadrature refinement: every node count doubled ``level`` times.
+        Quadrature refinement: every node count doubled ``level`` times (the error estimate
+        doubles each axis once more, one at a time).
     nodes : dict, optional
         Per-axis node counts passed to the distribution's quadrature.
     orientation_nodes : int, optional
@@ -232,13 +234,6 @@ def _energy_scale_K(ensemble, T, B, ratio_max):
     return scale
 
 
-def _nodes_for(ensemble, settings, level, energy_scale_K):
-    dist = ensemble.distribution
-    if settings.method == "quadrature":
-        return dist.quadrature(nodes=settings.nodes, level=level, energy_scale_K=energy_scale_K)
-    return dist.sample(settings.samples, settings.seed, method=settings.method, energy_scale_K=energy_scale_K)
-
-
 def _scaled(system, params, ratio):
     """Eq. 15 rescaling of one system and its nodes by ``r = N(T)/N(T0)``."""
     if ratio == 1.0:
@@ -301,6 +296,29 @@ def _accumulate(ensemble, nodes, rule, T, B, wanted, settings, progress):
     return totals, squares
 
 
+def _plan(ensemble, settings, rule, scale):
+    """The rules to evaluate: ``[(label, nodes, orientation_rule), ...]``, the base rule first.
+
+    Quadrature with an error estimate adds, for every parameter axis and for the orientations,
+    the base rule with that one axis's node count doubled: tensor-rule errors add up over axes,
+    so the sum of the changes bounds the error of the base value at a fraction of the cost of
+    doubling every axis at once (2 x n_axes + 1 evaluations instead of 2^n_axes + 1).
+    """
+    dist = ensemble.distribution
+    if settings.method != "quadrature":
+        nodes = dist.sample(settings.samples, settings.seed, method=settings.method, energy_scale_K=scale)
+        return [("base", nodes, rule)]
+    counts = dist.node_counts(settings.nodes, settings.level, scale)
+    base = dist.quadrature(nodes=counts, energy_scale_K=scale)
+    plan = [("base", base, rule)]
+    if settings.error_estimate:
+        for axis, count in counts.items():
+            plan.append((axis, dist.quadrature(nodes={**counts, axis: 2 * count}, energy_scale_K=scale), rule))
+        if rule is not None:
+            plan.append(("orientation", base, _orientations.refine(rule)))
+    return plan
+
+
 def compute(
     ensemble,
     temperature_K,
@@ -359,44 +377,45 @@ def compute(
     scale = _energy_scale_K(ensemble, T, B, ratio_max)
 
     started = time.perf_counter()
-    if settings.method == "quadrature":
-        levels = [settings.level, settings.level + 1] if settings.error_estimate else [settings.level]
-    else:
-        levels = [None]
-    plan = [(_nodes_for(ensemble, settings, lev, scale), lev) for lev in levels]
-    rules = [rule if (lev is None or lev == settings.level or rule is None) else _orientations.refine(rule) for _, lev in plan]
+    plan = _plan(ensemble, settings, rule, scale)
     if progress is not None:
-        progress.reset(total=sum(len(nodes) for nodes, _ in plan) * B.size)
-
-    results = []
-    for (nodes, _), rule_used in zip(plan, rules):
-        results.append(_accumulate(ensemble, nodes, rule_used, T, B, wanted, settings, progress))
+        progress.reset(total=sum(len(nodes) for _, nodes, _ in plan) * B.size)
+    results = {
+        label: _accumulate(ensemble, nodes, rule_used, T, B, wanted, settings, progress)
+        for label, nodes, rule_used in plan
+    }
     elapsed = time.perf_counter() - started
 
+    _, base_nodes, base_rule = plan[0]
     values, errors = {}, {}
-    final_nodes = plan[-1][0]
     for name in wanted:
         factor = ensemble.density_per_g * _TO_PER_GRAM[name]
-        total, square = results[-1][0][name], results[-1][1][name]
+        total, square = results["base"][0][name], results["base"][1][name]
         values[name] = total * factor
         if settings.method != "quadrature":
-            n = len(final_nodes)
+            n = len(base_nodes)
             # contributions c_i = n w_i f_i have mean `total`; standard error of that mean
             var = (square * n - total**2) / (n - 1)
             errors[name] = np.sqrt(np.maximum(var, 0.0)) * abs(factor)
         elif settings.error_estimate:
-            errors[name] = np.abs(total - results[0][0][name]) * abs(factor)
+            changes = [np.abs(res[0][name] - total) for label, res in results.items() if label != "base"]
+            errors[name] = np.sum(changes, axis=0) * abs(factor)
         else:
             errors[name] = np.full_like(total, np.nan)
 
+    if settings.method != "quadrature":
+        how = "standard error"
+    elif settings.error_estimate:
+        how = "node doubling per axis (sum of |changes| over " + ", ".join(label for label, _, _ in plan[1:]) + ")"
+    else:
+        how = "none"
     info = {
         "method": settings.method,
         "level": settings.level,
-        "error_estimate": "node doubling" if settings.method == "quadrature" and settings.error_estimate
-        else ("standard error" if settings.method != "quadrature" else "none"),
-        "n_parameter_nodes": int(len(final_nodes)),
-        "n_orientations": 0 if rules[-1] is None else int(len(rules[-1].weights)),
-        "orientation_rule": "none" if rules[-1] is None else rules[-1].kind,
+        "error_estimate": how,
+        "n_parameter_nodes": int(len(base_nodes)),
+        "n_orientations": 0 if base_rule is None else int(len(base_rule.weights)),
+        "orientation_rule": "none" if base_rule is None else base_rule.kind,
         "system": ensemble.system.kind,
         "distribution": ensemble.distribution.describe(),
         "density_per_g": float(ensemble.density_per_g),
