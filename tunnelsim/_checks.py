@@ -6,6 +6,8 @@ caller (or the command line) can report exactly what was wrong.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 
@@ -63,3 +65,16 @@ def temperature_axis(temperature_K, name="temperature_K"):
     if arr.ndim > 1:
         raise ValueError(f"{name} must be a scalar or 1-D array, got shape {arr.shape}")
     return np.atleast_1d(arr)
+
+
+def as_int(value, name, minimum=0):
+    """Return ``value`` as an int >= ``minimum`` (bools and floats rejected), naming ``name``."""
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+    if n < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {n}")
+    return n

@@ -76,14 +76,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import operator
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.polynomial.legendre import leggauss
 
-from ._checks import as_real_array
+from ._checks import as_int, as_real_array
 from .hamiltonians import asymmetries_from_polar
 from .orientations import sphere_rule
 
@@ -175,13 +174,7 @@ def _amplitude(value, name):
 
 
 def _int_at_least(value, name, minimum):
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
-    if n < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {n}")
-    return n
+    return as_int(value, name, minimum)
 
 
 # --------------------------------------------------------------------------- 1-D rules
@@ -277,12 +270,7 @@ def _alpha_count(log_length):
 def _unit_points(n, dim, seed, method):
     """``n`` points in ``[0, 1)^dim``: pseudo-random or scrambled Sobol, both seeded."""
     n = _int_at_least(n, "n", 1)
-    try:
-        seed = operator.index(seed)
-    except TypeError:
-        raise ValueError(f"seed must be an integer, got {seed!r}") from None
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
+    seed = as_int(seed, "seed", 0)
     if method == "monte_carlo":
         return np.random.default_rng(seed).random((n, dim))
     if method == "qmc":

@@ -21,11 +21,12 @@ exactly; random rules are reproducible from their seed and are flagged ``sampled
 from __future__ import annotations
 
 import math
-import operator
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.polynomial.legendre import leggauss
+
+from ._checks import as_int
 
 __all__ = [
     "OrientationRule",
@@ -91,23 +92,11 @@ class OrientationRule:
 
 def _count(value, name, minimum=1):
     """Return ``value`` as an int >= ``minimum`` or raise ValueError naming ``name``."""
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
-    if n < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {n}")
-    return n
+    return as_int(value, name, minimum)
 
 
 def _seed(value, name="seed"):
-    try:
-        s = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}") from None
-    if s < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {s}")
-    return s
+    return as_int(value, name, 0)
 
 
 def planar_rule(n_nodes=8):
