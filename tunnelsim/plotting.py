@@ -18,7 +18,13 @@ import numpy as np
 
 from . import units
 
-__all__ = ["plot_result", "save_quicklook"]
+__all__ = [
+    "plot_error_map",
+    "plot_result",
+    "plot_spectrum",
+    "plot_universality",
+    "save_quicklook",
+]
 
 _DEFAULT_OBSERVABLE = "magnetization"
 #: A temperature axis spanning more than this ratio is drawn on a log scale.
@@ -34,6 +40,13 @@ def _as_result(source):
         if not hasattr(source, name):
             raise ValueError(f"source must be a result-set path or a result object; it has no {name!r}")
     return source
+
+
+def _axes(ax):
+    """``(fig, ax)``: the given axes and their figure, or a new figure on an Agg canvas."""
+    if ax is None:
+        return _new_axes()
+    return ax.figure, ax
 
 
 def _new_axes():
@@ -143,3 +156,121 @@ def save_quicklook(source, path, observable=None, dpi=120):
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+def plot_spectrum(phi, levels, gap_etm=None, ax=None, label_etm="ETM gap"):
+    """Levels of one tunnelling system against the Aharonov-Bohm phase (Eq. 6, 7).
+
+    Parameters
+    ----------
+    phi : array_like, shape (n_phi,)
+        Phase ``phi`` (rad).
+    levels : array_like, shape (n_phi, n_levels)
+        Exact levels in K (e.g. :func:`tunnelsim.spectra.solve` of a batch over ``phi``).
+    gap_etm : array_like, shape (n_phi,), optional
+        An approximate lower gap in K, drawn dashed above the ground level (the ETM's
+        ``E = sqrt(D^2 + D0^2 phi^2)`` with the mapped constants of physics.md section 2).
+    ax : matplotlib.axes.Axes, optional
+    label_etm : str
+        Legend label of ``gap_etm``.
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, matplotlib.axes.Axes)
+    """
+    phi = np.asarray(phi, dtype=float)
+    levels = np.asarray(levels, dtype=float)
+    if levels.ndim != 2 or levels.shape[0] != phi.size:
+        raise ValueError(f"levels must have shape (len(phi), n_levels), got {levels.shape} for {phi.size} phases")
+    fig, ax = _axes(ax)
+    for n in range(levels.shape[1]):
+        ax.plot(phi, levels[:, n], color="C0", label="exact levels" if n == 0 else None)
+    if gap_etm is not None:
+        gap_etm = np.asarray(gap_etm, dtype=float)
+        if gap_etm.shape != phi.shape:
+            raise ValueError(f"gap_etm must have the shape of phi {phi.shape}, got {gap_etm.shape}")
+        ax.plot(phi, levels[:, 0] + gap_etm, color="C3", linestyle="--", label=label_etm)
+    ax.set_xlabel(r"Aharonov-Bohm phase $\varphi$ (rad)")
+    ax.set_ylabel("energy $E / k_B$ (K)")
+    ax.legend()
+    return fig, ax
+
+
+def plot_universality(source, observable=None, subtract_larmor_emu_per_g_Oe=0.0, ax=None):
+    """The seed's universality test: ``M - M_L`` against ``H / T`` for every field (Figs. 14, 15).
+
+    A paramagnet of free moments gives one curve for all fields; the intrinsic (ETM) term
+    does not scale with ``H / T``, so the curves fan out.
+
+    Parameters
+    ----------
+    source : path or result object
+        A result set with ``magnetization`` (or ``observable``) in emu/g.
+    observable : str, optional
+        Which magnetisation to draw (default ``magnetization``).
+    subtract_larmor_emu_per_g_Oe : float
+        ``chi_L``: ``M_L = -chi_L H`` is subtracted (the value is added back).
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, matplotlib.axes.Axes)
+    """
+    res = _as_result(source)
+    name = observable or _DEFAULT_OBSERVABLE
+    if name not in res.values:
+        raise ValueError(f"observable {name!r} is not in the result set; it has {sorted(res.values)}")
+    fig, ax = _axes(ax)
+    T = np.asarray(res.temperature_K, dtype=float)
+    H_Oe = units.tesla_to_oe(np.asarray(res.field_T, dtype=float))
+    for j, h in enumerate(H_Oe):
+        if h == 0:
+            continue
+        m = np.asarray(res.values[name])[:, j] + subtract_larmor_emu_per_g_Oe * h
+        ax.plot(h / 1e3 / T, m, marker=".", label=_field_label(float(res.field_T[j])))
+    ax.set_xlabel("H / T (kOe/K)")
+    ax.set_ylabel(r"$M - M_L$ (emu/g)")
+    ax.legend(fontsize="small")
+    return fig, ax
+
+
+def plot_error_map(temperature_K, field_T, relative_error, ax=None, levels=(0.01, 0.05), title=None):
+    """Relative error of an approximation over the (T, B) plane, with contours at 1 % and 5 %.
+
+    Parameters
+    ----------
+    temperature_K : array_like, shape (nT,)
+    field_T : array_like, shape (nB,)
+    relative_error : array_like, shape (nT, nB)
+        ``(approximate - exact) / exact``; its absolute value is drawn on a log colour scale.
+    ax : matplotlib.axes.Axes, optional
+    levels : sequence of float
+        Contour levels of ``|relative_error|``.
+    title : str, optional
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, matplotlib.axes.Axes)
+    """
+    from matplotlib.colors import LogNorm
+
+    T = np.asarray(temperature_K, dtype=float)
+    B = np.asarray(field_T, dtype=float)
+    err = np.abs(np.asarray(relative_error, dtype=float))
+    if err.shape != (T.size, B.size):
+        raise ValueError(f"relative_error must have shape (len(temperature_K), len(field_T)), got {err.shape}")
+    fig, ax = _axes(ax)
+    floor = max(np.nanmin(err[err > 0]) if np.any(err > 0) else 1e-12, 1e-12)
+    mesh = ax.pcolormesh(B, T, np.maximum(err, floor), norm=LogNorm(vmin=floor, vmax=max(np.nanmax(err), floor * 10)),
+                         shading="auto", cmap="viridis")
+    fig.colorbar(mesh, ax=ax, label="|relative error|")
+    if T.size > 1 and B.size > 1:
+        cs = ax.contour(B, T, err, levels=sorted(levels), colors="white", linewidths=1)
+        ax.clabel(cs, fmt=lambda v: f"{100 * v:g} %")
+    if T.max() / T.min() > _LOG_SPAN:
+        ax.set_yscale("log")
+    ax.set_xlabel("field B (T)")
+    ax.set_ylabel("temperature T (K)")
+    if title:
+        ax.set_title(title)
+    return fig, ax
