@@ -262,3 +262,24 @@ def test_bad_settings_and_mismatched_distribution():
         ats_ensemble().__class__(systems.ThreeLevelSystem(1.0), distributions.ATSDistribution(0.1, 1.0, 2.0), -1.0)
     with pytest.raises(ValueError, match="delta_mu_K"):
         TemperatureDependence(delta_mu_K=-1.0)
+
+
+# --------------------------------------------------------------------------- parallel execution
+def test_process_pool_and_dask_cluster_give_the_serial_result_exactly():
+    from concurrent.futures import ProcessPoolExecutor
+
+    from distributed import Client, LocalCluster
+
+    ens = ats_ensemble(D_max_K=20.0)
+    T, B = [1.0, 4.0], [0.5, 2.0, 3.0]
+    names = ("magnetization", "susceptibility")
+    serial = compute(ens, T, B, observables=names)
+    with ProcessPoolExecutor(2) as pool:
+        pooled = compute(ens, T, B, observables=names, executor=pool)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        distributed = compute(ens, T, B, observables=names, executor=client.get_executor())
+    for other in (pooled, distributed):
+        for name in names:
+            np.testing.assert_array_equal(other.values[name], serial.values[name])
+            np.testing.assert_array_equal(other.errors[name], serial.errors[name])

@@ -33,12 +33,15 @@ def _cmd_run(args, argv):
     from tqdm import tqdm
 
     from .config import load_config
-    from .runner import run_to_file
+    from .runner import dask_executor, run_to_file
 
     cfg = load_config(args.config)
     command = shlex.join([_PROG, *argv])
-    with tqdm(total=0, file=sys.stderr, disable=not sys.stderr.isatty(), unit="node", desc="averaging") as bar:
-        out = run_to_file(cfg, out_path=args.output, force=args.force, command=command, progress=bar)
+    with dask_executor(args.workers, args.scheduler) as executor, tqdm(
+        total=0, file=sys.stderr, disable=not sys.stderr.isatty(), unit="node", desc="averaging"
+    ) as bar:
+        out = run_to_file(cfg, out_path=args.output, force=args.force, command=command, progress=bar,
+                          executor=executor)
     print(f"result set: {out.result_path}")
     if out.plot_path is not None:
         print(f"plot: {out.plot_path}")
@@ -56,6 +59,11 @@ def _add_run(subparsers):
     p.add_argument("-o", "--output", metavar="OUT", type=Path, default=None,
                    help="result-set path (default: output.path of the config)")
     p.add_argument("--force", action="store_true", help="replace an existing result set")
+    parallel = p.add_mutually_exclusive_group()
+    parallel.add_argument("--workers", metavar="N", type=int, default=None,
+                          help="run on a local dask.distributed cluster of N worker processes")
+    parallel.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                          help="run on the dask.distributed scheduler at ADDRESS (e.g. tcp://host:8786)")
     p.set_defaults(handler=_cmd_run)
 
 

@@ -296,6 +296,30 @@ def _accumulate(ensemble, nodes, rule, T, B, wanted, settings, progress):
     return totals, squares
 
 
+def _accumulate_parallel(executor, ensemble, plan, T, B, wanted, settings, progress):
+    """:func:`_accumulate` with one task per (rule, field), gathered into the serial layout."""
+    from concurrent.futures import as_completed
+
+    futures = {}
+    for label, nodes, rule_used in plan:
+        for j in range(B.size):
+            future = executor.submit(_accumulate, ensemble, nodes, rule_used, T, B[j : j + 1], wanted, settings, None)
+            futures[future] = (label, j, len(nodes))
+    shape = (T.size, B.size)
+    results = {
+        label: ({n: np.zeros(shape) for n in wanted}, {n: np.zeros(shape) for n in wanted}) for label, _, _ in plan
+    }
+    for future in as_completed(futures):
+        label, j, n_nodes = futures[future]
+        totals, squares = future.result()
+        for name in wanted:
+            results[label][0][name][:, j] = totals[name][:, 0]
+            results[label][1][name][:, j] = squares[name][:, 0]
+        if progress is not None:
+            progress.update(n_nodes)
+    return results
+
+
 def _plan(ensemble, settings, rule, scale):
     """The rules to evaluate: ``[(label, nodes, orientation_rule), ...]``, the base rule first.
 
@@ -327,6 +351,7 @@ def compute(
     settings=AveragingSettings(),
     orientations=None,
     progress=None,
+    executor=None,
 ):
     """Ensemble observables per gram on the (temperature, field) grid.
 
@@ -346,6 +371,10 @@ def compute(
         Orientation rule; default :func:`default_orientation_rule`.
     progress : object, optional
         Progress sink with ``reset(total=int)`` and ``update(n)`` (a ``tqdm`` bar works).
+    executor : concurrent.futures.Executor, optional
+        Runs one task per (rule, field) in parallel: a ``ProcessPoolExecutor``, or the
+        executor of a ``dask.distributed`` client (``client.get_executor()``). The sums are
+        formed in the same order as in the serial run, so the result is identical to it.
 
     Returns
     -------
@@ -380,10 +409,13 @@ def compute(
     plan = _plan(ensemble, settings, rule, scale)
     if progress is not None:
         progress.reset(total=sum(len(nodes) for _, nodes, _ in plan) * B.size)
-    results = {
-        label: _accumulate(ensemble, nodes, rule_used, T, B, wanted, settings, progress)
-        for label, nodes, rule_used in plan
-    }
+    if executor is None:
+        results = {
+            label: _accumulate(ensemble, nodes, rule_used, T, B, wanted, settings, progress)
+            for label, nodes, rule_used in plan
+        }
+    else:
+        results = _accumulate_parallel(executor, ensemble, plan, T, B, wanted, settings, progress)
     elapsed = time.perf_counter() - started
 
     _, base_nodes, base_rule = plan[0]

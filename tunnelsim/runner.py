@@ -12,6 +12,8 @@ unknown quadrature axis, an analytic output this version cannot compute) raise
 
 from __future__ import annotations
 
+import contextlib
+
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,7 +165,7 @@ def _analytic_outputs(cfg, ens, function, T, B):
     return outputs
 
 
-def run(cfg, progress=None):
+def run(cfg, progress=None, executor=None):
     """Compute what a config asks for.
 
     Parameters
@@ -171,6 +173,9 @@ def run(cfg, progress=None):
     cfg : SimulationConfig
     progress : object, optional
         Progress sink with ``reset(total=int)`` and ``update(n)`` (a ``tqdm`` bar works).
+    executor : concurrent.futures.Executor, optional
+        Runs the ensemble's (rule, field) tasks in parallel (see :func:`tunnelsim.ensemble.compute`);
+        the result is identical to the serial run.
 
     Returns
     -------
@@ -183,7 +188,8 @@ def run(cfg, progress=None):
     T = np.asarray(cfg.grid.temperature_K, dtype=float)
     B = np.asarray(cfg.grid.field_T, dtype=float)
     result = ensemble.compute(
-        ens, T, B, observables=cfg.output.observables, settings=settings, orientations=rule, progress=progress
+        ens, T, B, observables=cfg.output.observables, settings=settings, orientations=rule, progress=progress,
+        executor=executor,
     )
     if function is None:
         return result
@@ -198,7 +204,7 @@ def run(cfg, progress=None):
     return ensemble.EnsembleResult(result.temperature_K, result.field_T, values, errors, units, long_names, info)
 
 
-def run_to_file(cfg, out_path=None, force=False, command=None, progress=None):
+def run_to_file(cfg, out_path=None, force=False, command=None, progress=None, executor=None):
     """Run a config and write its result set (and quick-look plot).
 
     The output path is checked before anything is computed.
@@ -212,7 +218,7 @@ def run_to_file(cfg, out_path=None, force=False, command=None, progress=None):
         Replace an existing result set.
     command : str, optional
         Command line recorded in the result set.
-    progress : object, optional
+    progress, executor : object, optional
         As for :func:`run`.
 
     Returns
@@ -231,7 +237,7 @@ def run_to_file(cfg, out_path=None, force=False, command=None, progress=None):
         raise IsADirectoryError(f"{path}: is a directory; give a file name for the result set")
     if path.exists() and not force:
         raise FileExistsError(f"{path}: result set exists; use force (--force) to replace it")
-    result = run(cfg, progress=progress)
+    result = run(cfg, progress=progress, executor=executor)
     write_result(path, result, config=cfg, command=command, force=force)
     plot_path = None
     if cfg.output.plot:
@@ -242,3 +248,40 @@ def run_to_file(cfg, out_path=None, force=False, command=None, progress=None):
             plot_path = path.with_name(path.name + ".png")
         plot_path = save_quicklook(path, plot_path)
     return RunOutput(path, plot_path)
+
+
+@contextlib.contextmanager
+def dask_executor(workers=None, scheduler=None):
+    """A ``dask.distributed`` executor for :func:`run`, or None for the serial default.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Start a local cluster of this many single-threaded worker processes.
+    scheduler : str, optional
+        Address of a running ``dask.distributed`` scheduler (``tcp://host:8786``).
+
+    Yields
+    ------
+    concurrent.futures.Executor or None
+    """
+    if workers is None and scheduler is None:
+        yield None
+        return
+    if workers is not None and scheduler is not None:
+        raise ValueError("give either workers or scheduler, not both")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError("parallel runs need dask.distributed: pip install 'tunnelsim[distributed]'") from None
+    with contextlib.ExitStack() as stack:
+        if scheduler is not None:
+            client = stack.enter_context(Client(scheduler))
+        else:
+            if workers < 1:
+                raise ValueError(f"workers must be >= 1, got {workers}")
+            cluster = stack.enter_context(
+                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            )
+            client = stack.enter_context(Client(cluster))
+        yield client.get_executor()
