@@ -181,3 +181,16 @@ def random_families():
 def family_factory():
     """:func:`make_family`, for tests that need their own batch."""
     return make_family
+
+
+def simulation_configs():
+    """The simulation configs shipped in simulations/: the TOML files with a [system] table.
+
+    (simulations/ also holds the settings of `tunnelsim validate` and parameter sets for
+    `tunnelsim synth`, which are not simulation configs.)
+    """
+    import tomllib
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "simulations"
+    return [p for p in sorted(folder.glob("*.toml")) if "system" in tomllib.loads(p.read_text())]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import simulation_configs
 
 from tunnelsim import units
 from tunnelsim.config import ConfigError, SimulationConfig, load_config, parse_config
@@ -84,7 +85,7 @@ def parse(changes=None):
 
 
 # --------------------------------------------------------------------------- valid configs
-@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in sorted(SIMULATIONS.glob("*.toml"))])
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in simulation_configs()])
 def test_shipped_configs_are_valid(path):
     cfg = load_config(path)
     assert isinstance(cfg, SimulationConfig)

@@ -8,6 +8,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from conftest import simulation_configs
 
 from tunnelsim import distributions, ensemble, runner
 from tunnelsim.config import ConfigError, load_config, parse_config
@@ -100,9 +101,14 @@ def test_build_ensemble_per_system_kind(text, system_kind, dist_type, rule_kind)
     assert settings.nodes == dict(cfg.averaging.nodes)
 
 
+def test_all_shipped_simulation_configs_are_found():
+    names = {p.stem for p in simulation_configs()}
+    assert {"quickstart", "four_well", "stm_heat_capacity", "bk7_table3_M_vs_T"} <= names
+
+
 @pytest.mark.parametrize(
     "path",
-    [pytest.param(p, id=p.stem) for p in sorted((Path(__file__).resolve().parents[1] / "simulations").glob("*.toml"))],
+    [pytest.param(p, id=p.stem) for p in simulation_configs()],
 )
 def test_shipped_configs_build(path):
     cfg = load_config(path)
