@@ -110,7 +110,8 @@ def _add_plot(subparsers):
     p.set_defaults(handler=_cmd_plot)
 
 
-_SUBCOMMANDS = (_add_run, _add_info, _add_plot)
+_SUBCOMMANDS = (_add_run, _add_info, _add_plot, __import__("tunnelsim._cli_validate", fromlist=["register"]).register,
+                __import__("tunnelsim._cli_fit", fromlist=["register"]).register)
 
 
 def build_parser():
