@@ -1,0 +1,149 @@
+"""``tunnelsim synth`` and ``tunnelsim fit`` from the command line."""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tunnelsim.cli import main
+from tunnelsim.datasets import read_csv
+
+BK7_FILE = Path(__file__).resolve().parent.parent / "simulations" / "bk7_synthetic_params.toml"
+
+
+def _error_line(capsys):
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def bk7_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("synth") / "bk7.csv"
+    assert main(["synth", str(BK7_FILE), "-o", str(path), "--seed", "3"]) == 0
+    return path
+
+
+def test_importing_the_cli_loads_no_fitting_libraries():
+    code = ("import sys, tunnelsim.cli; "
+            "print(','.join(m for m in ('lmfit', 'matplotlib', 'qutip', 'scipy') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
+
+
+def test_synth_writes_the_seed_runs_with_provenance(bk7_csv, capsys):
+    data = read_csv(bk7_csv)
+    assert data.n_points == 500 and len(data.runs) == 14 and data.sigma_emu_per_g is not None
+    assert any("seed = 3" in note for note in data.notes)
+    assert any(note.startswith("parameters: n_Fe2_per_g = 1.099e+17") for note in data.notes)
+
+
+def test_synth_refuses_to_overwrite_and_seed_reproduces(bk7_csv, tmp_path, capsys):
+    assert main(["synth", str(BK7_FILE), "-o", str(bk7_csv)]) == 2
+    assert "use --force" in _error_line(capsys)
+    again = tmp_path / "again.csv"
+    assert main(["synth", str(BK7_FILE), "-o", str(again), "--seed", "3"]) == 0
+    np.testing.assert_array_equal(read_csv(again).magnetization_emu_per_g, read_csv(bk7_csv).magnetization_emu_per_g)
+
+
+def test_synth_bad_parameter_file(tmp_path, capsys):
+    params = tmp_path / "p.toml"
+    params.write_text("[parameters]\nD_min_K = -1.0\n")
+    assert main(["synth", str(params), "-o", str(tmp_path / "d.csv")]) == 2
+    assert "parameters.D_min_K: must be > 0" in _error_line(capsys)
+    assert not (tmp_path / "d.csv").exists()
+
+
+@pytest.mark.slow
+def test_fit_etm_writes_json_and_plots(bk7_csv, tmp_path, capsys):
+    out, plots = tmp_path / "fit.json", tmp_path / "plots"
+    assert main(["fit", str(bk7_csv), "--params", str(BK7_FILE), "-o", str(out), "--plots", str(plots)]) == 0
+    text = capsys.readouterr().out
+    assert "model etm: 500 points, 8 varied parameters" in text and "P* = 0.159155" in text
+    doc = json.loads(out.read_text())
+    assert doc["model"] == "etm" and doc["n_points"] == 500
+    assert doc["parameters"]["D0QS_max_K_A2"]["stderr"] is not None
+    assert doc["parameters"]["chi_L_emu_per_g_Oe"]["value"] == pytest.approx(4.227e-7, rel=1e-2)
+    assert doc["settings"]["P_star"] == pytest.approx(1 / (2 * math.pi))
+    assert doc["data"]["n_points"] == 500 and doc["command"].startswith("tunnelsim fit")
+    assert {"chi2_reduced", "aic", "bic", "correlation", "flags"} <= set(doc)
+    assert sorted(p.name for p in plots.iterdir()) == ["curie_test.png", "fit.png", "residuals.png"]
+
+
+def test_fit_ll_with_fixed_parameter_and_p_star(bk7_csv, tmp_path, capsys):
+    out = tmp_path / "ll.json"
+    assert main(["fit", str(bk7_csv), "--model", "ll", "--fix", "n_Fe2_per_g=1.0e17", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["parameters"]["n_Fe2_per_g"] == {"value": 1.0e17, "stderr": None, "vary": False, "flags": []}
+    assert doc["n_varied"] == 2
+
+
+def test_fit_per_run_prints_the_seed_tables(bk7_csv, tmp_path, capsys):
+    out, plots = tmp_path / "per_run.json", tmp_path / "plots"
+    assert main(["fit", str(bk7_csv), "--model", "ll", "--per-run", "-o", str(out), "--plots", str(plots)]) == 0
+    text = capsys.readouterr().out
+    assert "as the seed's Table 1" in text and "as the seed's Table 2" in text
+    assert "n(Fe3+) 1e17/g [Fe3+ only]" in text and "n(Fe2+) 1e17/g [Fe2+ only]" in text
+    doc = json.loads(out.read_text())
+    assert doc["analysis"] == "per_run" and len(doc["runs"]) == 14
+    assert (plots / "langevin_per_run.png").exists()
+
+
+@pytest.mark.parametrize("content, fragment", [
+    pytest.param("T_K,H_Oe,M_emu_per_g\n2,1000,1e-3\n3,1000,abc\n",
+                 "row 2 (line 3), column M_emu_per_g: expected a number", id="non-numeric"),
+    pytest.param("T_K,H_Oe,M_emu_per_g\n2,1000,1e-3\n3,1000,nan\n",
+                 "row 2 (line 3), column M_emu_per_g: must be finite", id="nan"),
+    pytest.param("T_K,M_emu_per_g\n2,1e-3\n3,1e-3\n", "missing column H_Oe", id="missing-column"),
+    pytest.param("T_K,H_Oe,M_emu_per_g\n2,1000,1e-3\n0,1000,1e-3\n", "row 2 (line 3), column T_K: must be > 0",
+                 id="zero-T"),
+    pytest.param("T_K,H_Oe,M_emu_per_g\n2,1000,1e-3\n", "1 data point", id="single-point"),
+])
+def test_fit_bad_data_exits_2_naming_row_and_column(tmp_path, capsys, content, fragment):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    assert main(["fit", str(path), "--model", "ll"]) == 2
+    line = _error_line(capsys)
+    assert line.startswith("tunnelsim: error: ") and fragment in line
+
+
+@pytest.mark.parametrize("args, fragment", [
+    pytest.param(["--model", "etm"], "needs a starting value for n_ATS_per_g", id="etm-without-start"),
+    pytest.param(["--model", "ll", "--fix", "n_Fe2_per_g"], "--fix: expected NAME=VALUE", id="fix-syntax"),
+    pytest.param(["--model", "ll", "--fix", "D_min_K=1"], "cannot fix 'D_min_K'", id="fix-name"),
+    pytest.param(["--per-run"], "--per-run fits each run", id="per-run-etm"),
+    pytest.param(["--model", "ll", "--mass-mg", "10"], "already in emu/g", id="mass-for-csv"),
+    pytest.param(["--model", "ll", "--max-nfev", "0"], "--max-nfev must be >= 1", id="max-nfev"),
+])
+def test_fit_bad_options_exit_2(bk7_csv, capsys, args, fragment):
+    assert main(["fit", str(bk7_csv), *args]) == 2
+    assert fragment in _error_line(capsys)
+
+
+def test_fit_that_does_not_converge_exits_1_with_one_line(bk7_csv, tmp_path, capsys):
+    out = tmp_path / "fit.json"
+    code = main(["fit", str(bk7_csv), "--params", str(BK7_FILE), "--max-nfev", "3", "-o", str(out)])
+    assert code == 1
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and "did not converge" in lines[0]
+    assert captured.out == "" and not out.exists()
+
+
+def test_fit_reads_an_mpms_file(tmp_path, capsys):
+    path = tmp_path / "run.dat"
+    rows = "\n".join(f",{k},{T},{H},{m},{m * 1e-3}" for k, (T, H, m) in enumerate(
+        [(2.0, 1e4, 2e-3), (3.0, 1e4, 1.4e-3), (5.0, 1e4, 9e-4), (10.0, 1e4, 5e-4)]))
+    path.write_text("[Header]\nTITLE,x\n[Data]\nComment,Time Stamp (sec),Temperature (K),Magnetic Field (Oe),"
+                    f"Moment (emu),M. Std. Err. (emu)\n{rows}\n")
+    assert main(["fit", str(path), "--model", "ll"]) == 2
+    assert "sample mass" in _error_line(capsys)
+    assert main(["fit", str(path), "--model", "ll", "--mass-mg", "96.8", "--fix", "n_Fe2_per_g=0"]) == 0
+    assert "4 points in 1 runs" in capsys.readouterr().out

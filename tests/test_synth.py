@@ -1,0 +1,152 @@
+"""Parameter files and synthetic SQUID runs."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tunnelsim import synth
+from tunnelsim.paramagnet import PARAMETER_NAMES, total_magnetization_emu_per_g
+from tunnelsim.synth import NoiseModel, ParameterFileError, RunSpec
+
+BK7_FILE = Path(__file__).resolve().parent.parent / "simulations" / "bk7_synthetic_params.toml"
+TABLE3 = {"n_Fe2_per_g": 1.099e17, "n_Fe3_per_g": 0.599e17, "chi_L_emu_per_g_Oe": 4.227e-7,
+          "n_ATS_per_g": 1.352e16, "D_min_K": 2.671e-2, "D0QS_min_K_A2": 2.717e5, "D0QS_max_K_A2": 2.925e5,
+          "delta_mu_K": 0.319}
+
+
+def test_bk7_file_holds_table3_and_the_seed_runs():
+    pf = synth.load_parameter_file(BK7_FILE)
+    assert pf.values() == TABLE3
+    assert set(pf.values()) == set(PARAMETER_NAMES)
+    assert pf.P_star == pytest.approx(1.0 / (2.0 * math.pi)) and pf.T0_K == 1.26
+    fields = [r.fixed_value for r in pf.runs if r.kind == "M_vs_T"]
+    temps = [r.fixed_value for r in pf.runs if r.kind == "M_vs_H"]
+    assert fields == list(synth.SEED_M_VS_T_FIELDS_OE) and temps == list(synth.SEED_M_VS_H_TEMPERATURES_K)
+    assert pf.runs == synth.seed_runs()
+    assert sum(len(r.axis) for r in pf.runs) == 500
+    assert pf.noise == NoiseModel(1e-3, 1e-7) and isinstance(pf.seed, int)
+
+
+def test_seed_runs_span_the_seed_ranges():
+    runs = synth.seed_runs()
+    T_axis, H_axis = runs[0].axis, runs[-1].axis
+    assert T_axis[0] == pytest.approx(2.0) and T_axis[-1] == pytest.approx(300.0)
+    assert H_axis[0] == 0.0 and H_axis[-1] == pytest.approx(70000.0)
+
+
+def test_noiseless_synthesis_is_eq17():
+    data = synth.synthesize(TABLE3, noise=None)
+    assert data.sigma_emu_per_g is None
+    expected = total_magnetization_emu_per_g(data.temperature_K, data.field_Oe, TABLE3)
+    np.testing.assert_array_equal(data.magnetization_emu_per_g, expected)
+    assert [(r.start, r.stop) for r in data.runs][:2] == [(0, 40), (40, 80)]
+
+
+def test_noise_model_statistics_and_reproducibility():
+    clean = synth.synthesize(TABLE3, noise=None)
+    noisy = synth.synthesize(TABLE3, seed=7)
+    again = synth.synthesize(TABLE3, seed=7)
+    other = synth.synthesize(TABLE3, seed=8)
+    np.testing.assert_array_equal(noisy.magnetization_emu_per_g, again.magnetization_emu_per_g)
+    assert np.any(noisy.magnetization_emu_per_g != other.magnetization_emu_per_g)
+    sigma = np.hypot(1e-3 * clean.magnetization_emu_per_g, 1e-7)
+    np.testing.assert_allclose(noisy.sigma_emu_per_g, sigma, rtol=1e-15)
+    z = (noisy.magnetization_emu_per_g - clean.magnetization_emu_per_g) / sigma
+    # 500 standard normal draws: mean within 4/sqrt(500), std within 4/sqrt(1000) of 1
+    assert abs(z.mean()) < 4 / math.sqrt(z.size)
+    assert abs(z.std() - 1.0) < 4 / math.sqrt(2 * z.size)
+
+
+def test_zero_sigma_at_zero_field_is_refused():
+    with pytest.raises(ValueError, match="absolute_emu_per_g > 0"):
+        synth.synthesize(TABLE3, noise=NoiseModel(1e-3, 0.0), seed=1)
+
+
+def test_run_spec_checks():
+    with pytest.raises(ValueError, match="kind"):
+        RunSpec("M_vs_X", 1.0, (1.0, 2.0))
+    with pytest.raises(ValueError, match="axis"):
+        RunSpec("M_vs_T", 1.0, (2.0,))
+    with pytest.raises(ValueError, match="temperatures must be > 0"):
+        RunSpec("M_vs_H", 0.0, (0.0, 1.0))
+    T, H = RunSpec("M_vs_H", 4.5, (0.0, 1e4)).points()
+    np.testing.assert_array_equal(T, [4.5, 4.5])
+    np.testing.assert_array_equal(H, [0.0, 1e4])
+
+
+def test_parameter_entries_and_runs_from_text():
+    pf = synth.parse_parameter_file("""
+[parameters]
+n_Fe3_per_g = {value = 1e17, vary = false}
+chi_L_emu_per_g_Oe = {value = 4e-7, min = 0.0, max = 1e-6}
+[settings]
+P_star = 2.5
+[runs]
+M_vs_T_fields_Oe = [500.0]
+M_vs_T_temperatures_K = [2.0, 4.0, 8.0]
+M_vs_H_temperatures_K = []
+[noise]
+relative = 0.0
+absolute_emu_per_g = 1e-6
+""", "x.toml")
+    assert pf.parameters["n_Fe3_per_g"] == synth.ParameterEntry(1e17, vary=False)
+    assert pf.parameters["chi_L_emu_per_g_Oe"] == synth.ParameterEntry(4e-7, True, 0.0, 1e-6)
+    assert pf.P_star == 2.5 and pf.seed is None
+    assert pf.runs == (RunSpec("M_vs_T", 500.0, (2.0, 4.0, 8.0)),)
+    assert pf.noise == NoiseModel(0.0, 1e-6)
+
+
+@pytest.mark.parametrize("text, key", [
+    pytest.param("[parameters]\nn_Fe4_per_g = 1.0\n", "parameters.n_Fe4_per_g: unknown key", id="unknown-name"),
+    pytest.param("[parameters]\nD_min_K = 'x'\n", "parameters.D_min_K: must be a number", id="string"),
+    pytest.param("[parameters]\nD_min_K = true\n", "parameters.D_min_K: must be a number", id="boolean"),
+    pytest.param("[parameters]\nD_min_K = -1.0\n", "parameters.D_min_K: must be > 0", id="negative-cutoff"),
+    pytest.param("[parameters]\nn_ATS_per_g = -1.0\n", "parameters.n_ATS_per_g: must be >= 0", id="negative-n"),
+    pytest.param("[parameters]\nD0QS_min_K_A2 = 2.0\nD0QS_max_K_A2 = 1.0\n",
+                 "parameters.D0QS_max_K_A2: must exceed D0QS_min_K_A2", id="max-below-min"),
+    pytest.param("[parameters]\nD_min_K = {vary = false}\n", "parameters.D_min_K.value: missing", id="no-value"),
+    pytest.param("[parameters]\nD_min_K = {value = 1.0, vary = 1}\n", "parameters.D_min_K.vary: must be a boolean",
+                 id="vary-type"),
+    pytest.param("[parameters]\nD_min_K = {value = 1.0, min = 2.0}\n", "parameters.D_min_K.value: must lie within",
+                 id="outside-bounds"),
+    pytest.param("[parameters]\nD_min_K = {value = 1.0, step = 2.0}\n", "parameters.D_min_K.step: unknown key",
+                 id="unknown-entry-key"),
+    pytest.param("[parameters]\n[settings]\nP_star = 0.0\n", "settings.P_star: must be > 0", id="P-star"),
+    pytest.param("[parameters]\n[runs]\nM_vs_T_temperatures_K = {start = 2.0, stop = 3.0, num = 1}\n",
+                 "runs.M_vs_T_temperatures_K.num: must be an integer >= 2", id="num"),
+    pytest.param("[parameters]\n[runs]\nM_vs_H_temperatures_K = [0.0]\n",
+                 "runs.M_vs_H_temperatures_K[0]: must be > 0", id="zero-temperature"),
+    pytest.param("[parameters]\n[runs]\nM_vs_T_fields_Oe = []\nM_vs_H_temperatures_K = []\n", "runs: no runs",
+                 id="no-runs"),
+    pytest.param("[parameters]\n[noise]\nseed = -1\n", "noise.seed: must be an integer >= 0", id="seed"),
+    pytest.param("[parameters]\n[noise]\nrelative = -0.1\n", "noise.relative: must be >= 0", id="noise"),
+    pytest.param("[grid]\n", "grid: unknown section", id="unknown-section"),
+    pytest.param("title = 'x'\n", "parameters: missing required section", id="no-parameters"),
+    pytest.param("[parameters\n", "invalid TOML", id="syntax"),
+])
+def test_bad_parameter_file_one_line_naming_the_key(text, key):
+    with pytest.raises(ParameterFileError) as exc:
+        synth.parse_parameter_file(text, "p.toml")
+    message = str(exc.value)
+    assert "\n" not in message and message.startswith("p.toml: ") and key in message
+
+
+def test_synthesize_from_file_records_the_seed():
+    pf = synth.parse_parameter_file("[parameters]\n" + "\n".join(f"{k} = {v!r}" for k, v in TABLE3.items()))
+    data, lines = synth.synthesize_from_file(pf, seed=11)
+    assert any("seed = 11" in line for line in lines)
+    np.testing.assert_array_equal(data.magnetization_emu_per_g,
+                                  synth.synthesize(TABLE3, seed=11).magnetization_emu_per_g)
+    _, lines = synth.synthesize_from_file(pf)  # no seed anywhere: a fresh one, recorded
+    assert any(line.startswith("noise:") and "seed = " in line for line in lines)
+
+
+def test_synthesize_from_file_needs_every_parameter_and_a_valid_seed():
+    pf = synth.parse_parameter_file("[parameters]\nn_Fe2_per_g = 1e17\n", "p.toml")
+    with pytest.raises(ParameterFileError, match="p.toml: parameters.n_Fe3_per_g: missing"):
+        synth.synthesize_from_file(pf)
+    full = synth.parse_parameter_file("[parameters]\n" + "\n".join(f"{k} = {v!r}" for k, v in TABLE3.items()))
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+        synth.synthesize_from_file(full, seed=-1)

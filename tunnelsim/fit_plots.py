@@ -1,0 +1,201 @@
+"""Figures of fits to SQUID data: data and model per run, residuals, the LL drift, the Curie test.
+
+matplotlib figures on an Agg canvas (never ``pyplot``); each function takes optional axes and
+returns ``(fig, axes)``. :func:`save_fit_plots` writes the set a ``tunnelsim fit --plots DIR``
+produces, each file written to a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .langevin_analysis import LANGEVIN_MODES
+
+__all__ = [
+    "plot_curie_test",
+    "plot_fit",
+    "plot_langevin_drift",
+    "plot_residuals",
+    "save_figure",
+    "save_fit_plots",
+]
+
+
+def _figure(ncols, width=6.0):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * ncols, 4.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, [fig.add_subplot(1, ncols, k + 1) for k in range(ncols)]
+
+
+def _panels(data, axes):
+    kinds = [k for k in ("M_vs_T", "M_vs_H") if data.runs_of_kind(k)]
+    if axes is None:
+        fig, axes = _figure(len(kinds))
+    else:
+        axes = list(np.atleast_1d(axes))
+        if len(axes) != len(kinds):
+            raise ValueError(f"axes: expected {len(kinds)} axes (one per run kind present), got {len(axes)}")
+        fig = axes[0].figure
+    return fig, dict(zip(kinds, axes))
+
+
+def _colors(n):
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    return [cmap(x) for x in np.linspace(0.0, 0.9, max(n, 1))]
+
+
+def plot_fit(data, result, axes=None):
+    """Data (points, error bars) and the fitted model (lines) for every run.
+
+    Parameters
+    ----------
+    data : MagnetizationData
+    result : FitResult or None
+        Without a result only the data are drawn.
+    axes : sequence of Axes, optional
+        One per run kind present (M vs T, then M vs H).
+    """
+    fig, panels = _panels(data, axes)
+    for kind, ax in panels.items():
+        runs = data.runs_of_kind(kind)
+        for run, color in zip(runs, _colors(len(runs))):
+            s = run.indices
+            x = data.temperature_K[s] if kind == "M_vs_T" else data.field_Oe[s] / 1e3
+            err = None if data.sigma_emu_per_g is None else data.sigma_emu_per_g[s]
+            ax.errorbar(x, data.magnetization_emu_per_g[s], yerr=err, fmt="o", ms=3, color=color,
+                        label=run.label.split(" at ")[1])
+            if result is not None:
+                if kind == "M_vs_T":
+                    T = np.geomspace(x.min(), x.max(), 200)
+                    H = np.full_like(T, run.fixed_value)
+                    xd = T
+                else:
+                    H = np.linspace(data.field_Oe[s].min(), data.field_Oe[s].max(), 200)
+                    T = np.full_like(H, run.fixed_value)
+                    xd = H / 1e3
+                ax.plot(xd, result.evaluate(T, H), "-", color=color, lw=1)
+        if kind == "M_vs_T":
+            ax.set_xscale("log")
+            ax.set_xlabel("T (K)")
+        else:
+            ax.set_xlabel("H (kOe)")
+        ax.set_ylabel("M (emu/g)")
+        ax.legend(fontsize="x-small", ncols=2)
+        title = "M vs T at fixed H" if kind == "M_vs_T" else "M vs H at fixed T"
+        ax.set_title(title + (f" — {result.model} fit" if result is not None else ""))
+    return fig, list(panels.values())
+
+
+def plot_residuals(data, result, axes=None):
+    """Normalised residuals ``(M_model - M)/sigma`` of every run (``sigma = 1`` without errors)."""
+    fig, panels = _panels(data, axes)
+    for kind, ax in panels.items():
+        runs = data.runs_of_kind(kind)
+        for run, color in zip(runs, _colors(len(runs))):
+            s = run.indices
+            x = data.temperature_K[s] if kind == "M_vs_T" else data.field_Oe[s] / 1e3
+            ax.plot(x, result.normalized_residuals[s], "o-", ms=3, lw=0.6, color=color,
+                    label=run.label.split(" at ")[1])
+        ax.axhline(0.0, color="k", lw=0.6)
+        if kind == "M_vs_T":
+            ax.set_xscale("log")
+        ax.set_xlabel("T (K)" if kind == "M_vs_T" else "H (kOe)")
+        ax.set_ylabel("(model - data)/sigma" if result.weighted else "model - data (emu/g)")
+        ax.set_title(f"residuals, reduced chi2 = {result.chi2_reduced:.3g}")
+        ax.legend(fontsize="x-small", ncols=2)
+    return fig, list(panels.values())
+
+
+def plot_langevin_drift(rows, axes=None):
+    """Apparent LL concentrations per run against H (M vs T runs) and T (M vs H runs), as the seed's Fig. 7."""
+    kinds = [k for k in ("M_vs_T", "M_vs_H") if any(r.run.kind == k for r in rows)]
+    if axes is None:
+        fig, axes = _figure(len(kinds))
+    else:
+        axes = list(np.atleast_1d(axes))
+        fig = axes[0].figure
+    styles = {"both": ("n(Fe3+) [both]", "n_Fe3_per_g", "o-"),
+              "Fe3_only": ("n(Fe3+) [Fe3+ only]", "n_Fe3_per_g", "s--"),
+              "Fe2_only": ("n(Fe2+) [Fe2+ only]", "n_Fe2_per_g", "^-")}
+    for kind, ax in zip(kinds, axes):
+        sel = [r for r in rows if r.run.kind == kind]
+        x = np.array([r.run.fixed_value / 1e3 if kind == "M_vs_T" else r.run.fixed_value for r in sel])
+        for mode in LANGEVIN_MODES:
+            if mode in sel[0].fits:
+                label, name, fmt = styles[mode]
+                ax.plot(x, [r.value(mode, name) / 1e17 for r in sel], fmt, label=label)
+        ax.set_xlabel("H (kOe)" if kind == "M_vs_T" else "T (K)")
+        ax.set_ylabel("apparent concentration (1e17 / g)")
+        ax.set_title("LL-only fits of each " + ("M vs T run" if kind == "M_vs_T" else "M vs H run"))
+        ax.legend(fontsize="small")
+    return fig, axes
+
+
+def plot_curie_test(curie, model=None, ax=None):
+    """``T (chi - chi_L)`` against ``T`` (Eq. 18), with the model's ``C + G T I(T)`` and ``C`` if given.
+
+    Parameters
+    ----------
+    curie : CurieTest
+    model : (array, float), optional
+        ``(product on curie.temperature_K, C)`` from :func:`tunnelsim.langevin_analysis.curie_product_model`.
+    ax : Axes, optional
+    """
+    if ax is None:
+        fig, (ax,) = _figure(1)
+    else:
+        fig = ax.figure
+    ax.errorbar(curie.temperature_K, curie.product_emu_K_per_g_Oe, yerr=curie.sigma_emu_K_per_g_Oe, fmt="o", ms=3,
+                label=f"data, H = {curie.field_Oe / 1e3:.4g} kOe")
+    if model is not None:
+        product, C = model
+        ax.plot(curie.temperature_K, product, "-", label="Eq. 18: C + G T I(T)")
+        ax.axhline(C, ls="--", color="gray", label="Curie constant C (a crystal)")
+    ax.set_xscale("log")
+    ax.set_xlabel("T (K)")
+    ax.set_ylabel("T (chi - chi_L)  (emu K / g Oe)")
+    ax.set_title(f"Curie test (Eq. 18), chi_L = {curie.chi_L_emu_per_g_Oe:.4g} emu/(g Oe)")
+    ax.legend(fontsize="small")
+    return fig, ax
+
+
+def save_figure(fig, path):
+    """Write a figure atomically (format from the suffix); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp_name, dpi=120)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_fit_plots(directory, data, result=None, per_run_rows=None, curie=None, curie_model=None):
+    """Write the fit figures into ``directory`` and return their paths.
+
+    ``fit.png`` and ``residuals.png`` (with a result), ``langevin_per_run.png`` (with per-run rows),
+    ``curie_test.png`` (with a :class:`tunnelsim.langevin_analysis.CurieTest`).
+    """
+    directory = Path(directory)
+    paths = []
+    if result is not None:
+        paths.append(save_figure(plot_fit(data, result)[0], directory / "fit.png"))
+        paths.append(save_figure(plot_residuals(data, result)[0], directory / "residuals.png"))
+    if per_run_rows:
+        paths.append(save_figure(plot_langevin_drift(per_run_rows)[0], directory / "langevin_per_run.png"))
+    if curie is not None:
+        paths.append(save_figure(plot_curie_test(curie, curie_model)[0], directory / "curie_test.png"))
+    return paths
