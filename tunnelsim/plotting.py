@@ -23,6 +23,7 @@ __all__ = [
     "plot_result",
     "plot_spectrum",
     "plot_universality",
+    "show",
     "save_quicklook",
 ]
 
@@ -274,3 +275,18 @@ def plot_error_map(temperature_K, field_T, relative_error, ax=None, levels=(0.01
     if title:
         ax.set_title(title)
     return fig, ax
+
+
+def show(fig, dpi=80):
+    """Display a figure made on an Agg canvas in a notebook, as a PNG image.
+
+    The figures of this module never go through ``pyplot``, so Jupyter has no display hook
+    for them; this renders one to PNG and returns an ``IPython.display.Image``.
+    """
+    import io
+
+    from IPython.display import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return Image(buf.getvalue())

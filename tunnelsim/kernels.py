@@ -1,0 +1,643 @@
+"""Fast exact kernels: closed-form three-level spectra and fused thermal sums, compiled with numba.
+
+Everything here is exact (to rounding), not an approximation: the kernels are checked against the
+reference path (:func:`tunnelsim.spectra.solve`, i.e. :func:`numpy.linalg.eigh`, and the numpy
+formulas of :mod:`tunnelsim.thermo`) in ``tests/test_kernels.py``. numba is imported with this
+module, so :mod:`tunnelsim.systems` and :mod:`tunnelsim.thermo` import it only when a fast path
+is first used (``import tunnelsim`` stays fast).
+
+Three-level system (Eq. 6)
+--------------------------
+With ``e_i = E_i - mean(E)``, ``S = e1^2 + e2^2 + e3^2`` and ``P = e1 e2 e3`` the levels
+``lambda`` (less the mean) solve the characteristic polynomial (physics.md section 2)
+
+    lambda^3 - p lambda - q = 0,   p = 3 D0^2 + S/2,   q = 2 D0^3 cos(phi) + P.
+
+Closed forms lose digits near degeneracy, where the discriminant ``Delta = 4 p^3 - 27 q^2``
+cancels. Here it is never formed that way: expanding gives the cancellation-free form
+
+    Delta = 108 D0^6 sin^2(phi) + R,
+    R = 54 D0^4 S + 9 D0^2 S^2 + [(e1 - e2)(e2 - e3)(e3 - e1)]^2 - 108 D0^3 P cos(phi),
+
+in which the only negative term is at most a third of ``54 D0^4 S + 9 D0^2 S^2`` (AM-GM with
+``|P| <= S^{3/2} / (3 sqrt 6)``), so ``R >= 0`` and ``Delta`` has full relative accuracy. It
+vanishes only at ``E = 0`` with ``sin(phi) = 0``, the exact degeneracies of Eq. 6.
+
+* The root ``mu_0`` of largest magnitude (sign of ``q``; ``|mu_0| >= sqrt(p)``, isolated from
+  the others by at least ``sqrt(p)``) comes from Newton's method on ``4 z^3 - 3 z = y``,
+  ``y = |q| / (2 (p/3)^{3/2})``, ``mu_0 = 2 sqrt(p/3) z``, started from a quadratic that is
+  within 1.3e-3 of the root on ``0 <= y <= 1`` (three steps reach rounding level).
+* The other two are ``-mu_0 / 2 +- g / 2`` with the pair gap ``g = sqrt(Delta) / f'(mu_0)``,
+  ``f'(mu_0) = 3 mu_0^2 - p >= 2 p``: relatively accurate however small.
+* Slopes by implicit differentiation, ``dlambda_n/dphi = q'(phi) / f'(lambda_n)``,
+  ``q' = -2 D0^3 sin(phi)``, ``f'(lambda_n) = prod_{m != n} (lambda_n - lambda_m)``; for the
+  pair ``q' / g = -rho f'(mu_0)`` with ``rho = 2 D0^3 sin(phi) / sqrt(Delta)``, bounded by
+  ``1/sqrt(27)``, so nothing divides by a vanishing gap. At an exact degeneracy
+  (``Delta = 0``) the slopes are the limit ``phi -> 0+`` (``rho = 1/sqrt(27)``), i.e. those of
+  the eigenbasis that diagonalises ``dH`` in the degenerate pair; thermal averages only use
+  sums over degenerate levels, which do not depend on this choice.
+* Couplings ``|<n|dH|m>|^2`` and curvatures ``<n|d2H|n>`` need eigenvectors: the cofactor
+  (cross product of two rows of ``H - lambda I``) for the isolated ``mu_0`` and for one
+  level of the pair, made exactly orthonormal (projection, then the third vector as the
+  conjugated cross product). Near a degeneracy the split inside the pair is as well
+  conditioned as in ``eigh`` (error ~ rounding / gap), the pair's subspace stays exact, so the
+  thermal susceptibility keeps full accuracy. For ``E = 0`` exactly the eigenvectors are the
+  Fourier modes ``(1, w^k, w^2k)/sqrt 3`` for every ``phi`` and everything is taken from them.
+
+Inputs are scaled by ``max(D0, |e_i|)`` first, so the results are accurate for any overall
+energy scale; ratios ``D/D0`` or ``D0/D`` up to about 1e100 are covered.
+
+Thermal sums
+------------
+:func:`thermal_observable` evaluates one observable of :mod:`tunnelsim.thermo` over a
+temperature axis in one pass per instance, with the same formulas as the reference. Boltzmann
+factors use :func:`_exp_neg`, a vectorisable ``exp(-x)`` for ``x >= 0`` (Cody-Waite reduction,
+degree-13 Taylor polynomial, the power of two assembled from its bits in two halves so that the
+subnormal range rounds once): within 1 ulp of the correctly rounded value over the whole range.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from .spectra import Spectrum
+
+__all__ = [
+    "OBSERVABLE_CODES",
+    "exp_neg",
+    "thermal_observable",
+    "three_level_outer",
+    "three_level_spectrum",
+]
+
+_JIT = dict(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy")
+
+# --------------------------------------------------------------------------- exp(-x)
+_LOG2E = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # low 21 bits zero: k * _LN2_HI is exact for k < 2^21
+_LN2_LO = 1.90821492927058770002e-10
+_TWO52 = 4503599627370496.0
+_EXP_BITS = 0x4330000000000000  # bit pattern of 2^52
+_EXP_UNDERFLOW = 745.2  # exp(-x) rounds to 0 beyond this
+
+
+@numba.njit(inline="always", **_JIT)
+def _exp_neg(x):
+    """``exp(-x)`` for ``x >= 0``, within 1 ulp, written so that LLVM vectorises loops over it."""
+    xc = min(x, 746.0)
+    kf = np.floor(xc * _LOG2E + 0.5)
+    r = (kf * _LN2_HI - xc) + kf * _LN2_LO  # -x + k ln 2, |r| <= ln(2)/2
+    poly = 1.0 / 6227020800.0
+    poly = poly * r + 1.0 / 479001600.0
+    poly = poly * r + 1.0 / 39916800.0
+    poly = poly * r + 1.0 / 3628800.0
+    poly = poly * r + 1.0 / 362880.0
+    poly = poly * r + 1.0 / 40320.0
+    poly = poly * r + 1.0 / 5040.0
+    poly = poly * r + 1.0 / 720.0
+    poly = poly * r + 1.0 / 120.0
+    poly = poly * r + 1.0 / 24.0
+    poly = poly * r + 1.0 / 6.0
+    poly = poly * r + 0.5
+    poly = poly * r + 1.0
+    poly = poly * r + 1.0
+    # 2^-k = 2^-k1 * 2^-(k - k1), both normal numbers for k <= 1075.
+    k1 = np.floor(kf * 0.5)
+    b1 = np.float64((1023.0 - k1) + _TWO52).view(np.int64) - _EXP_BITS
+    b2 = np.float64((1023.0 - (kf - k1)) + _TWO52).view(np.int64) - _EXP_BITS
+    s1 = np.int64(b1 << 52).view(np.float64)
+    s2 = np.int64(b2 << 52).view(np.float64)
+    value = (poly * s1) * s2
+    return value if x < _EXP_UNDERFLOW else 0.0
+
+
+@numba.njit(**_JIT)
+def _exp_neg_array(x, out):
+    for i in range(x.size):
+        out[i] = _exp_neg(x[i])
+
+
+def exp_neg(x):
+    """``exp(-x)`` for ``x >= 0`` with the kernels' exponential (for tests and benchmarks).
+
+    Parameters
+    ----------
+    x : array_like
+        Non-negative, finite arguments.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``exp(-x)``, same shape as ``x``.
+    """
+    arr = np.asarray(x, dtype=float)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError("x must be finite and >= 0")
+    flat = np.ascontiguousarray(arr).ravel()
+    out = np.empty_like(flat)
+    _exp_neg_array(flat, out)
+    return out.reshape(arr.shape)
+
+
+# --------------------------------------------------------------------------- three-level core
+_SQRT3_HALF = 0.5 * math.sqrt(3.0)
+_INV_SQRT27 = 1.0 / math.sqrt(27.0)
+_INV_SQRT3 = 1.0 / math.sqrt(3.0)
+_NEWTON_C = 8.0 / 9.0 - 0.5 * math.sqrt(3.0)  # quadratic start: exact at y = 0 and y = 1
+# Tie tolerance (relative to D0) for ordering the exactly known levels at E = 0.
+_TIE = 8.0 * np.finfo(float).eps
+
+
+@numba.njit(inline="always", **_JIT)
+def _cross(a0, a1, a2, b0, b1, b2):
+    return a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0
+
+
+@numba.njit(inline="always", **_JIT)
+def _row_cofactor(f0, f1, f2, hop, lam):
+    """Null vector of ``H - lam I`` (normalised H): the largest cross product of two rows."""
+    hc = np.conj(hop)
+    r00 = f0 - lam + 0j
+    r11 = f1 - lam + 0j
+    r22 = f2 - lam + 0j
+    # rows: (r00, hop, hc), (hc, r11, hop), (hop, hc, r22)
+    a0, a1, a2 = _cross(r00, hop, hc, hc, r11, hop)
+    b0, b1, b2 = _cross(hc, r11, hop, hop, hc, r22)
+    c0, c1, c2 = _cross(hop, hc, r22, r00, hop, hc)
+    na = a0.real**2 + a0.imag**2 + a1.real**2 + a1.imag**2 + a2.real**2 + a2.imag**2
+    nb = b0.real**2 + b0.imag**2 + b1.real**2 + b1.imag**2 + b2.real**2 + b2.imag**2
+    nc = c0.real**2 + c0.imag**2 + c1.real**2 + c1.imag**2 + c2.real**2 + c2.imag**2
+    if na >= nb and na >= nc:
+        return a0, a1, a2, na
+    if nb >= nc:
+        return b0, b1, b2, nb
+    return c0, c1, c2, nc
+
+
+@numba.njit(inline="always", **_JIT)
+def _dH_times(hop, v0, v1, v2):
+    """``3/i * (dH/dphi) v`` for the normalised Eq. 6 (hopping ``hop`` on 1->2, 2->3, 3->1)."""
+    hc = np.conj(hop)
+    return hop * v1 - hc * v2, hop * v2 - hc * v0, hop * v0 - hc * v1
+
+
+@numba.njit(inline="always", **_JIT)
+def _hop_times(hop, v0, v1, v2):
+    """Hopping part of the normalised Eq. 6 times ``v`` (``d2H/dphi2 = -hopping / 9``)."""
+    hc = np.conj(hop)
+    return hop * v1 + hc * v2, hc * v0 + hop * v2, hop * v0 + hc * v1
+
+
+@numba.njit(inline="always", **_JIT)
+def _fourier_branch(m, s, d, c3, s3, dfac, want, levels, slopes, coupling2, curvature, idx):
+    """``E = 0``: the Fourier modes are exact eigenvectors for every phase; ``dH`` is diagonal."""
+    lev = np.empty(3)
+    slo = np.empty(3)
+    lev[0] = 2.0 * d * c3
+    lev[1] = 2.0 * d * (-0.5 * c3 - _SQRT3_HALF * s3)
+    lev[2] = 2.0 * d * (-0.5 * c3 + _SQRT3_HALF * s3)
+    slo[0] = -(2.0 / 3.0) * d * s3
+    slo[1] = -(2.0 / 3.0) * d * (-0.5 * s3 + _SQRT3_HALF * c3)
+    slo[2] = -(2.0 / 3.0) * d * (-0.5 * s3 - _SQRT3_HALF * c3)
+    order = np.arange(3)
+    # insertion sort by level; ties (within rounding) by slope, the limit phi -> 0+
+    for a in range(1, 3):
+        b = a
+        while b > 0:
+            x, y = order[b - 1], order[b]
+            tie = abs(lev[x] - lev[y]) <= _TIE * d
+            if (not tie and lev[x] > lev[y]) or (tie and slo[x] > slo[y]):
+                order[b - 1], order[b] = y, x
+                b -= 1
+            else:
+                break
+    for n in range(3):
+        k = order[n]
+        levels[idx, n] = lev[k] * s + m
+        slopes[idx, n] = slo[k] * s * dfac
+        if want:
+            curvature[idx, n] = -lev[k] / 9.0 * s * dfac * dfac
+            for j in range(3):
+                coupling2[idx, n, j] = (slo[k] * s * dfac) ** 2 if j == n else 0.0
+
+
+@numba.njit(inline="always", **_JIT)
+def _three_level_one(E0, E1, E2, D0, cphi, sphi, c3, s3, dfac, want, levels, slopes, coupling2, curvature, idx):
+    m = (E0 + E1 + E2) / 3.0
+    e0, e1, e2 = E0 - m, E1 - m, E2 - m
+    s = max(D0, abs(e0), abs(e1), abs(e2))
+    d = D0 / s
+    f0, f1, f2 = e0 / s, e1 / s, e2 / s
+    S = f0 * f0 + f1 * f1 + f2 * f2
+    if S == 0.0:
+        _fourier_branch(m, s, d, c3, s3, dfac, want, levels, slopes, coupling2, curvature, idx)
+        return
+    P = f0 * f1 * f2
+    d2 = d * d
+    d3 = d2 * d
+    p = 3.0 * d2 + 0.5 * S
+    q = 2.0 * d3 * cphi + P
+    a = d3 * sphi
+    dif = (f0 - f1) * (f1 - f2) * (f2 - f0)
+    R = max(54.0 * d2 * d2 * S + 9.0 * d2 * S * S + dif * dif - 108.0 * d3 * P * cphi, 0.0)
+    disc = 108.0 * a * a + R
+    sigma = 1.0 if q >= 0.0 else -1.0
+    r3 = math.sqrt(p / 3.0)
+    y = min(abs(q) / (2.0 * r3 * r3 * r3), 1.0)
+    w = 1.0 - y
+    z = 1.0 - w / 9.0 - _NEWTON_C * w * w
+    for _ in range(3):
+        z -= (4.0 * z * z * z - 3.0 * z - y) / (12.0 * z * z - 3.0)
+    mu0 = 2.0 * r3 * z
+    fp0 = 3.0 * mu0 * mu0 - p
+    root = math.sqrt(disc)
+    g = root / fp0
+    mu1 = -0.5 * mu0 + 0.5 * g
+    mu2 = -0.5 * mu0 - 0.5 * g
+    rho = 2.0 * a / root if disc > 0.0 else _INV_SQRT27
+    t0 = -2.0 * a / fp0
+    t1 = rho * fp0 / (0.5 * (3.0 * mu0 - g))  # -rho f'(mu0) / (mu1 - mu0)
+    t2 = -rho * fp0 / (0.5 * (3.0 * mu0 + g))  # rho f'(mu0) / (mu2 - mu0)
+    # ascending order: sigma > 0 -> (mu2, mu1, mu0); sigma < 0 -> (-mu0, -mu1, -mu2)
+    if sigma > 0.0:
+        lam = (mu2, mu1, mu0)
+        tt = (t2, t1, t0)
+    else:
+        lam = (-mu0, -mu1, -mu2)
+        tt = (t0, t1, t2)
+    for n in range(3):
+        levels[idx, n] = lam[n] * s + m
+        slopes[idx, n] = tt[n] * s * dfac
+    if not want:
+        return
+    hop = d * complex(c3, s3)
+    # eigenvector of the isolated level (sigma mu0), then one of the pair, then the third
+    u0, u1, u2, nu = _row_cofactor(f0, f1, f2, hop, sigma * mu0)
+    inv = 1.0 / math.sqrt(nu)
+    u0, u1, u2 = u0 * inv, u1 * inv, u2 * inv
+    v0, v1, v2, nv = _row_cofactor(f0, f1, f2, hop, sigma * mu1)
+    ov = np.conj(u0) * v0 + np.conj(u1) * v1 + np.conj(u2) * v2
+    v0, v1, v2 = v0 - ov * u0, v1 - ov * u1, v2 - ov * u2
+    nv = v0.real**2 + v0.imag**2 + v1.real**2 + v1.imag**2 + v2.real**2 + v2.imag**2
+    if not nv > 1e-28:
+        # exactly degenerate pair to working precision: e_j - conj(u_j) u for the smallest |u_j|
+        j = 0
+        uj = u0
+        if abs(u1) < abs(uj):
+            j = 1
+            uj = u1
+        if abs(u2) < abs(uj):
+            j = 2
+            uj = u2
+        cj = np.conj(uj)
+        v0, v1, v2 = -cj * u0, -cj * u1, -cj * u2
+        if j == 0:
+            v0 += 1.0
+        elif j == 1:
+            v1 += 1.0
+        else:
+            v2 += 1.0
+        nv = v0.real**2 + v0.imag**2 + v1.real**2 + v1.imag**2 + v2.real**2 + v2.imag**2
+    inv = 1.0 / math.sqrt(nv)
+    v0, v1, v2 = v0 * inv, v1 * inv, v2 * inv
+    x0, x1, x2 = _cross(u0, u1, u2, v0, v1, v2)
+    x0, x1, x2 = np.conj(x0), np.conj(x1), np.conj(x2)
+    # vectors in mu order (mu0, mu1, mu2) -> ascending positions
+    if sigma > 0.0:
+        pos = (2, 1, 0)
+    else:
+        pos = (0, 1, 2)
+    vec = np.empty((3, 3), dtype=np.complex128)
+    vec[pos[0], 0], vec[pos[0], 1], vec[pos[0], 2] = u0, u1, u2
+    vec[pos[1], 0], vec[pos[1], 1], vec[pos[1], 2] = v0, v1, v2
+    vec[pos[2], 0], vec[pos[2], 1], vec[pos[2], 2] = x0, x1, x2
+    dv = np.empty((3, 3), dtype=np.complex128)
+    for n in range(3):
+        dv[n, 0], dv[n, 1], dv[n, 2] = _dH_times(hop, vec[n, 0], vec[n, 1], vec[n, 2])
+        h0, h1, h2 = _hop_times(hop, vec[n, 0], vec[n, 1], vec[n, 2])
+        t = np.conj(vec[n, 0]) * h0 + np.conj(vec[n, 1]) * h1 + np.conj(vec[n, 2]) * h2
+        curvature[idx, n] = -t.real / 9.0 * s * dfac * dfac
+    unit2 = (s * dfac / 3.0) ** 2
+    for n in range(3):
+        for k in range(n, 3):
+            t = np.conj(vec[n, 0]) * dv[k, 0] + np.conj(vec[n, 1]) * dv[k, 1] + np.conj(vec[n, 2]) * dv[k, 2]
+            c = (t.real * t.real + t.imag * t.imag) * unit2
+            coupling2[idx, n, k] = c
+            coupling2[idx, k, n] = c
+
+
+@numba.njit(parallel=True, **_JIT)
+def _three_level_kernel(E, D0, trig, outer, want, levels, slopes, coupling2, curvature):
+    """Instances ``i * K + k`` (outer: parameters ``i``, phases ``k``) or ``i`` (paired)."""
+    n_total = levels.shape[0]
+    n_phase = trig.shape[0]
+    for step in numba.prange(n_total):
+        idx = np.int64(step)
+        if outer:
+            i = idx // n_phase
+            k = idx - i * n_phase
+        else:
+            i = idx
+            k = idx
+        _three_level_one(
+            E[i, 0], E[i, 1], E[i, 2], D0[i], trig[k, 0], trig[k, 1], trig[k, 2], trig[k, 3], trig[k, 4],
+            want, levels, slopes, coupling2, curvature, idx,
+        )
+
+
+def _phase_table(phi, dphi_dlambda):
+    """``(cos phi, sin phi, cos phi/3, sin phi/3, dphi/dlambda)`` per phase, shape (K, 5)."""
+    table = np.empty(phi.shape + (5,))
+    table[..., 0] = np.cos(phi)
+    table[..., 1] = np.sin(phi)
+    table[..., 2] = np.cos(phi / 3.0)
+    table[..., 3] = np.sin(phi / 3.0)
+    table[..., 4] = dphi_dlambda
+    return table
+
+
+def _run_three_level(E, D0, table, outer, couplings, batch):
+    n_total = int(np.prod(batch, dtype=np.int64))
+    levels = np.empty((n_total, 3))
+    slopes = np.empty((n_total, 3))
+    if couplings:
+        coupling2 = np.empty((n_total, 3, 3))
+        curvature = np.empty((n_total, 3))
+    else:
+        coupling2 = np.empty((1, 3, 3))
+        curvature = np.empty((1, 3))
+    if n_total:
+        _three_level_kernel(E, D0, table, outer, bool(couplings), levels, slopes, coupling2, curvature)
+    return Spectrum(
+        levels=levels.reshape(batch + (3,)),
+        slopes=slopes.reshape(batch + (3,)),
+        coupling2=coupling2.reshape(batch + (3, 3)) if couplings else None,
+        curvature=curvature.reshape(batch + (3,)) if couplings else None,
+    )
+
+
+def _checked(value, name, positive=False):
+    arr = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    if positive and np.any(arr <= 0):
+        raise ValueError(f"{name} must be > 0, got minimum {arr.min()!r}")
+    return arr
+
+
+def three_level_spectrum(E, D0, phi, dphi_dlambda=1.0, couplings=True):
+    """Exact spectrum of Eq. 6 in closed form, with derivatives with respect to ``lambda``.
+
+    Same results as ``spectra.solve(three_level(E, D0, phi), *three_level_derivatives(E, D0, phi))``
+    (rescaled by ``dphi/dlambda``), without forming or diagonalising matrices; accurate at and
+    near degeneracies (module docstring).
+
+    Parameters
+    ----------
+    E : array_like, shape (..., 3)
+        Asymmetries in K.
+    D0 : array_like
+        Tunnelling amplitude in K, > 0.
+    phi : array_like
+        Aharonov-Bohm phase (Eq. 7).
+    dphi_dlambda : array_like, optional
+        ``dphi/dlambda`` of the field parameter the derivatives refer to (1: the phase itself;
+        ``phase_per_tesla`` for the field in tesla). Broadcast with ``phi``.
+    couplings : bool, optional
+        Also compute ``coupling2`` and ``curvature`` (needs eigenvectors; about twice the cost).
+
+    Returns
+    -------
+    Spectrum
+        Levels ascending, shape ``batch + (3,)``; slopes; couplings and curvatures or None.
+    """
+    E = _checked(E, "E")
+    if E.ndim < 1 or E.shape[-1] != 3:
+        raise ValueError(f"E must have a last axis of length 3, got shape {E.shape}")
+    D0 = _checked(D0, "D0", positive=True)
+    phi = _checked(phi, "phi")
+    rate = _checked(dphi_dlambda, "dphi_dlambda")
+    try:
+        batch = np.broadcast_shapes(E.shape[:-1], D0.shape, phi.shape, rate.shape)
+    except ValueError:
+        raise ValueError(
+            f"batch shapes do not broadcast: E {E.shape[:-1]}, D0 {D0.shape}, phi {phi.shape}, "
+            f"dphi_dlambda {rate.shape}"
+        ) from None
+    phase_shape = np.broadcast_shapes(phi.shape, rate.shape)
+    table = _phase_table(np.broadcast_to(phi, phase_shape), np.broadcast_to(rate, phase_shape))
+    n = int(np.prod(batch, dtype=np.int64))
+    E_flat = np.ascontiguousarray(np.broadcast_to(E, batch + (3,)).reshape(n, 3))
+    D0_flat = np.ascontiguousarray(np.broadcast_to(D0, batch).reshape(n))
+    table_flat = np.ascontiguousarray(np.broadcast_to(table, batch + (5,)).reshape(n, 5))
+    return _run_three_level(E_flat, D0_flat, table_flat, False, couplings, tuple(batch))
+
+
+def three_level_outer(E, D0, phi, dphi_dlambda, couplings=True):
+    """Spectra of every parameter node at every phase: the ensemble's ``(N, K)`` layout.
+
+    Parameters
+    ----------
+    E : array_like, shape (N, 3)
+        Asymmetries in K.
+    D0 : array_like, shape (N,)
+        Tunnelling amplitudes in K, > 0.
+    phi, dphi_dlambda : array_like, shape (K,)
+        Phases and their derivatives with respect to the field parameter (one per orientation).
+    couplings : bool, optional
+        Also compute couplings and curvatures.
+
+    Returns
+    -------
+    Spectrum
+        Shape ``(N, K)``; the trigonometric functions of each phase are evaluated once.
+    """
+    E = _checked(E, "E")
+    D0 = _checked(D0, "D0", positive=True)
+    phi = _checked(phi, "phi")
+    rate = _checked(dphi_dlambda, "dphi_dlambda")
+    if E.ndim != 2 or E.shape[1] != 3:
+        raise ValueError(f"E must have shape (N, 3), got {E.shape}")
+    if D0.shape != (E.shape[0],):
+        raise ValueError(f"D0 must have shape ({E.shape[0]},) like E, got {D0.shape}")
+    if phi.ndim != 1 or rate.shape != phi.shape:
+        raise ValueError(f"phi and dphi_dlambda must be 1-D of equal length, got {phi.shape} and {rate.shape}")
+    table = np.ascontiguousarray(_phase_table(phi, rate))
+    return _run_three_level(
+        np.ascontiguousarray(E), np.ascontiguousarray(D0), table, True, couplings, (E.shape[0], phi.shape[0])
+    )
+
+
+# --------------------------------------------------------------------------- thermal sums
+#: Observable name -> code of :func:`thermal_observable`.
+OBSERVABLE_CODES = {
+    "log_partition": 0,
+    "free_energy_K": 1,
+    "internal_energy_K": 2,
+    "entropy": 3,
+    "heat_capacity": 4,
+    "magnetization": 5,
+    "susceptibility": 6,
+}
+_BLOCK = 256  # instances per parallel task
+
+
+@numba.njit(inline="always", **_JIT)
+def _kubo_weight(y):
+    """``(1 - e^{-y}) / y`` for ``y >= 0``, ``1 - y/2`` below 1e-8 (as the reference)."""
+    if y < 1e-8:
+        return 1.0 - 0.5 * y
+    return -math.expm1(-y) / y
+
+
+@numba.njit(parallel=True, **_JIT)
+def _thermal_kernel(levels, slopes, coupling2, curvature, T, beta, what, has_curvature, out):
+    n_inst, n = levels.shape
+    n_T = beta.size
+    n_blocks = (n_inst + _BLOCK - 1) // _BLOCK
+    for b in numba.prange(n_blocks):
+        w = np.empty((n, n_T))
+        rest = np.empty(n_T)
+        acc = np.empty(n_T)
+        acc2 = np.empty(n_T)
+        for i in range(b * _BLOCK, min(n_inst, (b + 1) * _BLOCK)):
+            ground = 0
+            e0 = levels[i, 0]
+            for k in range(1, n):
+                if levels[i, k] < e0:
+                    e0 = levels[i, k]
+                    ground = k
+            for j in range(n_T):
+                rest[j] = 0.0
+            for k in range(n):
+                row = w[k]
+                if k == ground:
+                    for j in range(n_T):
+                        row[j] = 1.0
+                    continue
+                x = levels[i, k] - e0
+                for j in range(n_T):
+                    v = _exp_neg(x * beta[j])
+                    row[j] = v
+                    rest[j] += v
+            res = out[i]
+            if what <= 1:
+                for j in range(n_T):
+                    log_z = math.log1p(rest[j]) - e0 * beta[j]
+                    res[j] = log_z if what == 0 else -T[j] * log_z
+            elif what <= 4:
+                for j in range(n_T):
+                    acc[j] = 0.0
+                for k in range(n):
+                    x = levels[i, k] - e0
+                    row = w[k]
+                    for j in range(n_T):
+                        acc[j] += row[j] / (1.0 + rest[j]) * x
+                if what == 2:
+                    for j in range(n_T):
+                        res[j] = e0 + acc[j]
+                elif what == 3:
+                    for j in range(n_T):
+                        res[j] = math.log1p(rest[j]) + acc[j] * beta[j]
+                else:
+                    for j in range(n_T):
+                        acc2[j] = 0.0
+                    for k in range(n):
+                        x = levels[i, k] - e0
+                        row = w[k]
+                        for j in range(n_T):
+                            dev = x - acc[j]
+                            acc2[j] += row[j] / (1.0 + rest[j]) * dev * dev
+                    for j in range(n_T):
+                        res[j] = acc2[j] * beta[j] * beta[j]
+            else:
+                for j in range(n_T):
+                    acc[j] = 0.0
+                for k in range(n):
+                    s = slopes[i, k]
+                    row = w[k]
+                    for j in range(n_T):
+                        acc[j] += row[j] / (1.0 + rest[j]) * s
+                if what == 5:
+                    for j in range(n_T):
+                        res[j] = -acc[j]
+                else:
+                    # Kubo: sum_n g_nn p_n + 2 sum_{n<m} g_nm max(p_n, p_m) f(|E_n - E_m| / T)
+                    for j in range(n_T):
+                        acc2[j] = 0.0
+                    for k in range(n):
+                        g = coupling2[i, k, k]
+                        c = curvature[i, k] if has_curvature else 0.0
+                        row = w[k]
+                        for j in range(n_T):
+                            p = row[j] / (1.0 + rest[j])
+                            acc2[j] += g * p * beta[j] - c * p
+                    for k in range(n):
+                        for l in range(k + 1, n):
+                            g = coupling2[i, k, l]
+                            gap = abs(levels[i, l] - levels[i, k])
+                            rk = w[k]
+                            rl = w[l]
+                            for j in range(n_T):
+                                pmax = max(rk[j], rl[j]) / (1.0 + rest[j])
+                                acc2[j] += 2.0 * g * pmax * _kubo_weight(gap * beta[j]) * beta[j]
+                    for j in range(n_T):
+                        res[j] = acc2[j] - acc[j] * acc[j] * beta[j]
+
+
+def thermal_observable(name, levels, temperature_K, slopes=None, coupling2=None, curvature=None):
+    """One thermodynamic function of a batch of spectra over a temperature axis.
+
+    The formulas are those of :mod:`tunnelsim.thermo` (shift by the ground level, ``log1p``,
+    the Kubo form of the susceptibility), evaluated in one compiled pass per instance.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`OBSERVABLE_CODES`.
+    levels : numpy.ndarray, shape (M, n)
+        Finite energies in K.
+    temperature_K : numpy.ndarray, shape (n_T,)
+        Temperatures in K, all > 0.
+    slopes, coupling2, curvature : numpy.ndarray, optional
+        Shapes ``(M, n)``, ``(M, n, n)``, ``(M, n)``; slopes are needed for the magnetisation,
+        slopes and couplings for the susceptibility (curvature optional).
+
+    Returns
+    -------
+    numpy.ndarray, shape (M, n_T)
+    """
+    if name not in OBSERVABLE_CODES:
+        raise ValueError(f"name must be one of {sorted(OBSERVABLE_CODES)}, got {name!r}")
+    what = OBSERVABLE_CODES[name]
+    E = np.ascontiguousarray(levels, dtype=float)
+    if E.ndim != 2 or E.shape[1] < 1:
+        raise ValueError(f"levels must have shape (M, n), got {E.shape}")
+    T = np.ascontiguousarray(temperature_K, dtype=float)
+    if T.ndim != 1 or not np.all(T > 0) or not np.all(np.isfinite(T)):
+        raise ValueError("temperature_K must be 1-D, finite and > 0")
+    M, n = E.shape
+
+    def operand(value, label, shape, needed):
+        if not needed:
+            return np.zeros((1,) + shape[1:])
+        arr = np.ascontiguousarray(value, dtype=float)
+        if arr.shape != shape:
+            raise ValueError(f"{label} must have shape {shape}, got {arr.shape}")
+        return arr
+
+    if what >= 5 and slopes is None:
+        raise ValueError(f"{name} needs slopes")
+    if what == 6 and coupling2 is None:
+        raise ValueError("susceptibility needs coupling2")
+    has_curvature = what == 6 and curvature is not None
+    s = operand(slopes, "slopes", (M, n), what >= 5)
+    g = operand(coupling2, "coupling2", (M, n, n), what == 6)
+    c = operand(curvature, "curvature", (M, n), has_curvature)
+    out = np.empty((M, T.size))
+    if M:
+        _thermal_kernel(E, s, g, c, T, 1.0 / T, what, has_curvature, out)
+    return out
