@@ -10,6 +10,8 @@ derivatives are with respect to the field in tesla.
 * :class:`TwoLevelSystem` -- Eq. 5, parameters ``delta``, ``delta0`` (K); no field coupling.
 * :class:`ThreeLevelSystem` -- Eq. 6, parameters ``E`` (N, 3) and ``D0`` (K); orientation
   ``u = cos(theta)`` of the loop normal to the field; ``phi = 2 pi (Q/e) S u B / phi_0``.
+  ``solver="fast"`` (default) uses the closed-form kernel :func:`tunnelsim.kernels.three_level_outer`,
+  ``solver="eigh"`` the reference :func:`tunnelsim.spectra.solve`; they agree to rounding.
 * :class:`FourWellSystem` -- tetrahedral four wells, parameters ``E`` (N, 4) and ``D0``;
   orientation is the unit field direction in the body frame (K, 3);
   ``phi_vec = 2 pi (Q/e) S_1 B n / phi_0`` with ``S_1`` one face of the regular tetrahedron.
@@ -25,7 +27,10 @@ from . import hamiltonians, spectra
 from ._checks import as_positive_array, as_real_array
 from .units import phase_per_tesla
 
-__all__ = ["FourWellSystem", "ThreeLevelSystem", "TwoLevelSystem", "make_system"]
+__all__ = ["FourWellSystem", "SOLVERS", "ThreeLevelSystem", "TwoLevelSystem", "make_system"]
+
+#: Spectrum solvers of the three-level model: closed-form kernels, or the numpy eigh reference.
+SOLVERS = ("fast", "eigh")
 
 
 def _param(params, name, kind):
@@ -75,16 +80,23 @@ class ThreeLevelSystem:
     ----------
     charge_area_A2 : float
         ``(Q/e) S_Delta`` in square angstrom, > 0.
+    solver : {"fast", "eigh"}, optional
+        ``"fast"`` (default): the closed-form kernel of :mod:`tunnelsim.kernels` (levels from the
+        characteristic polynomial, slopes by implicit differentiation, degeneracy safe);
+        ``"eigh"``: :func:`numpy.linalg.eigh` on the built matrices (the reference path).
     """
 
     charge_area_A2: float
+    solver: str = "fast"
     kind = "three_level"
     orientation_kind = "planar"
 
     def __post_init__(self):
         as_positive_array(self.charge_area_A2, "charge_area_A2")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
 
-    def spectrum(self, params, field_T, orientations):
+    def spectrum(self, params, field_T, orientations, couplings=True):
         """Spectrum of shape ``(N, K)`` with derivatives with respect to the field in tesla.
 
         Parameters
@@ -95,17 +107,33 @@ class ThreeLevelSystem:
             Field ``B = mu0 H`` in tesla.
         orientations : array_like, shape (K,)
             ``u = cos(theta)`` between field and loop normal.
+        couplings : bool, optional
+            Whether to compute ``coupling2`` and ``curvature`` (needed only for the
+            susceptibility; the fast solver skips the eigenvectors without them).
         """
-        E = _param(params, "E", "three_level")[:, None, :]
-        D0 = _param(params, "D0", "three_level")[:, None]
+        E = _param(params, "E", "three_level")
+        D0 = _param(params, "D0", "three_level")
+        if E.ndim != 2 or E.shape[1] != 3 or D0.shape != E.shape[:1]:
+            raise ValueError(f"three_level needs E of shape (N, 3) and D0 of shape (N,), got {E.shape} and {D0.shape}")
         u = as_real_array(orientations, "orientations")
         if u.ndim != 1:
             raise ValueError(f"orientations for three_level must be 1-D cos(theta), got shape {u.shape}")
+        field = float(as_real_array(field_T, "field_T"))
         dphi_dB = phase_per_tesla(self.charge_area_A2, u)  # (K,)
-        phi = dphi_dB * float(field_T)
+        phi = dphi_dB * field
+        if self.solver == "fast":
+            from . import kernels  # numba is imported only when the fast path is used
+
+            return kernels.three_level_outer(E, D0, phi, dphi_dB, couplings=couplings)
+        E, D0 = E[:, None, :], D0[:, None]
         h = hamiltonians.three_level(E, D0, phi)
-        d1, d2 = hamiltonians.three_level_derivatives(E, D0, phi)
-        sp = spectra.solve(h, d1, d2)
+        if couplings:
+            d1, d2 = hamiltonians.three_level_derivatives(E, D0, phi)
+            sp = spectra.solve(h, d1, d2)
+        else:
+            d1, _ = hamiltonians.three_level_derivatives(E, D0, phi)
+            sp = spectra.solve(h, d1)
+            sp = spectra.Spectrum(levels=sp.levels, slopes=sp.slopes)
         return sp.rescaled(np.broadcast_to(dphi_dB, sp.levels.shape[:-1]))
 
 
@@ -158,14 +186,20 @@ class FourWellSystem:
         return spectra.solve(h, d1, d2).rescaled(dphi_dB)
 
 
-def make_system(kind, charge_area_A2=None, vertices=None):
-    """Build a model by name: ``two_level``, ``three_level`` or ``four_well``."""
+def make_system(kind, charge_area_A2=None, vertices=None, solver="fast"):
+    """Build a model by name: ``two_level``, ``three_level`` or ``four_well``.
+
+    ``solver`` selects the three-level spectrum solver (:data:`SOLVERS`); the other models
+    always use the reference eigh path.
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     if kind == "two_level":
         return TwoLevelSystem()
     if kind in ("three_level", "four_well"):
         if charge_area_A2 is None:
             raise ValueError(f"system kind {kind!r} needs charge_area_A2")
         if kind == "three_level":
-            return ThreeLevelSystem(float(charge_area_A2))
+            return ThreeLevelSystem(float(charge_area_A2), solver=solver)
         return FourWellSystem(float(charge_area_A2), None if vertices is None else tuple(map(tuple, vertices)))
     raise ValueError(f"unknown system kind {kind!r}; expected two_level, three_level or four_well")
