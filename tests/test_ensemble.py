@@ -266,6 +266,7 @@ def test_bad_settings_and_mismatched_distribution():
 
 # --------------------------------------------------------------------------- parallel execution
 def test_process_pool_and_dask_cluster_give_the_serial_result_exactly():
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     from distributed import Client, LocalCluster
@@ -274,7 +275,8 @@ def test_process_pool_and_dask_cluster_give_the_serial_result_exactly():
     T, B = [1.0, 4.0], [0.5, 2.0, 3.0]
     names = ("magnetization", "susceptibility")
     serial = compute(ens, T, B, observables=names)
-    with ProcessPoolExecutor(2) as pool:
+    # spawn: forking a process whose compiled kernels already started threads is unsafe
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
         pooled = compute(ens, T, B, observables=names, executor=pool)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as client:
