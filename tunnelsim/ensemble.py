@@ -266,8 +266,14 @@ def _accumulate(ensemble, nodes, rule, T, B, wanted, settings, progress):
     totals = {name: np.zeros(shape) for name in wanted}
     squares = {name: np.zeros(shape) for name in wanted}
     n_levels = {"two_level": 2, "three_level": 3, "four_well": 4}[system.kind]
-    chunk = _chunk_size(n_orient, T.size if td is None else 1, n_levels, settings.max_memory_bytes)
+    fused = hasattr(system, "thermal_sums")
+    if fused:
+        # one compiled pass per chunk that stores only O(n_T) per node
+        chunk = max(1, int(settings.max_memory_bytes // (n_orient * 8 * 8 * max(T.size, 8))))
+    else:
+        chunk = _chunk_size(n_orient, T.size if td is None else 1, n_levels, settings.max_memory_bytes)
     need_chi = "susceptibility" in wanted
+    names = [_THERMO_FIELD[name] for name in wanted]
     for start in range(0, n_nodes, chunk):
         stop = min(start + chunk, n_nodes)
         params = {k: np.asarray(v)[start:stop] for k, v in nodes.params.items()}
@@ -275,6 +281,14 @@ def _accumulate(ensemble, nodes, rule, T, B, wanted, settings, progress):
         cached = None
         for j, field_T in enumerate(B):
             for t_index, ratio in temp_groups:
+                if fused:
+                    sys_t, params_t = _scaled(system, params, ratio)
+                    tot, sq = sys_t.thermal_sums(params_t, w, field_T, orient_nodes, orient_weights, T[t_index], names)
+                    for name in wanted:
+                        totals[name][t_index, j] += tot[_THERMO_FIELD[name]]
+                        if nodes.sampled:
+                            squares[name][t_index, j] += sq[_THERMO_FIELD[name]]
+                    continue
                 if field_independent and cached is not None:
                     spectrum = cached
                 else:

@@ -41,11 +41,21 @@ vanishes only at ``E = 0`` with ``sin(phi) = 0``, the exact degeneracies of Eq. 
   level of the pair, made exactly orthonormal (projection, then the third vector as the
   conjugated cross product). Near a degeneracy the split inside the pair is as well
   conditioned as in ``eigh`` (error ~ rounding / gap), the pair's subspace stays exact, so the
-  thermal susceptibility keeps full accuracy. For ``E = 0`` exactly the eigenvectors are the
+  thermal susceptibility keeps full accuracy. Far from the loop's own scale, ``D >> D0`` at a
+  crossing of two wells, eigenvectors of any solver carry errors ~ rounding * D / D0; couplings
+  and curvatures then have absolute errors of that order in units of ``D0`` (``D0^2``), as with
+  ``eigh``, while levels and slopes stay exact. For ``E = 0`` exactly the eigenvectors are the
   Fourier modes ``(1, w^k, w^2k)/sqrt 3`` for every ``phi`` and everything is taken from them.
 
 Inputs are scaled by ``max(D0, |e_i|)`` first, so the results are accurate for any overall
 energy scale; ratios ``D/D0`` or ``D0/D`` up to about 1e100 are covered.
+
+Threads
+-------
+The compiled loops release the GIL (``nogil``) and run over contiguous chunks of instances in a
+thread pool made per call, with ``numba.get_num_threads()`` threads (``NUMBA_NUM_THREADS``,
+``numba.set_num_threads``). numba's own ``parallel=True`` is not used: its OpenMP layer is not
+safe in processes forked after it started, which the ensemble's process pool does.
 
 Thermal sums
 ------------
@@ -59,6 +69,7 @@ subnormal range rounds once): within 1 ulp of the correctly rounded value over t
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -71,6 +82,7 @@ __all__ = [
     "thermal_observable",
     "three_level_outer",
     "three_level_spectrum",
+    "three_level_sums",
 ]
 
 _JIT = dict(nogil=True, cache=True, fastmath={"contract"}, error_model="numpy")
@@ -145,7 +157,6 @@ def exp_neg(x):
 # --------------------------------------------------------------------------- three-level core
 _SQRT3_HALF = 0.5 * math.sqrt(3.0)
 _INV_SQRT27 = 1.0 / math.sqrt(27.0)
-_INV_SQRT3 = 1.0 / math.sqrt(3.0)
 _NEWTON_C = 8.0 / 9.0 - 0.5 * math.sqrt(3.0)  # quadratic start: exact at y = 0 and y = 1
 # Tie tolerance (relative to D0) for ordering the exactly known levels at E = 0.
 _TIE = 8.0 * np.finfo(float).eps
@@ -156,7 +167,7 @@ def _cross(a0, a1, a2, b0, b1, b2):
     return a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(**_JIT)
 def _row_cofactor(f0, f1, f2, hop, lam):
     """Null vector of ``H - lam I`` (normalised H): the largest cross product of two rows."""
     hc = np.conj(hop)
@@ -191,7 +202,7 @@ def _hop_times(hop, v0, v1, v2):
     return hop * v1 + hc * v2, hc * v0 + hop * v2, hop * v0 + hc * v1
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(**_JIT)
 def _fourier_branch(m, s, d, c3, s3, dfac, want, levels, slopes, coupling2, curvature, idx):
     """``E = 0``: the Fourier modes are exact eigenvectors for every phase; ``dH`` is diagonal."""
     lev = np.empty(3)
@@ -224,7 +235,7 @@ def _fourier_branch(m, s, d, c3, s3, dfac, want, levels, slopes, coupling2, curv
                 coupling2[idx, n, j] = (slo[k] * s * dfac) ** 2 if j == n else 0.0
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(**_JIT)
 def _three_level_one(E0, E1, E2, D0, cphi, sphi, c3, s3, dfac, want, levels, slopes, coupling2, curvature, idx):
     m = (E0 + E1 + E2) / 3.0
     e0, e1, e2 = E0 - m, E1 - m, E2 - m
@@ -329,13 +340,12 @@ def _three_level_one(E0, E1, E2, D0, cphi, sphi, c3, s3, dfac, want, levels, slo
             coupling2[idx, k, n] = c
 
 
-@numba.njit(parallel=True, **_JIT)
-def _three_level_kernel(E, D0, trig, outer, want, levels, slopes, coupling2, curvature):
-    """Instances ``i * K + k`` (outer: parameters ``i``, phases ``k``) or ``i`` (paired)."""
-    n_total = levels.shape[0]
-    n_phase = trig.shape[0]
-    for step in numba.prange(n_total):
-        idx = np.int64(step)
+@numba.njit(**_JIT)
+def _three_level_kernel(E, D0, table, outer, want, levels, slopes, coupling2, curvature, start, stop):
+    """Instances ``start <= idx < stop``: ``idx = i * K + k`` (outer: parameters ``i``, phases
+    ``k``) or ``idx = i`` (paired, parameters and phases row by row)."""
+    n_phase = table.shape[0]
+    for idx in range(start, stop):
         if outer:
             i = idx // n_phase
             k = idx - i * n_phase
@@ -343,19 +353,54 @@ def _three_level_kernel(E, D0, trig, outer, want, levels, slopes, coupling2, cur
             i = idx
             k = idx
         _three_level_one(
-            E[i, 0], E[i, 1], E[i, 2], D0[i], trig[k, 0], trig[k, 1], trig[k, 2], trig[k, 3], trig[k, 4],
+            E[i, 0], E[i, 1], E[i, 2], D0[i], table[k, 0], table[k, 1], table[k, 2], table[k, 3], table[k, 4],
             want, levels, slopes, coupling2, curvature, idx,
         )
 
 
+@numba.njit(**_JIT)
+def _phase_table_kernel(phi, rate, table, start, stop):
+    for k in range(start, stop):
+        c3 = math.cos(phi[k] / 3.0)
+        s3 = math.sin(phi[k] / 3.0)
+        # triple angles: cos(phi) needs absolute accuracy only; sin(phi) = s3 (3 - 4 s3^2) keeps
+        # its relative accuracy unless 3 - 4 s3^2 cancels (phi near an odd multiple of pi) or
+        # s3 = 0 away from phi = 0 (phi/3 near a multiple of pi, where its rounding matters)
+        t = 3.0 - 4.0 * s3 * s3
+        if abs(t) >= 0.5 and abs(phi[k]) < 2.5 * math.pi:
+            table[k, 0] = c3 * (4.0 * c3 * c3 - 3.0)
+            table[k, 1] = s3 * t
+        else:
+            table[k, 0] = math.cos(phi[k])
+            table[k, 1] = math.sin(phi[k])
+        table[k, 2] = c3
+        table[k, 3] = s3
+        table[k, 4] = rate[k]
+
+
+_MIN_CHUNK = 4096  # instances below which a call stays on the calling thread
+
+
+def _run_chunked(kernel, n, *args, n_chunks=None):
+    """``kernel(*args, start, stop)`` over ``[0, n)`` in contiguous chunks on a thread pool."""
+    threads = numba.get_num_threads()
+    if n_chunks is None:
+        n_chunks = min(threads, max(1, n // _MIN_CHUNK))
+    bounds = np.linspace(0, n, n_chunks + 1).astype(np.int64)
+    if n_chunks == 1:
+        kernel(*args, 0, n)
+        return
+    with ThreadPoolExecutor(max_workers=min(threads, n_chunks)) as pool:
+        for future in [pool.submit(kernel, *args, a, b) for a, b in zip(bounds[:-1], bounds[1:])]:
+            future.result()
+
+
 def _phase_table(phi, dphi_dlambda):
     """``(cos phi, sin phi, cos phi/3, sin phi/3, dphi/dlambda)`` per phase, shape (K, 5)."""
-    table = np.empty(phi.shape + (5,))
-    table[..., 0] = np.cos(phi)
-    table[..., 1] = np.sin(phi)
-    table[..., 2] = np.cos(phi / 3.0)
-    table[..., 3] = np.sin(phi / 3.0)
-    table[..., 4] = dphi_dlambda
+    phi = np.ascontiguousarray(phi, dtype=float).ravel()
+    rate = np.ascontiguousarray(dphi_dlambda, dtype=float).ravel()
+    table = np.empty((phi.size, 5))
+    _run_chunked(_phase_table_kernel, phi.size, phi, rate, table)
     return table
 
 
@@ -370,7 +415,7 @@ def _run_three_level(E, D0, table, outer, couplings, batch):
         coupling2 = np.empty((1, 3, 3))
         curvature = np.empty((1, 3))
     if n_total:
-        _three_level_kernel(E, D0, table, outer, bool(couplings), levels, slopes, coupling2, curvature)
+        _run_chunked(_three_level_kernel, n_total, E, D0, table, outer, bool(couplings), levels, slopes, coupling2, curvature)
     return Spectrum(
         levels=levels.reshape(batch + (3,)),
         slopes=slopes.reshape(batch + (3,)),
@@ -427,13 +472,11 @@ def three_level_spectrum(E, D0, phi, dphi_dlambda=1.0, couplings=True):
             f"batch shapes do not broadcast: E {E.shape[:-1]}, D0 {D0.shape}, phi {phi.shape}, "
             f"dphi_dlambda {rate.shape}"
         ) from None
-    phase_shape = np.broadcast_shapes(phi.shape, rate.shape)
-    table = _phase_table(np.broadcast_to(phi, phase_shape), np.broadcast_to(rate, phase_shape))
     n = int(np.prod(batch, dtype=np.int64))
     E_flat = np.ascontiguousarray(np.broadcast_to(E, batch + (3,)).reshape(n, 3))
     D0_flat = np.ascontiguousarray(np.broadcast_to(D0, batch).reshape(n))
-    table_flat = np.ascontiguousarray(np.broadcast_to(table, batch + (5,)).reshape(n, 5))
-    return _run_three_level(E_flat, D0_flat, table_flat, False, couplings, tuple(batch))
+    table = _phase_table(np.broadcast_to(phi, batch), np.broadcast_to(rate, batch))
+    return _run_three_level(E_flat, D0_flat, table, False, couplings, tuple(batch))
 
 
 def three_level_outer(E, D0, phi, dphi_dlambda, couplings=True):
@@ -465,7 +508,7 @@ def three_level_outer(E, D0, phi, dphi_dlambda, couplings=True):
         raise ValueError(f"D0 must have shape ({E.shape[0]},) like E, got {D0.shape}")
     if phi.ndim != 1 or rate.shape != phi.shape:
         raise ValueError(f"phi and dphi_dlambda must be 1-D of equal length, got {phi.shape} and {rate.shape}")
-    table = np.ascontiguousarray(_phase_table(phi, rate))
+    table = _phase_table(phi, rate)
     return _run_three_level(
         np.ascontiguousarray(E), np.ascontiguousarray(D0), table, True, couplings, (E.shape[0], phi.shape[0])
     )
@@ -482,7 +525,6 @@ OBSERVABLE_CODES = {
     "magnetization": 5,
     "susceptibility": 6,
 }
-_BLOCK = 256  # instances per parallel task
 
 
 @numba.njit(inline="always", **_JIT)
@@ -493,99 +535,159 @@ def _kubo_weight(y):
     return -math.expm1(-y) / y
 
 
-@numba.njit(parallel=True, **_JIT)
-def _thermal_kernel(levels, slopes, coupling2, curvature, T, beta, what, has_curvature, out):
-    n_inst, n = levels.shape
+@numba.njit(**_JIT)
+def _thermal_one(levels, slopes, coupling2, curvature, i, T, beta, beta_min, what, has_curvature, res, w, rest, acc, acc2):
+    """Observable ``what`` of instance ``i`` at every temperature, into ``res`` (n_T,).
+
+    ``w_k = exp(-(E_k - E_0)/T)``, ``Z' = 1 + rest``, ``rest = sum_{k != ground} w_k``;
+    ``w``, ``rest``, ``acc``, ``acc2`` are scratch buffers.
+    """
+    n = levels.shape[1]
     n_T = beta.size
-    n_blocks = (n_inst + _BLOCK - 1) // _BLOCK
-    for b in numba.prange(n_blocks):
-        w = np.empty((n, n_T))
-        rest = np.empty(n_T)
-        acc = np.empty(n_T)
-        acc2 = np.empty(n_T)
-        for i in range(b * _BLOCK, min(n_inst, (b + 1) * _BLOCK)):
-            ground = 0
-            e0 = levels[i, 0]
-            for k in range(1, n):
-                if levels[i, k] < e0:
-                    e0 = levels[i, k]
-                    ground = k
+    ground = 0
+    e0 = levels[i, 0]
+    for k in range(1, n):
+        if levels[i, k] < e0:
+            e0 = levels[i, k]
+            ground = k
+    for j in range(n_T):
+        rest[j] = 0.0
+        acc[j] = 0.0
+        acc2[j] = 0.0
+    if what <= 4:
+        # sums of w, w x and w x^2 with x = E_k - E_0 (the ground term is 1, 0, 0)
+        for k in range(n):
+            x = levels[i, k] - e0
+            if k == ground or x * beta_min >= _EXP_UNDERFLOW:
+                continue  # the ground term, or w_k = 0 at every temperature
             for j in range(n_T):
-                rest[j] = 0.0
-            for k in range(n):
-                row = w[k]
-                if k == ground:
-                    for j in range(n_T):
-                        row[j] = 1.0
-                    continue
-                x = levels[i, k] - e0
+                v = _exp_neg(x * beta[j])
+                rest[j] += v
+                acc[j] += v * x
+                acc2[j] += v * x * x
+        if what <= 1:
+            for j in range(n_T):
+                log_z = math.log1p(rest[j]) - e0 * beta[j]
+                res[j] = log_z if what == 0 else -T[j] * log_z
+        elif what == 2:
+            for j in range(n_T):
+                res[j] = e0 + acc[j] / (1.0 + rest[j])
+        elif what == 3:
+            for j in range(n_T):
+                res[j] = math.log1p(rest[j]) + acc[j] / (1.0 + rest[j]) * beta[j]
+        else:
+            # variance of x: <x^2> - <x>^2 loses at most a factor n + 1 (the ground weight is
+            # the largest, so var >= <x>^2 / n)
+            for j in range(n_T):
+                inv = 1.0 / (1.0 + rest[j])
+                mean = acc[j] * inv
+                res[j] = (acc2[j] * inv - mean * mean) * beta[j] * beta[j]
+    elif what == 5:
+        s0 = slopes[i, ground]
+        for k in range(n):
+            x = levels[i, k] - e0
+            if k == ground or x * beta_min >= _EXP_UNDERFLOW:
+                continue
+            s = slopes[i, k]
+            for j in range(n_T):
+                v = _exp_neg(x * beta[j])
+                rest[j] += v
+                acc[j] += v * s
+        for j in range(n_T):
+            res[j] = -(s0 + acc[j]) / (1.0 + rest[j])
+    else:
+        for k in range(n):
+            row = w[k]
+            if k == ground:
                 for j in range(n_T):
-                    v = _exp_neg(x * beta[j])
-                    row[j] = v
-                    rest[j] += v
-            res = out[i]
-            if what <= 1:
+                    row[j] = 1.0
+                continue
+            x = levels[i, k] - e0
+            for j in range(n_T):
+                v = _exp_neg(x * beta[j])
+                row[j] = v
+                rest[j] += v
+        for j in range(n_T):
+            rest[j] = 1.0 / (1.0 + rest[j])  # now 1 / Z'
+        # mean slope, and the Kubo sum
+        #   sum_n g_nn p_n + 2 sum_{n<m} g_nm max(p_n, p_m) f(|E_n - E_m| / T), times 1/T
+        for k in range(n):
+            s = slopes[i, k]
+            g = coupling2[i, k, k]
+            c = curvature[i, k] if has_curvature else 0.0
+            row = w[k]
+            for j in range(n_T):
+                p = row[j] * rest[j]
+                acc[j] += p * s
+                acc2[j] += g * p * beta[j] - c * p
+        for k in range(n):
+            for m in range(k + 1, n):
+                g = coupling2[i, k, m]
+                gap = abs(levels[i, m] - levels[i, k])
+                rk = w[k]
+                rm = w[m]
                 for j in range(n_T):
-                    log_z = math.log1p(rest[j]) - e0 * beta[j]
-                    res[j] = log_z if what == 0 else -T[j] * log_z
-            elif what <= 4:
+                    pmax = max(rk[j], rm[j]) * rest[j]
+                    acc2[j] += 2.0 * g * pmax * _kubo_weight(gap * beta[j]) * beta[j]
+        for j in range(n_T):
+            res[j] = acc2[j] - acc[j] * acc[j] * beta[j]
+
+
+@numba.njit(**_JIT)
+def _thermal_kernel(levels, slopes, coupling2, curvature, T, beta, what, has_curvature, out, start, stop):
+    n = levels.shape[1]
+    n_T = beta.size
+    beta_min = beta.min()
+    w = np.empty((n, n_T))
+    rest = np.empty(n_T)
+    acc = np.empty(n_T)
+    acc2 = np.empty(n_T)
+    for i in range(start, stop):
+        _thermal_one(levels, slopes, coupling2, curvature, i, T, beta, beta_min, what, has_curvature, out[i], w, rest, acc, acc2)
+
+
+@numba.njit(**_JIT)
+def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, want, slot, totals, squares, start, stop):
+    """Fused ensemble sums over nodes ``start <= i < stop`` into the chunk's row of ``totals``
+    (``sum_i w_i sum_k omega_k O_ik(T)``) and ``squares``; the row is ``start``'s chunk index.
+
+    ``slot`` (0) indexes the one-instance scratch arrays; it is an argument, not a literal, so
+    that the per-instance routines are compiled once for all kernels.
+    """
+    n_phase = table.shape[0]
+    n_T = beta.size
+    n_obs = codes.size
+    beta_min = beta.min()
+    row = 0
+    per_chunk = (E.shape[0] + totals.shape[0] - 1) // totals.shape[0]
+    if per_chunk > 0:
+        row = start // per_chunk
+    levels = np.empty((1, 3))
+    slopes = np.empty((1, 3))
+    coupling2 = np.empty((1, 3, 3))
+    curvature = np.empty((1, 3))
+    w = np.empty((3, n_T))
+    rest = np.empty(n_T)
+    acc = np.empty(n_T)
+    acc2 = np.empty(n_T)
+    res = np.empty(n_T)
+    node = np.empty((n_obs, n_T))
+    for i in range(start, stop):
+        node[:, :] = 0.0
+        for k in range(n_phase):
+            _three_level_one(
+                E[i, 0], E[i, 1], E[i, 2], D0[i], table[k, 0], table[k, 1], table[k, 2], table[k, 3],
+                table[k, 4], want, levels, slopes, coupling2, curvature, slot,
+            )
+            for o in range(n_obs):
+                _thermal_one(levels, slopes, coupling2, curvature, slot, T, beta, beta_min, codes[o], want, res, w, rest, acc, acc2)
                 for j in range(n_T):
-                    acc[j] = 0.0
-                for k in range(n):
-                    x = levels[i, k] - e0
-                    row = w[k]
-                    for j in range(n_T):
-                        acc[j] += row[j] / (1.0 + rest[j]) * x
-                if what == 2:
-                    for j in range(n_T):
-                        res[j] = e0 + acc[j]
-                elif what == 3:
-                    for j in range(n_T):
-                        res[j] = math.log1p(rest[j]) + acc[j] * beta[j]
-                else:
-                    for j in range(n_T):
-                        acc2[j] = 0.0
-                    for k in range(n):
-                        x = levels[i, k] - e0
-                        row = w[k]
-                        for j in range(n_T):
-                            dev = x - acc[j]
-                            acc2[j] += row[j] / (1.0 + rest[j]) * dev * dev
-                    for j in range(n_T):
-                        res[j] = acc2[j] * beta[j] * beta[j]
-            else:
-                for j in range(n_T):
-                    acc[j] = 0.0
-                for k in range(n):
-                    s = slopes[i, k]
-                    row = w[k]
-                    for j in range(n_T):
-                        acc[j] += row[j] / (1.0 + rest[j]) * s
-                if what == 5:
-                    for j in range(n_T):
-                        res[j] = -acc[j]
-                else:
-                    # Kubo: sum_n g_nn p_n + 2 sum_{n<m} g_nm max(p_n, p_m) f(|E_n - E_m| / T)
-                    for j in range(n_T):
-                        acc2[j] = 0.0
-                    for k in range(n):
-                        g = coupling2[i, k, k]
-                        c = curvature[i, k] if has_curvature else 0.0
-                        row = w[k]
-                        for j in range(n_T):
-                            p = row[j] / (1.0 + rest[j])
-                            acc2[j] += g * p * beta[j] - c * p
-                    for k in range(n):
-                        for l in range(k + 1, n):
-                            g = coupling2[i, k, l]
-                            gap = abs(levels[i, l] - levels[i, k])
-                            rk = w[k]
-                            rl = w[l]
-                            for j in range(n_T):
-                                pmax = max(rk[j], rl[j]) / (1.0 + rest[j])
-                                acc2[j] += 2.0 * g * pmax * _kubo_weight(gap * beta[j]) * beta[j]
-                    for j in range(n_T):
-                        res[j] = acc2[j] - acc[j] * acc[j] * beta[j]
+                    node[o, j] += orient_w[k] * res[j]
+        for o in range(n_obs):
+            for j in range(n_T):
+                c = weights[i] * node[o, j]
+                totals[row, o, j] += c
+                squares[row, o, j] += c * c
 
 
 def thermal_observable(name, levels, temperature_K, slopes=None, coupling2=None, curvature=None):
@@ -639,5 +741,82 @@ def thermal_observable(name, levels, temperature_K, slopes=None, coupling2=None,
     c = operand(curvature, "curvature", (M, n), has_curvature)
     out = np.empty((M, T.size))
     if M:
-        _thermal_kernel(E, s, g, c, T, 1.0 / T, what, has_curvature, out)
+        _run_chunked(_thermal_kernel, M, E, s, g, c, T, 1.0 / T, what, has_curvature, out)
     return out
+
+
+def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, temperature_K, observables):
+    """Ensemble sums of the three-level system in one compiled pass, nothing stored per instance.
+
+    ``sum_i w_i sum_k omega_k O(E_i, D0_i, phi_k; T)`` for each observable, with the spectrum of
+    :func:`three_level_outer` and the functions of :func:`thermal_observable`; also the sums of
+    squares of the node contributions ``c_i = w_i sum_k omega_k O_ik`` (for sampling errors).
+
+    Parameters
+    ----------
+    E : array_like, shape (N, 3)
+        Asymmetries in K.
+    D0 : array_like, shape (N,)
+        Tunnelling amplitudes in K, > 0.
+    weights : array_like, shape (N,)
+        Node weights ``w_i``.
+    phi, dphi_dlambda, orientation_weights : array_like, shape (K,)
+        Phase, its derivative with respect to the field parameter, and weight of each orientation.
+    temperature_K : array_like, shape (n_T,)
+        Temperatures in K, > 0.
+    observables : sequence of str
+        Keys of :data:`OBSERVABLE_CODES`.
+
+    Returns
+    -------
+    totals, squares : dict of str to numpy.ndarray, shape (n_T,)
+    """
+    E = _checked(E, "E")
+    D0 = _checked(D0, "D0", positive=True)
+    weights = _checked(weights, "weights")
+    phi = _checked(phi, "phi")
+    rate = _checked(dphi_dlambda, "dphi_dlambda")
+    omega = _checked(orientation_weights, "orientation_weights")
+    T = _checked(temperature_K, "temperature_K", positive=True)
+    if E.ndim != 2 or E.shape[1] != 3:
+        raise ValueError(f"E must have shape (N, 3), got {E.shape}")
+    n = E.shape[0]
+    for arr, label in ((D0, "D0"), (weights, "weights")):
+        if arr.shape != (n,):
+            raise ValueError(f"{label} must have shape ({n},) like E, got {arr.shape}")
+    if phi.ndim != 1 or rate.shape != phi.shape or omega.shape != phi.shape:
+        raise ValueError(
+            "phi, dphi_dlambda and orientation_weights must be 1-D of equal length, got "
+            f"{phi.shape}, {rate.shape}, {omega.shape}"
+        )
+    if T.ndim != 1:
+        raise ValueError(f"temperature_K must be 1-D, got shape {T.shape}")
+    names = list(dict.fromkeys(observables))
+    for name in names:
+        if name not in OBSERVABLE_CODES:
+            raise ValueError(f"observables: unknown {name!r}; expected keys of OBSERVABLE_CODES")
+    codes = np.array([OBSERVABLE_CODES[name] for name in names], dtype=np.int64)
+    want = bool(np.any(codes == OBSERVABLE_CODES["susceptibility"]))
+    # fixed chunking (not the thread count) so that results do not depend on the machine
+    n_chunks = max(1, min(8, n // 64))
+    totals = np.zeros((n_chunks, codes.size, T.size))
+    squares = np.zeros_like(totals)
+    if n and codes.size:
+        table = _phase_table(phi, rate)
+        per_chunk = -(-n // n_chunks)
+        bounds = [min(n, c * per_chunk) for c in range(n_chunks + 1)]
+        args = (
+            np.ascontiguousarray(E), np.ascontiguousarray(D0), np.ascontiguousarray(weights), table,
+            np.ascontiguousarray(omega), T, 1.0 / T, codes, want, 0, totals, squares,
+        )
+        threads = min(numba.get_num_threads(), n_chunks)
+        if threads == 1:
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                _three_level_sums_kernel(*args, a, b)
+        else:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                futures = [pool.submit(_three_level_sums_kernel, *args, a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+                for future in futures:
+                    future.result()
+    total, square = totals.sum(axis=0), squares.sum(axis=0)
+    return ({name: total[o] for o, name in enumerate(names)}, {name: square[o] for o, name in enumerate(names)})

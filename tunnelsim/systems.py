@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import hamiltonians, spectra
-from ._checks import as_positive_array, as_real_array
+from ._checks import as_positive_array, as_real_array, temperature_axis
 from .units import phase_per_tesla
 
 __all__ = ["FourWellSystem", "SOLVERS", "ThreeLevelSystem", "TwoLevelSystem", "make_system"]
@@ -135,6 +135,67 @@ class ThreeLevelSystem:
             sp = spectra.solve(h, d1)
             sp = spectra.Spectrum(levels=sp.levels, slopes=sp.slopes)
         return sp.rescaled(np.broadcast_to(dphi_dB, sp.levels.shape[:-1]))
+
+    def thermal_sums(self, params, weights, field_T, orientations, orientation_weights, temperature_K, observables):
+        """Weighted sums of thermodynamic functions over nodes and orientations, at one field.
+
+        ``totals[name] = sum_i w_i sum_k omega_k O_ik(T)`` and ``squares[name] = sum_i c_i^2`` with
+        ``c_i = w_i sum_k omega_k O_ik(T)``, where ``O`` is the :class:`~tunnelsim.thermo.Thermodynamics`
+        function ``name`` of node ``i`` at orientation ``k`` (field derivatives in tesla). This is
+        what an ensemble average needs; with ``solver="fast"`` it is one compiled pass that stores
+        nothing per instance (:func:`tunnelsim.kernels.three_level_sums`), with ``"eigh"`` the
+        reference spectrum and thermodynamics summed with numpy.
+
+        Parameters
+        ----------
+        params : dict
+            ``E`` (N, 3) and ``D0`` (N,) in K.
+        weights : array_like, shape (N,)
+            Node weights.
+        field_T : float
+            Field in tesla.
+        orientations, orientation_weights : array_like, shape (K,)
+            ``u = cos(theta)`` and the weight of each orientation.
+        temperature_K : array_like, shape (n_T,)
+            Temperatures in K, > 0.
+        observables : sequence of str
+            Names of :class:`~tunnelsim.thermo.Thermodynamics` functions.
+
+        Returns
+        -------
+        totals, squares : dict of str to numpy.ndarray, shape (n_T,)
+        """
+        from .thermo import FUNCTION_NAMES, thermodynamics
+
+        E = _param(params, "E", "three_level")
+        D0 = _param(params, "D0", "three_level")
+        w = as_real_array(weights, "weights")
+        u = as_real_array(orientations, "orientations")
+        omega = as_real_array(orientation_weights, "orientation_weights")
+        if u.ndim != 1 or omega.shape != u.shape:
+            raise ValueError(f"orientations and orientation_weights must be 1-D of equal length, got {u.shape} and {omega.shape}")
+        if w.shape != D0.shape:
+            raise ValueError(f"weights must have shape {D0.shape} like D0, got {w.shape}")
+        T = temperature_axis(temperature_K)
+        names = list(dict.fromkeys(observables))
+        unknown = [name for name in names if name not in FUNCTION_NAMES]
+        if unknown:
+            raise ValueError(f"observables: unknown {unknown}; expected names from {FUNCTION_NAMES}")
+        if self.solver == "fast":
+            from . import kernels
+
+            dphi_dB = phase_per_tesla(self.charge_area_A2, u)
+            phi = dphi_dB * float(as_real_array(field_T, "field_T"))
+            return kernels.three_level_sums(E, D0, w, phi, dphi_dB, omega, T, names)
+        sp = self.spectrum(params, field_T, u, couplings="susceptibility" in names)
+        th = thermodynamics(sp, T, method="numpy")
+        totals, squares = {}, {}
+        for name in names:
+            values = getattr(th, name)
+            contrib = np.tensordot(values, omega, axes=([1], [0])) * w[:, None]  # (N, n_T)
+            totals[name] = contrib.sum(axis=0)
+            squares[name] = (contrib**2).sum(axis=0)
+        return totals, squares
 
 
 @dataclass(frozen=True)

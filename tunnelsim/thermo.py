@@ -30,10 +30,11 @@ import numpy as np
 from ._checks import temperature_axis
 from .spectra import Spectrum
 
-__all__ = ["Thermodynamics", "boltzmann_weights", "thermodynamics"]
+__all__ = ["FUNCTION_NAMES", "Thermodynamics", "boltzmann_weights", "thermodynamics"]
 
 
-_FUNCTIONS = (
+#: Names of the thermodynamic functions a :class:`Thermodynamics` holds.
+FUNCTION_NAMES = (
     "log_partition",
     "free_energy_K",
     "internal_energy_K",
@@ -94,7 +95,7 @@ class Thermodynamics:
 
     def as_dict(self):
         """Every function (computing those not yet read), keyed by attribute name."""
-        return {name: getattr(self, name) for name in _FUNCTIONS}
+        return {name: getattr(self, name) for name in FUNCTION_NAMES}
 
     def __repr__(self):
         shape = np.shape(self._spectrum.levels)[:-1] + (self.temperature_K.size,)
