@@ -35,12 +35,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ._atomic import write_text_atomic
 
 __all__ = [
     "CSV_COLUMNS",
@@ -519,7 +519,7 @@ def write_csv(path, data, comments=(), force=False):
     """
     path = Path(path)
     if path.exists() and not force:
-        raise FileExistsError(f"{path}: file exists; use force (--force) to replace it")
+        raise FileExistsError(f"{path}: file exists; use force (--force) to replace it")  # before any work
     buf = io.StringIO()
     for line in comments:
         for part in str(line).splitlines() or [""]:
@@ -531,13 +531,4 @@ def write_csv(path, data, comments=(), force=False):
         arrays.append(data.sigma_emu_per_g)
     for row in zip(*arrays):
         buf.write(",".join(repr(float(v)) for v in row) + "\n")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(buf.getvalue())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, buf.getvalue(), force=force)

@@ -756,21 +756,8 @@ def write_json(path, document, force=False):
     pathlib.Path
     """
     import json
-    import os
-    import tempfile
-    from pathlib import Path
 
-    path = Path(path)
-    if path.exists() and not force:
-        raise FileExistsError(f"{path}: file exists; use force (--force) to replace it")
+    from ._atomic import write_text_atomic
+
     text = json.dumps(document, indent=2, allow_nan=False) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, text, force=force)
