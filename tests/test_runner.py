@@ -325,3 +325,15 @@ def test_four_well_direction_rule_follows_the_geometry(vertices, rule):
         'charge_area_A2 = 30000.0', f'charge_area_A2 = 30000.0\nvertices = {vertices}')
     ens, _, _ = build_ensemble(cfg_from(text))
     assert ens.distribution.direction_rule == rule
+
+
+@pytest.mark.parametrize("solver", [pytest.param("fast", id="fast"), pytest.param("eigh", id="eigh")])
+def test_system_solver_key_selects_the_three_level_solver(solver):
+    cfg = cfg_from(THREE_LEVEL.replace('kind = "three_level"', f'kind = "three_level"\nsolver = "{solver}"'))
+    ens, _, _ = build_ensemble(cfg)
+    assert ens.system.solver == solver
+
+
+def test_solver_key_is_rejected_for_other_systems():
+    with pytest.raises(ConfigError, match="system.solver"):
+        cfg_from(FOUR_WELL.replace('kind = "four_well"', 'kind = "four_well"\nsolver = "eigh"'))

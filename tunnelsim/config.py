@@ -73,11 +73,14 @@ class SystemConfig:
         ``(Q/e) S_Delta`` in square angstrom (three_level, four_well).
     vertices : tuple of tuple of float or None
         Four-well geometry, shape (4, 3), in units where one default face has area 1.
+    solver : str
+        Three-level spectrum solver: ``fast`` (closed form, default) or ``eigh`` (reference).
     """
 
     kind: str
     charge_area_A2: float | None = None
     vertices: tuple | None = None
+    solver: str = "fast"
 
 
 @dataclass(frozen=True)
@@ -325,8 +328,11 @@ def _require_order(section, low_key, low, high_key, high):
 
 
 def _parse_system(source, table):
-    sec = _Section(source, "system", table, ("kind", "charge_area_A2", "vertices"))
+    sec = _Section(source, "system", table, ("kind", "charge_area_A2", "vertices", "solver"))
     kind = sec.string("kind", _SYSTEM_KINDS)
+    solver = sec.string("solver", ("fast", "eigh"), required=False, default="fast")
+    if sec.has("solver") and kind != "three_level":
+        sec.fail("solver", f"only used by system kind 'three_level' (others always use eigh), not {kind!r}")
     if kind == "two_level":
         for key in ("charge_area_A2", "vertices"):
             if sec.has(key):
@@ -338,7 +344,7 @@ def _parse_system(source, table):
         if kind != "four_well":
             sec.fail("vertices", f"only used by system kind 'four_well', not {kind!r}")
         vertices = _parse_vertices(sec, table["vertices"])
-    return SystemConfig(kind, charge_area_A2, vertices)
+    return SystemConfig(kind, charge_area_A2, vertices, solver)
 
 
 def _parse_vertices(sec, value):

@@ -84,7 +84,7 @@ def build_ensemble(cfg):
     """
     sc, dc = cfg.system, cfg.distribution
     try:
-        system = make_system(sc.kind, sc.charge_area_A2, sc.vertices)
+        system = make_system(sc.kind, sc.charge_area_A2, sc.vertices, solver=sc.solver)
     except ValueError as exc:
         raise _config_error(cfg, "system", exc) from None
     parameters = dict(dc.parameters)
