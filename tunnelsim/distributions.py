@@ -454,9 +454,33 @@ def _log_D_map(v, D_min, D_max, energy_scale):
     return D, inv_q
 
 
+class _PBarDistribution(_Distribution):
+    """A distribution with finite cutoffs and amplitude ``P_bar``: normalised unless ``P_bar`` is set.
+
+    Subclasses define ``_unit_measure``, the total measure at ``P_bar = 1``.
+    """
+
+    @property
+    def normalised(self):
+        """True when ``P_bar`` is the normalised value (no ``P_bar`` given)."""
+        return self.P_bar is None
+
+    @property
+    def amplitude(self):
+        """``P_bar`` actually used: the given value, else ``1 / _unit_measure``."""
+        if self.P_bar is not None:
+            return self.P_bar
+        return 1.0 / self._unit_measure
+
+    @property
+    def measure(self):
+        """Total measure ``P_bar * _unit_measure``."""
+        return self.amplitude * self._unit_measure
+
+
 # --------------------------------------------------------------------------- STM two-level
 @dataclass(frozen=True)
-class STMDistribution(_Distribution):
+class STMDistribution(_PBarDistribution):
     """Standard Tunnelling Model distribution of two-level systems (Eq. 5).
 
     ``dP = P_bar dDelta dDelta0 / Delta0`` with ``0 <= Delta <= delta_max`` (uniform) and
@@ -503,21 +527,9 @@ class STMDistribution(_Distribution):
         return math.log(self.delta0_max_K / self.delta0_min_K)
 
     @property
-    def normalised(self):
-        """True when ``P_bar`` is the normalised value (no ``P_bar`` given)."""
-        return self.P_bar is None
-
-    @property
-    def amplitude(self):
-        """``P_bar`` actually used, in K^-2."""
-        if self.P_bar is not None:
-            return self.P_bar
-        return 1.0 / (self.delta_max_K * self._log_delta0)
-
-    @property
-    def measure(self):
-        """Total measure ``P_bar delta_max ln(delta0_max / delta0_min)``."""
-        return self.amplitude * self.delta_max_K * self._log_delta0
+    def _unit_measure(self):
+        """Measure at unit amplitude, ``delta_max ln(delta0_max / delta0_min)`` (K)."""
+        return self.delta_max_K * self._log_delta0
 
     def describe(self):
         """One line for result metadata: the amplitude and whether it is normalised."""
@@ -606,7 +618,7 @@ def _with_alpha(D, D0, w, n_alpha):
 
 
 @dataclass(frozen=True)
-class StandardThreeLevelDistribution(_Distribution):
+class StandardThreeLevelDistribution(_PBarDistribution):
     """Three-well systems with uniform asymmetries: ``dP = P_bar dE1 dE2 dD0 / D0``.
 
     In the polar coordinates of the plane ``E1 + E2 + E3 = 0``,
@@ -652,21 +664,9 @@ class StandardThreeLevelDistribution(_Distribution):
         return math.log(self.D0_max_K / self.D0_min_K)
 
     @property
-    def normalised(self):
-        """True when ``P_bar`` is the normalised value (no ``P_bar`` given)."""
-        return self.P_bar is None
-
-    @property
-    def amplitude(self):
-        """``P_bar`` actually used, in K^-3."""
-        if self.P_bar is not None:
-            return self.P_bar
-        return 1.0 / (math.pi * self.D_max_K**2 * self._log_D0)
-
-    @property
-    def measure(self):
-        """Total measure ``P_bar pi D_max^2 ln(D0_max / D0_min)``."""
-        return self.amplitude * math.pi * self.D_max_K**2 * self._log_D0
+    def _unit_measure(self):
+        """Measure at unit amplitude, ``pi D_max^2 ln(D0_max / D0_min)`` (K^2)."""
+        return math.pi * self.D_max_K**2 * self._log_D0
 
     def describe(self):
         """One line for result metadata: the amplitude and whether it is normalised."""
