@@ -35,7 +35,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # tiny matrices: BLAS thread
 
 import numpy as np  # noqa: E402
 
-from tunnelsim import distributions, ensemble, hamiltonians, kernels, orientations, spectra, systems, thermo, units  # noqa: E402
+from tunnelsim import distributions, ensemble, hamiltonians, kernels, spectra, systems, thermo, units  # noqa: E402
 
 # The seed's Table 3 (BK7, constant-H fits) with (Q/e) S_Delta = 30000 A^2 (simulations/quickstart.toml).
 CHARGE_AREA_A2 = 30000.0

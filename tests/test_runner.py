@@ -3,7 +3,6 @@
 import math
 import sys
 import types
-from pathlib import Path
 
 import h5py
 import numpy as np

@@ -45,7 +45,8 @@ __all__ = [
     "default_orientation_rule",
 ]
 
-#: Observables an ensemble computes: name -> (units, long name).
+#: Observables an ensemble computes: name -> (units, long name). Each name is also the
+#: attribute of :class:`~tunnelsim.thermo.Thermodynamics` that gives one system's value.
 OBSERVABLES = {
     "magnetization": ("emu/g", "magnetisation per gram along the field"),
     "susceptibility": ("emu g-1 Oe-1", "differential susceptibility dM/dH per gram"),
@@ -60,12 +61,6 @@ _TO_PER_GRAM = {
     "susceptibility": float(units.kelvin_per_tesla2_to_emu_per_oe(1.0)),
     "heat_capacity": units.K_B_J_PER_K,
     "entropy": units.K_B_J_PER_K,
-}
-_THERMO_FIELD = {
-    "magnetization": "magnetization",
-    "susceptibility": "susceptibility",
-    "heat_capacity": "heat_capacity",
-    "entropy": "entropy",
 }
 _METHODS = ("quadrature", "monte_carlo", "qmc")
 
@@ -273,7 +268,6 @@ def _accumulate(ensemble, nodes, rule, T, B, wanted, settings, progress):
     else:
         chunk = _chunk_size(n_orient, T.size if td is None else 1, n_levels, settings.max_memory_bytes)
     need_chi = "susceptibility" in wanted
-    names = [_THERMO_FIELD[name] for name in wanted]
     for start in range(0, n_nodes, chunk):
         stop = min(start + chunk, n_nodes)
         params = {k: np.asarray(v)[start:stop] for k, v in nodes.params.items()}
@@ -283,11 +277,11 @@ def _accumulate(ensemble, nodes, rule, T, B, wanted, settings, progress):
             for t_index, ratio in temp_groups:
                 if fused:
                     sys_t, params_t = _scaled(system, params, ratio)
-                    tot, sq = sys_t.thermal_sums(params_t, w, field_T, orient_nodes, orient_weights, T[t_index], names)
+                    tot, sq = sys_t.thermal_sums(params_t, w, field_T, orient_nodes, orient_weights, T[t_index], list(wanted))
                     for name in wanted:
-                        totals[name][t_index, j] += tot[_THERMO_FIELD[name]]
+                        totals[name][t_index, j] += tot[name]
                         if nodes.sampled:
-                            squares[name][t_index, j] += sq[_THERMO_FIELD[name]]
+                            squares[name][t_index, j] += sq[name]
                     continue
                 if field_independent and cached is not None:
                     spectrum = cached
@@ -299,7 +293,7 @@ def _accumulate(ensemble, nodes, rule, T, B, wanted, settings, progress):
                     cached = spectrum if field_independent else None
                 th = thermodynamics(spectrum, T[t_index])
                 for name in wanted:
-                    per_instance = getattr(th, _THERMO_FIELD[name])  # (c, K, nT)
+                    per_instance = getattr(th, name)  # (c, K, nT)
                     per_node = np.tensordot(per_instance, orient_weights, axes=([1], [0]))  # (c, nT)
                     contrib = per_node * w[:, None]
                     totals[name][t_index, j] += contrib.sum(axis=0)
