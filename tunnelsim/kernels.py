@@ -378,6 +378,138 @@ def _phase_table_kernel(phi, rate, table, start, stop):
         table[k, 4] = rate[k]
 
 
+# --------------------------------------------------------------------------- sin and cos
+# fdlibm's split of pi/2 (33 + 33 + 53 bits): n * _PIO2_1 and n * _PIO2_2 are exact for
+# |n| < 2^20, so the reduced argument keeps its relative accuracy down to the last bits.
+_TWO_OVER_PI = 0.63661977236758134308
+_PIO2_1 = 1.57079632673412561417e00
+_PIO2_2 = 6.07710050630396597660e-11
+_PIO2_2T = 2.02226624879595063154e-21
+#: |x| above which :func:`_sincos` is not used (the kernels fall back to ``math.sin/cos``).
+_SINCOS_MAX = 1.0e5
+# fdlibm's __kernel_sin and __kernel_cos minimax polynomials on [-pi/4, pi/4]
+_S1, _S2, _S3 = -1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04
+_S4, _S5, _S6 = 2.75573137070700676789e-06, -2.50507602534068634195e-08, 1.58969099521155010221e-10
+_C1, _C2, _C3 = 4.16666666666666019037e-02, -1.38888888888741095749e-03, 2.48015872894767294178e-05
+_C4, _C5, _C6 = -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.13596475577881948265e-11
+
+
+@numba.njit(inline="always", **_JIT)
+def _sincos(x):
+    """``(sin x, cos x)`` for ``|x| <= _SINCOS_MAX``, within about 1 ulp; branch-free, so that
+    LLVM vectorises loops over it (``math.sin``/``math.cos`` are library calls it cannot)."""
+    n = np.floor(x * _TWO_OVER_PI + 0.5)
+    r = (x - n * _PIO2_1) - n * _PIO2_2
+    r = r - n * _PIO2_2T
+    z = r * r
+    s = r + (z * r) * (_S1 + z * (_S2 + z * (_S3 + z * (_S4 + z * (_S5 + z * _S6)))))
+    c = 1.0 - (0.5 * z - z * (z * (_C1 + z * (_C2 + z * (_C3 + z * (_C4 + z * (_C5 + z * _C6)))))))
+    quadrant = n - 4.0 * np.floor(0.25 * n)  # n mod 4 in {0, 1, 2, 3}
+    odd = (quadrant == 1.0) | (quadrant == 3.0)
+    sin_x = c if odd else s
+    cos_x = s if odd else c
+    sin_x = -sin_x if quadrant >= 2.0 else sin_x
+    cos_x = -cos_x if (quadrant == 1.0) | (quadrant == 2.0) else cos_x
+    return sin_x, cos_x
+
+
+@numba.njit(**_JIT)
+def _sincos_array(x, s, c):
+    for i in range(x.size):
+        s[i], c[i] = _sincos(x[i])
+
+
+# --------------------------------------------------------------------------- levels and slopes, vectorised
+_BLOCK = 256  # instances per SIMD block of the paired kernel
+
+
+@numba.njit(**_JIT)
+def _three_level_block(e, D0, phi, rate, shared_rate, buf):
+    """Levels and slopes of the instances ``j < D0.size`` (asymmetries ``e[3j:3j+3]``) into
+    ``buf[0:3, j]`` and ``buf[3:6, j]``; the same formulas as :func:`_three_level_one`, written without branches and
+    with unit-stride stores and non-negative indices so that LLVM runs the loop on SIMD lanes."""
+    for j in range(D0.size):
+        E0, E1, E2 = e[3 * j], e[3 * j + 1], e[3 * j + 2]
+        m = (E0 + E1 + E2) / 3.0
+        e0, e1, e2 = E0 - m, E1 - m, E2 - m
+        s = max(max(D0[j], abs(e0)), max(abs(e1), abs(e2)))
+        d = D0[j] / s
+        f0, f1, f2 = e0 / s, e1 / s, e2 / s
+        sphi, cphi = _sincos(phi[j])
+        S = f0 * f0 + f1 * f1 + f2 * f2
+        P = f0 * f1 * f2
+        d2 = d * d
+        d3 = d2 * d
+        p = 3.0 * d2 + 0.5 * S
+        q = 2.0 * d3 * cphi + P
+        a = d3 * sphi
+        dif = (f0 - f1) * (f1 - f2) * (f2 - f0)
+        R = max(54.0 * d2 * d2 * S + 9.0 * d2 * S * S + dif * dif - 108.0 * d3 * P * cphi, 0.0)
+        disc = 108.0 * a * a + R
+        r3 = math.sqrt(p / 3.0)
+        y = min(abs(q) / (2.0 * r3 * r3 * r3), 1.0)
+        w = 1.0 - y
+        z = 1.0 - w / 9.0 - _NEWTON_C * w * w
+        z -= (4.0 * z * z * z - 3.0 * z - y) / (12.0 * z * z - 3.0)
+        z -= (4.0 * z * z * z - 3.0 * z - y) / (12.0 * z * z - 3.0)
+        z -= (4.0 * z * z * z - 3.0 * z - y) / (12.0 * z * z - 3.0)
+        mu0 = 2.0 * r3 * z
+        fp0 = 3.0 * mu0 * mu0 - p
+        root = math.sqrt(disc)
+        g = root / fp0
+        mu1 = -0.5 * mu0 + 0.5 * g
+        mu2 = -0.5 * mu0 - 0.5 * g
+        rho = 2.0 * a / root if disc > 0.0 else _INV_SQRT27
+        t0 = -2.0 * a / fp0
+        t1 = rho * fp0 / (0.5 * (3.0 * mu0 - g))
+        t2 = -rho * fp0 / (0.5 * (3.0 * mu0 + g))
+        up = q >= 0.0
+        unit = s * (rate[0] if shared_rate else rate[j])
+        buf[0, j] = (mu2 if up else -mu0) * s + m
+        buf[1, j] = (mu1 if up else -mu1) * s + m
+        buf[2, j] = (mu0 if up else -mu2) * s + m
+        buf[3, j] = (t2 if up else t0) * unit
+        buf[4, j] = t1 * unit
+        buf[5, j] = (t0 if up else t2) * unit
+
+
+@numba.njit(**_JIT)
+def _three_level_paired_kernel(E, D0, phi, rate, levels, slopes, start, stop):
+    """Levels and slopes of instances ``start <= i < stop`` (row by row), in SIMD blocks
+    (:func:`_three_level_block`) copied into the ``(n, 3)`` outputs.
+
+    The rare instances the block formulas do not cover -- ``E = 0`` exactly (the Fourier
+    branch) and ``|phi| > _SINCOS_MAX`` -- are then redone one by one with
+    :func:`_three_level_one`. ``rate`` has length 1 (one value for all) or one per instance.
+    """
+    shared_rate = rate.size == 1
+    e = E.ravel()
+    buf = np.empty((6, _BLOCK))
+    for first in range(start, stop, _BLOCK):
+        count = min(_BLOCK, stop - first)
+        last = first + count
+        _three_level_block(
+            e[3 * first : 3 * last], D0[first:last], phi[first:last], rate if shared_rate else rate[first:last],
+            shared_rate, buf,
+        )
+        for j in range(count):
+            for k in range(3):
+                levels[first + j, k] = buf[k, j]
+                slopes[first + j, k] = buf[3 + k, j]
+    dummy2 = np.empty((1, 3, 3))
+    dummy1 = np.empty((1, 3))
+    for i in range(start, stop):
+        m = (E[i, 0] + E[i, 1] + E[i, 2]) / 3.0
+        flat = (E[i, 0] - m == 0.0) & (E[i, 1] - m == 0.0) & (E[i, 2] - m == 0.0)
+        if flat or not abs(phi[i]) <= _SINCOS_MAX:
+            x = phi[i]
+            _three_level_one(
+                E[i, 0], E[i, 1], E[i, 2], D0[i], math.cos(x), math.sin(x), math.cos(x / 3.0),
+                math.sin(x / 3.0), rate[0] if shared_rate else rate[i], False, levels, slopes, dummy2,
+                dummy1, i,
+            )
+
+
 _MIN_CHUNK = 4096  # instances below which a call stays on the calling thread
 
 
@@ -475,8 +607,17 @@ def three_level_spectrum(E, D0, phi, dphi_dlambda=1.0, couplings=True):
     n = int(np.prod(batch, dtype=np.int64))
     E_flat = np.ascontiguousarray(np.broadcast_to(E, batch + (3,)).reshape(n, 3))
     D0_flat = np.ascontiguousarray(np.broadcast_to(D0, batch).reshape(n))
-    table = _phase_table(np.broadcast_to(phi, batch), np.broadcast_to(rate, batch))
-    return _run_three_level(E_flat, D0_flat, table, False, couplings, tuple(batch))
+    if couplings:
+        table = _phase_table(np.broadcast_to(phi, batch), np.broadcast_to(rate, batch))
+        return _run_three_level(E_flat, D0_flat, table, False, couplings, tuple(batch))
+    # levels and slopes only: the vectorised kernel, sin/cos computed inline
+    phi_flat = np.ascontiguousarray(np.broadcast_to(phi, batch).reshape(n))
+    rate_flat = rate.reshape(1) if rate.size == 1 else np.ascontiguousarray(np.broadcast_to(rate, batch).reshape(n))
+    levels = np.empty((n, 3))
+    slopes = np.empty((n, 3))
+    if n:
+        _run_chunked(_three_level_paired_kernel, n, E_flat, D0_flat, phi_flat, rate_flat, levels, slopes)
+    return Spectrum(levels=levels.reshape(batch + (3,)), slopes=slopes.reshape(batch + (3,)))
 
 
 def three_level_outer(E, D0, phi, dphi_dlambda, couplings=True):
@@ -789,6 +930,17 @@ def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, tem
             "phi, dphi_dlambda and orientation_weights must be 1-D of equal length, got "
             f"{phi.shape}, {rate.shape}, {omega.shape}"
         )
+    return _run_sums(_three_level_sums_kernel, E, D0, weights, _phase_table(phi, rate), omega, T, observables)
+
+
+def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables):
+    """Run a fused sums kernel over the nodes in fixed chunks on a thread pool.
+
+    ``kernel(E, D0, weights, table, omega, T, 1/T, codes, want, slot, totals, squares, start,
+    stop)`` adds the chunk's sums into its row of ``totals``/``squares``; the chunking does not
+    depend on the thread count, so the results do not depend on the machine.
+    """
+    T = _checked(temperature_K, "temperature_K", positive=True)
     if T.ndim != 1:
         raise ValueError(f"temperature_K must be 1-D, got shape {T.shape}")
     names = list(dict.fromkeys(observables))
@@ -797,12 +949,11 @@ def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, tem
             raise ValueError(f"observables: unknown {name!r}; expected keys of OBSERVABLE_CODES")
     codes = np.array([OBSERVABLE_CODES[name] for name in names], dtype=np.int64)
     want = bool(np.any(codes == OBSERVABLE_CODES["susceptibility"]))
-    # fixed chunking (not the thread count) so that results do not depend on the machine
+    n = E.shape[0]
     n_chunks = max(1, min(8, n // 64))
     totals = np.zeros((n_chunks, codes.size, T.size))
     squares = np.zeros_like(totals)
     if n and codes.size:
-        table = _phase_table(phi, rate)
         per_chunk = -(-n // n_chunks)
         bounds = [min(n, c * per_chunk) for c in range(n_chunks + 1)]
         args = (
@@ -812,10 +963,10 @@ def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, tem
         threads = min(numba.get_num_threads(), n_chunks)
         if threads == 1:
             for a, b in zip(bounds[:-1], bounds[1:]):
-                _three_level_sums_kernel(*args, a, b)
+                kernel(*args, a, b)
         else:
             with ThreadPoolExecutor(max_workers=threads) as pool:
-                futures = [pool.submit(_three_level_sums_kernel, *args, a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+                futures = [pool.submit(kernel, *args, a, b) for a, b in zip(bounds[:-1], bounds[1:])]
                 for future in futures:
                     future.result()
     total, square = totals.sum(axis=0), squares.sum(axis=0)
