@@ -18,14 +18,12 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-import numpy as np
-
 from . import hamiltonians, units
+from .tomlschema import SchemaError, Section, describe, parse_toml, read_text
 
 __all__ = [
     "ANALYTIC_OUTPUTS",
@@ -54,10 +52,9 @@ _DISTRIBUTION_SYSTEM = {
     "four_well_ats": "four_well",
 }
 _METHODS = ("quadrature", "monte_carlo", "qmc")
-_SCALES = ("linear", "log")
 
 
-class ConfigError(ValueError):
+class ConfigError(SchemaError):
     """A simulation config is invalid; the message is one line naming file and key."""
 
 
@@ -220,115 +217,8 @@ class SimulationConfig:
     source: str
 
 
-def _describe(value):
-    """A TOML-flavoured description of a value for error messages."""
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, str):
-        return f"string {value!r}"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return f"{type(value).__name__} {value!r}"
-
-
-class _Section:
-    """One TOML table being validated: typed getters that raise :class:`ConfigError`."""
-
-    def __init__(self, source, name, table, allowed):
-        self.source = source
-        self.name = name
-        self.table = table
-        for key, value in table.items():
-            if key not in allowed:
-                what = "section" if isinstance(value, dict) else "key"
-                self.fail(key, f"unknown {what}; expected one of {', '.join(sorted(allowed))}")
-
-    def key(self, key):
-        return f"{self.name}.{key}" if self.name else key
-
-    def fail(self, key, message):
-        raise ConfigError(f"{self.source}: {self.key(key)}: {message}")
-
-    def has(self, key):
-        return key in self.table
-
-    def raw(self, key, required):
-        if key not in self.table:
-            if required:
-                self.fail(key, "missing required key")
-            return None
-        return self.table[key]
-
-    def string(self, key, choices=None, required=True, default=None):
-        value = self.raw(key, required)
-        if value is None:
-            return default
-        if not isinstance(value, str):
-            self.fail(key, f"must be a string, got {_describe(value)}")
-        if choices is not None and value not in choices:
-            self.fail(key, f"must be one of {', '.join(choices)}, got {value!r}")
-        return value
-
-    def number(self, key, required=True, default=None, minimum=None, strict=True, allow_inf=False):
-        value = self.raw(key, required)
-        if value is None:
-            return default
-        return _number(self, key, value, minimum, strict, allow_inf)
-
-    def integer(self, key, minimum, required=False):
-        value = self.raw(key, required)
-        if value is None:
-            return None
-        return _integer(self, key, value, minimum)
-
-    def boolean(self, key, required=False, default=None):
-        value = self.raw(key, required)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self.fail(key, f"must be a boolean (true or false), got {_describe(value)}")
-        return value
-
-    def table_of(self, key, required=False):
-        value = self.raw(key, required)
-        if value is not None and not isinstance(value, dict):
-            self.fail(key, f"must be a table, got {_describe(value)}")
-        return value
-
-
-def _number(section, key, value, minimum=None, strict=True, allow_inf=False):
-    if allow_inf and isinstance(value, str) and value.strip().lower() in ("inf", "+inf", "infinity"):
-        value = math.inf
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        expected = 'a number or "inf"' if allow_inf else "a number"
-        section.fail(key, f"must be {expected}, got {_describe(value)}")
-    value = float(value)
-    if math.isnan(value) or (math.isinf(value) and not (allow_inf and value > 0)):
-        section.fail(key, f"must be finite, got {value!r}")
-    if minimum is not None and (value <= minimum if strict else value < minimum):
-        section.fail(key, f"must be {'>' if strict else '>='} {minimum:g}, got {value!r}")
-    return value
-
-
-def _integer(section, key, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, int):
-        section.fail(key, f"must be an integer, got {_describe(value)}")
-    if value < minimum:
-        section.fail(key, f"must be >= {minimum}, got {value!r}")
-    return value
-
-
-def _require_order(section, low_key, low, high_key, high):
-    if not low < high:
-        section.fail(low_key, f"must be < {high_key} = {high!r}, got {low!r}")
-
-
 def _parse_system(source, table):
-    sec = _Section(source, "system", table, ("kind", "charge_area_A2", "vertices", "solver"))
+    sec = Section(source, "system", table, ("kind", "charge_area_A2", "vertices", "solver"), ConfigError)
     kind = sec.string("kind", _SYSTEM_KINDS)
     solver = sec.string("solver", ("fast", "eigh"), required=False, default="fast")
     if sec.has("solver") and kind != "three_level":
@@ -350,12 +240,12 @@ def _parse_system(source, table):
 def _parse_vertices(sec, value):
     shape_msg = "must be 4 points of 3 numbers each, e.g. [[x, y, z], ...]"
     if not isinstance(value, list) or len(value) != 4:
-        sec.fail("vertices", f"{shape_msg}, got {_describe(value)}")
+        sec.fail("vertices", f"{shape_msg}, got {describe(value)}")
     rows = []
     for i, row in enumerate(value):
         if not isinstance(row, list) or len(row) != 3:
-            sec.fail(f"vertices[{i}]", f"{shape_msg}, got {_describe(row)}")
-        rows.append(tuple(_number(sec, f"vertices[{i}][{j}]", x) for j, x in enumerate(row)))
+            sec.fail(f"vertices[{i}]", f"{shape_msg}, got {describe(row)}")
+        rows.append(tuple(sec.check_number(f"vertices[{i}][{j}]", x) for j, x in enumerate(row)))
     try:
         hamiltonians.tetrahedron_faces(rows)
     except ValueError as exc:
@@ -363,9 +253,14 @@ def _parse_vertices(sec, value):
     return tuple(rows)
 
 
+#: distribution kinds with amplitude P_bar: the asymmetry cutoff, then the tunnelling cutoffs (low, high)
+_BOX_CUTOFF_KEYS = {
+    "stm": ("delta_max_K", "delta0_min_K", "delta0_max_K"),
+    "standard": ("D_max_K", "D0_min_K", "D0_max_K"),
+}
 _DIST_KEYS = {
-    "stm": ("delta_max_K", "delta0_min_K", "delta0_max_K", "P_bar"),
-    "standard": ("D_max_K", "D0_min_K", "D0_max_K", "P_bar"),
+    "stm": _BOX_CUTOFF_KEYS["stm"] + ("P_bar",),
+    "standard": _BOX_CUTOFF_KEYS["standard"] + ("P_bar",),
     "ats": ("D_min_K", "D_max_K", "D0_min_K", "D0_max_K", "D0QS_min_K_A2", "D0QS_max_K_A2", "P_star"),
 }
 _DIST_KEYS["four_well_ats"] = _DIST_KEYS["ats"]
@@ -373,32 +268,21 @@ _DIST_KEYS["four_well_ats"] = _DIST_KEYS["ats"]
 
 def _parse_distribution(source, table, system):
     # the kind decides which keys are allowed, so it is checked first
-    head = _Section(source, "distribution", table, table)
+    head = Section(source, "distribution", table, table, ConfigError)
     kind = head.string("kind", tuple(_DISTRIBUTION_SYSTEM))
     if _DISTRIBUTION_SYSTEM[kind] != system.kind:
         head.fail("kind", f"{kind!r} needs system.kind = {_DISTRIBUTION_SYSTEM[kind]!r}, got {system.kind!r}")
-    sec = _Section(source, "distribution", table, ("kind", "density_per_g") + _DIST_KEYS[kind])
+    sec = Section(source, "distribution", table, ("kind", "density_per_g") + _DIST_KEYS[kind], ConfigError)
     density = sec.number("density_per_g", minimum=0.0)
-    if kind == "stm":
-        p = {
-            "delta_max_K": sec.number("delta_max_K", minimum=0.0),
-            "delta0_min_K": sec.number("delta0_min_K", minimum=0.0),
-            "delta0_max_K": sec.number("delta0_max_K", minimum=0.0),
-        }
-        _require_order(sec, "delta0_min_K", p["delta0_min_K"], "delta0_max_K", p["delta0_max_K"])
-        amplitude = "P_bar"
-    elif kind == "standard":
-        p = {
-            "D_max_K": sec.number("D_max_K", minimum=0.0),
-            "D0_min_K": sec.number("D0_min_K", minimum=0.0),
-            "D0_max_K": sec.number("D0_max_K", minimum=0.0),
-        }
-        _require_order(sec, "D0_min_K", p["D0_min_K"], "D0_max_K", p["D0_max_K"])
+    if kind in _BOX_CUTOFF_KEYS:
+        width, low, high = _BOX_CUTOFF_KEYS[kind]
+        p = {key: sec.number(key, minimum=0.0) for key in (width, low, high)}
+        sec.require_order(low, p[low], high, p[high])
         amplitude = "P_bar"
     else:
         p = {"D_min_K": sec.number("D_min_K", minimum=0.0)}
         p["D_max_K"] = sec.number("D_max_K", required=False, default=math.inf, minimum=0.0, allow_inf=True)
-        _require_order(sec, "D_min_K", p["D_min_K"], "D_max_K", p["D_max_K"])
+        sec.require_order("D_min_K", p["D_min_K"], "D_max_K", p["D_max_K"])
         p.update(_tunnelling_cutoffs(sec, system))
         amplitude = "P_star"
     value = sec.number(amplitude, required=False, minimum=0.0)
@@ -417,18 +301,18 @@ def _tunnelling_cutoffs(sec, system):
     if products:
         low = sec.number("D0QS_min_K_A2", minimum=0.0)
         high = sec.number("D0QS_max_K_A2", minimum=0.0)
-        _require_order(sec, "D0QS_min_K_A2", low, "D0QS_max_K_A2", high)
+        sec.require_order("D0QS_min_K_A2", low, "D0QS_max_K_A2", high)
         return {"D0_min_K": low / system.charge_area_A2, "D0_max_K": high / system.charge_area_A2}
     if not direct:
         sec.fail("D0_min_K", "missing required key (or give D0QS_min_K_A2 and D0QS_max_K_A2)")
     low = sec.number("D0_min_K", minimum=0.0)
     high = sec.number("D0_max_K", minimum=0.0)
-    _require_order(sec, "D0_min_K", low, "D0_max_K", high)
+    sec.require_order("D0_min_K", low, "D0_max_K", high)
     return {"D0_min_K": low, "D0_max_K": high}
 
 
 def _parse_temperature_dependence(source, table, system):
-    sec = _Section(source, "temperature_dependence", table, ("delta_mu_K", "T0_K"))
+    sec = Section(source, "temperature_dependence", table, ("delta_mu_K", "T0_K"), ConfigError)
     if system.kind == "two_level":
         raise ConfigError(
             f"{source}: temperature_dependence: Eq. 15 applies to ATS ensembles, not to two_level systems"
@@ -441,10 +325,8 @@ def _parse_temperature_dependence(source, table, system):
 
 def _parse_averaging(source, table, system):
     keys = ("method", "level", "nodes", "orientation_nodes", "sphere_degree", "samples", "seed", "error_estimate")
-    sec = _Section(source, "averaging", table, keys)
-    nodes = sec.table_of("nodes")
-    if nodes is not None:
-        nodes = MappingProxyType({axis: _integer(sec, f"nodes.{axis}", n, 1) for axis, n in nodes.items()})
+    sec = Section(source, "averaging", table, keys, ConfigError)
+    nodes = sec.integer_table("nodes", 1)
     for key, kind in (("orientation_nodes", "three_level"), ("sphere_degree", "four_well")):
         if sec.has(key) and system.kind != kind:
             sec.fail(key, f"only used by system kind {kind!r}, not {system.kind!r}")
@@ -460,42 +342,16 @@ def _parse_averaging(source, table, system):
     )
 
 
-def _parse_axis(sec, key, positive):
-    """A grid axis: a list of values or ``{start, stop, num, scale}``; strictly increasing."""
-    value = sec.raw(key, required=False)
-    bound = {"minimum": 0.0, "strict": positive}
-    if isinstance(value, list):
-        if not value:
-            sec.fail(key, "must not be empty")
-        axis = [_number(sec, f"{key}[{i}]", x, **bound) for i, x in enumerate(value)]
-        if any(b <= a for a, b in zip(axis, axis[1:])):
-            sec.fail(key, f"must be strictly increasing, got {axis}")
-        return tuple(axis)
-    if not isinstance(value, dict):
-        sec.fail(key, f"must be an array of numbers or a table {{start, stop, num, scale}}, got {_describe(value)}")
-    sub = _Section(sec.source, sec.key(key), value, ("start", "stop", "num", "scale"))
-    start = sub.number("start", **bound)
-    stop = sub.number("stop", **bound)
-    num = sub.integer("num", 2, required=True)
-    scale = sub.string("scale", _SCALES, required=False, default="linear")
-    _require_order(sub, "start", start, "stop", stop)
-    if scale == "log":
-        if start <= 0:
-            sub.fail("start", f"must be > 0 for scale = 'log', got {start!r}")
-        return tuple(float(x) for x in np.geomspace(start, stop, num))
-    return tuple(float(x) for x in np.linspace(start, stop, num))
-
-
 def _parse_grid(source, table):
-    sec = _Section(source, "grid", table, ("temperature_K", "field_T", "field_Oe"))
+    sec = Section(source, "grid", table, ("temperature_K", "field_T", "field_Oe"), ConfigError)
     if not sec.has("temperature_K"):
         sec.fail("temperature_K", "missing required key")
-    temperature_K = _parse_axis(sec, "temperature_K", positive=True)
+    temperature_K = sec.axis("temperature_K", positive=True)
     given = [k for k in ("field_T", "field_Oe") if sec.has(k)]
     if len(given) != 1:
         key = given[1] if given else "field_T"
         sec.fail(key, "give exactly one of field_T or field_Oe")
-    field = _parse_axis(sec, given[0], positive=False)
+    field = sec.axis(given[0], positive=False)
     if given[0] == "field_Oe":
         return GridConfig(temperature_K, tuple(float(b) for b in units.oe_to_tesla(field)), "Oe")
     return GridConfig(temperature_K, field, "T")
@@ -506,12 +362,9 @@ def _string_list(sec, key, choices, default):
     if value is None:
         return default
     if not isinstance(value, list):
-        sec.fail(key, f"must be an array of strings, got {_describe(value)}")
+        sec.fail(key, f"must be an array of strings, got {describe(value)}")
     for i, item in enumerate(value):
-        if not isinstance(item, str):
-            sec.fail(f"{key}[{i}]", f"must be a string, got {_describe(item)}")
-        if item not in choices:
-            sec.fail(f"{key}[{i}]", f"must be one of {', '.join(choices)}, got {item!r}")
+        sec.check_string(f"{key}[{i}]", item, choices)
         if item in value[:i]:
             sec.fail(f"{key}[{i}]", f"{item!r} is listed twice")
     return tuple(value)
@@ -528,7 +381,7 @@ def _default_result_path(source, title):
 def _parse_output(source, table, title, system, distribution):
     from .ensemble import OBSERVABLES
 
-    sec = _Section(source, "output", table, ("observables", "analytic", "path", "plot"))
+    sec = Section(source, "output", table, ("observables", "analytic", "path", "plot"), ConfigError)
     observables = _string_list(sec, "observables", tuple(OBSERVABLES), ("magnetization",))
     if not observables:
         sec.fail("observables", "must name at least one observable")
@@ -545,14 +398,10 @@ def _parse_output(source, table, title, system, distribution):
 
 
 def _section(source, doc, name, required):
-    if name not in doc:
-        if required:
-            raise ConfigError(f"{source}: {name}: missing required section")
-        return None
-    table = doc[name]
-    if not isinstance(table, dict):
-        raise ConfigError(f"{source}: {name}: must be a table [{name}], got {_describe(table)}")
-    return table
+    """The table ``[name]`` (:func:`parse_config` has checked that every section is a table), or None."""
+    if name not in doc and required:
+        raise ConfigError(f"{source}: {name}: missing required section")
+    return doc.get(name)
 
 
 def parse_config(text, source="<string>"):
@@ -577,14 +426,11 @@ def parse_config(text, source="<string>"):
     """
     if not isinstance(text, str):
         raise ConfigError(f"{source}: config text must be a string, got {type(text).__name__}")
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
-    top = _Section(source, "", doc, ("title",) + _SECTIONS)
+    doc = parse_toml(text, source, ConfigError)
+    top = Section(source, "", doc, ("title",) + _SECTIONS, ConfigError)
     for name, value in doc.items():
         if name != "title" and not isinstance(value, dict):
-            top.fail(name, f"must be a table [{name}], got {_describe(value)}")
+            top.fail(name, f"must be a table [{name}], got {describe(value)}")
     title = top.string("title")
     if not title.strip():
         top.fail("title", "must not be empty")
@@ -626,13 +472,4 @@ def load_config(path):
     ConfigError
         If the file cannot be read, is not UTF-8, or is not a valid config.
     """
-    source = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read config: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{source}: config is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-    return parse_config(text, source=source)
+    return parse_config(read_text(path, "config", ConfigError), source=str(path))

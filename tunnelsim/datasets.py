@@ -318,14 +318,40 @@ def make_dataset(temperature_K, field_Oe, magnetization_emu_per_g, sigma_emu_per
                              runs, source, tuple(notes))
 
 
-def _parse_number(text, source, row_name, column):
-    text = text.strip()
-    if not text:
-        raise DataError(f"{source}: {row_name}, column {column}: empty value")
-    try:
-        return float(text)
-    except ValueError:
-        raise DataError(f"{source}: {row_name}, column {column}: expected a number, got {text!r}") from None
+def _row_name(k, lineno):
+    """How messages name data row ``k`` (counted from 1), found on file line ``lineno``."""
+    return f"row {k} (line {lineno})"
+
+
+def _parse_row(source, row_name, cells):
+    """The numbers of one data row.
+
+    Parameters
+    ----------
+    source, row_name : str
+        File and row, for error messages.
+    cells : iterable of (str, str)
+        ``(column as named in messages, text)`` of each cell, checked in this order.
+
+    Returns
+    -------
+    list of float
+
+    Raises
+    ------
+    DataError
+        At the first cell that is empty or not a number.
+    """
+    numbers = []
+    for column, text in cells:
+        text = text.strip()
+        if not text:
+            raise DataError(f"{source}: {row_name}, column {column}: empty value")
+        try:
+            numbers.append(float(text))
+        except ValueError:
+            raise DataError(f"{source}: {row_name}, column {column}: expected a number, got {text!r}") from None
+    return numbers
 
 
 def read_csv(path, tolerance=GroupingTolerance()):
@@ -381,11 +407,11 @@ def read_csv(path, tolerance=GroupingTolerance()):
     values = {name: [] for name in header}
     row_names = []
     for k, (lineno, fields) in enumerate(rows, start=1):
-        row_name = f"row {k} (line {lineno})"
+        row_name = _row_name(k, lineno)
         if len(fields) != len(header):
             raise DataError(f"{source}: {row_name}: {len(fields)} fields, the header has {len(header)}")
-        for name, text_value in zip(header, fields):
-            values[name].append(_parse_number(text_value, source, row_name, name))
+        for name, x in zip(header, _parse_row(source, row_name, zip(header, fields))):
+            values[name].append(x)
         row_names.append(row_name)
     sigma = values.get(CSV_SIGMA)
     return make_dataset(values["T_K"], values["H_Oe"], values["M_emu_per_g"], sigma, source, tolerance,
@@ -469,22 +495,20 @@ def read_mpms_dat(path, mass_mg=None, mass_g=None, moment_column=None, use_error
     col_err = _MPMS_MOMENT.get(col_M)
     if not use_errors or col_err not in index:
         col_err = None
-    T, H, M, S, names = [], [], [], [], []
-    k = 0
+    columns = (col_T, col_H, col_M) if col_err is None else (col_T, col_H, col_M, col_err)
+    values, names = tuple([] for _ in columns), []
     for lineno, f in rows:
         if not any(f[index[c]].strip() for c in (col_T, col_H, col_M)):
             continue  # a comment row
-        k += 1
-        row_name = f"row {k} (line {lineno})"
-        T.append(_parse_number(f[index[col_T]], source, row_name, repr(col_T)))
-        H.append(_parse_number(f[index[col_H]], source, row_name, repr(col_H)))
-        M.append(_parse_number(f[index[col_M]], source, row_name, repr(col_M)) / mass)
-        if col_err is not None:
-            S.append(_parse_number(f[index[col_err]], source, row_name, repr(col_err)) / mass)
+        row_name = _row_name(len(names) + 1, lineno)
+        for column_values, x in zip(values, _parse_row(source, row_name, [(repr(c), f[index[c]]) for c in columns])):
+            column_values.append(x)
         names.append(row_name)
+    moment_emu_per_g = np.asarray(values[2], dtype=float) / mass
+    sigma_emu_per_g = None if col_err is None else np.asarray(values[3], dtype=float) / mass
     notes = (f"MPMS file; moment column {col_M!r}" + (f", error column {col_err!r}" if col_err else "")
              + f"; sample mass {mass * 1e3:g} mg",)
-    return make_dataset(T, H, M, S if col_err is not None else None, source, tolerance, names, notes)
+    return make_dataset(values[0], values[1], moment_emu_per_g, sigma_emu_per_g, source, tolerance, names, notes)
 
 
 def read_data(path, mass_mg=None, mass_g=None, moment_column=None, tolerance=GroupingTolerance()):

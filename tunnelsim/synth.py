@@ -32,7 +32,6 @@ Errors are one line naming the file and the dotted key, as for simulation config
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -41,6 +40,7 @@ import numpy as np
 
 from .datasets import Run, make_dataset
 from .paramagnet import FE2, FE3, PARAMETER_NAMES, total_magnetization_emu_per_g
+from .tomlschema import AXIS_SCALES, SchemaError, Section, describe, parse_toml
 
 __all__ = [
     "DEFAULT_P_STAR",
@@ -73,7 +73,7 @@ _ENTRY_KEYS = ("value", "vary", "min", "max")
 _RUN_KEYS = ("M_vs_T_fields_Oe", "M_vs_T_temperatures_K", "M_vs_H_temperatures_K", "M_vs_H_fields_Oe")
 
 
-class ParameterFileError(ValueError):
+class ParameterFileError(SchemaError):
     """A parameter file is invalid; the message is one line naming the file and key."""
 
 
@@ -205,104 +205,65 @@ class ParameterFile:
         return {name: entry.value for name, entry in self.parameters.items()}
 
 
-def _describe(value):
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, str):
-        return f"string {value!r}"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    return repr(value)
+def _parse_entry(params, name):
+    """``parameters.<name>``: a number, or a table ``{value, vary, min, max}``."""
+    if not isinstance(params.raw(name, required=True), dict):
+        return ParameterEntry(params.number(name))
+    entry = params.child(name, _ENTRY_KEYS)
+    number = entry.number("value")
+    vary = entry.boolean("vary", default=True)
+    low = entry.number("min", required=False)
+    high = entry.number("max", required=False)
+    if low is not None and high is not None:
+        entry.require_order("min", low, entry.key("max"), high)
+    if (low is not None and number < low) or (high is not None and number > high):
+        entry.fail("value", f"must lie within [min, max], got {number!r}")
+    return ParameterEntry(number, vary, low, high)
 
 
-class _Checker:
-    def __init__(self, source):
-        self.source = source
-
-    def fail(self, key, message):
-        raise ParameterFileError(f"{self.source}: {key}: {message}")
-
-    def table(self, key, value, allowed):
-        if not isinstance(value, dict):
-            self.fail(key, f"must be a table, got {_describe(value)}")
-        for name, item in value.items():
-            if name not in allowed:
-                what = "section" if isinstance(item, dict) else "key"
-                self.fail(f"{key}.{name}" if key else name, f"unknown {what}; expected one of {', '.join(allowed)}")
-        return value
-
-    def number(self, key, value, minimum=None, strict=True):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(key, f"must be a number, got {_describe(value)}")
-        value = float(value)
-        if not math.isfinite(value):
-            self.fail(key, f"must be finite, got {value!r}")
-        if minimum is not None and (value <= minimum if strict else value < minimum):
-            self.fail(key, f"must be {'>' if strict else '>='} {minimum:g}, got {value!r}")
-        return value
-
-
-def _parse_entry(chk, key, value):
-    if isinstance(value, dict):
-        chk.table(key, value, _ENTRY_KEYS)
-        if "value" not in value:
-            chk.fail(f"{key}.value", "missing required key")
-        number = chk.number(f"{key}.value", value["value"])
-        vary = value.get("vary", True)
-        if not isinstance(vary, bool):
-            chk.fail(f"{key}.vary", f"must be a boolean (true or false), got {_describe(vary)}")
-        bounds = [chk.number(f"{key}.{b}", value[b]) if b in value else None for b in ("min", "max")]
-        if bounds[0] is not None and bounds[1] is not None and not bounds[0] < bounds[1]:
-            chk.fail(f"{key}.min", f"must be < {key}.max = {bounds[1]!r}, got {bounds[0]!r}")
-        if (bounds[0] is not None and number < bounds[0]) or (bounds[1] is not None and number > bounds[1]):
-            chk.fail(f"{key}.value", f"must lie within [min, max], got {number!r}")
-        return ParameterEntry(number, vary, *bounds)
-    return ParameterEntry(chk.number(key, value))
-
-
-def _parse_parameters(chk, table):
-    chk.table("parameters", table, PARAMETER_NAMES)
-    entries = {name: _parse_entry(chk, f"parameters.{name}", value) for name, value in table.items()}
+def _parse_parameters(top):
+    params = top.child("parameters", PARAMETER_NAMES, required=True)
+    entries = {name: _parse_entry(params, name) for name in params.table}
     for name in ("n_Fe2_per_g", "n_Fe3_per_g", "n_ATS_per_g"):
         if name in entries and entries[name].value < 0:
-            chk.fail(f"parameters.{name}", f"must be >= 0, got {entries[name].value!r}")
+            params.fail(name, f"must be >= 0, got {entries[name].value!r}")
     for name in ("D_min_K", "D0QS_min_K_A2", "D0QS_max_K_A2"):
         if name in entries and entries[name].value <= 0:
-            chk.fail(f"parameters.{name}", f"must be > 0, got {entries[name].value!r}")
+            params.fail(name, f"must be > 0, got {entries[name].value!r}")
     if "D0QS_min_K_A2" in entries and "D0QS_max_K_A2" in entries:
         lo, hi = entries["D0QS_min_K_A2"].value, entries["D0QS_max_K_A2"].value
         if not hi > lo:
-            chk.fail("parameters.D0QS_max_K_A2", f"must exceed D0QS_min_K_A2 = {lo!r} (D0_max > D0_min), got {hi!r}")
+            params.fail("D0QS_max_K_A2", f"must exceed D0QS_min_K_A2 = {lo!r} (D0_max > D0_min), got {hi!r}")
     return MappingProxyType(entries)
 
 
-def _parse_axis(chk, key, value, positive):
-    if isinstance(value, dict):
-        chk.table(key, value, ("start", "stop", "num", "scale"))
-        for name in ("start", "stop", "num"):
-            if name not in value:
-                chk.fail(f"{key}.{name}", "missing required key")
-        start = chk.number(f"{key}.start", value["start"], 0.0 if positive else None, strict=True)
-        stop = chk.number(f"{key}.stop", value["stop"], 0.0 if positive else None, strict=True)
-        num = value["num"]
-        if isinstance(num, bool) or not isinstance(num, int) or num < 2:
-            chk.fail(f"{key}.num", f"must be an integer >= 2, got {_describe(num)}")
-        scale = value.get("scale", "linear")
-        if scale not in ("linear", "log"):
-            chk.fail(f"{key}.scale", f"must be 'linear' or 'log', got {_describe(scale)}")
-        if scale == "log" and not (start > 0 and stop > 0):
-            chk.fail(f"{key}.scale", "'log' needs start and stop > 0")
-        axis = np.geomspace(start, stop, num) if scale == "log" else np.linspace(start, stop, num)
-        return tuple(float(x) for x in axis)
-    if not isinstance(value, list):
-        chk.fail(key, f"must be an array of numbers or a table {{start, stop, num, scale}}, got {_describe(value)}")
-    return tuple(chk.number(f"{key}[{k}]", v, 0.0 if positive else None) for k, v in enumerate(value))
+def _parse_axis(runs, key, positive):
+    """A run axis: an array or ``{start, stop, num, scale}``, in measurement order (may fall, may be empty)."""
+    value = runs.raw(key, required=True)
+    minimum = 0.0 if positive else None
+    if isinstance(value, list):
+        return runs.number_items(key, value, minimum)
+    if not isinstance(value, dict):
+        runs.fail(key, f"must be an array of numbers or a table {{start, stop, num, scale}}, got {describe(value)}")
+    sub = runs.child(key, ("start", "stop", "num", "scale"))
+    for name in ("start", "stop", "num"):
+        sub.raw(name, required=True)
+    start = sub.number("start", minimum=minimum)
+    stop = sub.number("stop", minimum=minimum)
+    num = sub.raw("num", required=True)
+    if isinstance(num, bool) or not isinstance(num, int) or num < 2:
+        sub.fail("num", f"must be an integer >= 2, got {describe(num)}")
+    scale = sub.table.get("scale", "linear")
+    if scale not in AXIS_SCALES:
+        sub.fail("scale", f"must be 'linear' or 'log', got {describe(scale)}")
+    if scale == "log" and not (start > 0 and stop > 0):
+        sub.fail("scale", "'log' needs start and stop > 0")
+    axis = np.geomspace(start, stop, num) if scale == "log" else np.linspace(start, stop, num)
+    return tuple(float(x) for x in axis)
 
 
-def _parse_runs(chk, table):
-    chk.table("runs", table, _RUN_KEYS)
+def _parse_runs(top):
+    runs_table = top.child("runs", _RUN_KEYS)
     default = {"M_vs_T_fields_Oe": SEED_M_VS_T_FIELDS_OE, "M_vs_H_temperatures_K": SEED_M_VS_H_TEMPERATURES_K}
     base = seed_runs()
     default["M_vs_T_temperatures_K"] = base[0].axis
@@ -310,14 +271,14 @@ def _parse_runs(chk, table):
     axes = {}
     for key in _RUN_KEYS:
         positive = key.endswith("temperatures_K")
-        axes[key] = _parse_axis(chk, f"runs.{key}", table[key], positive) if key in table else default[key]
+        axes[key] = _parse_axis(runs_table, key, positive) if runs_table.has(key) else default[key]
     for key in ("M_vs_T_temperatures_K", "M_vs_H_fields_Oe"):
         if len(axes[key]) < 2:
-            chk.fail(f"runs.{key}", "a run needs at least 2 points")
+            runs_table.fail(key, "a run needs at least 2 points")
     runs = [RunSpec("M_vs_T", H, axes["M_vs_T_temperatures_K"]) for H in axes["M_vs_T_fields_Oe"]]
     runs += [RunSpec("M_vs_H", T, axes["M_vs_H_fields_Oe"]) for T in axes["M_vs_H_temperatures_K"]]
     if not runs:
-        chk.fail("runs", "no runs: M_vs_T_fields_Oe and M_vs_H_temperatures_K are both empty")
+        top.fail("runs", "no runs: M_vs_T_fields_Oe and M_vs_H_temperatures_K are both empty")
     return tuple(runs)
 
 
@@ -333,32 +294,23 @@ def parse_parameter_file(text, source="<string>"):
     ParameterFileError
         One line naming the source and the dotted key.
     """
-    chk = _Checker(source)
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ParameterFileError(f"{source}: invalid TOML: {exc}") from None
-    chk.table("", doc, ("title",) + _SECTIONS)
-    title = doc.get("title", Path(source).stem)
-    if not isinstance(title, str):
-        chk.fail("title", f"must be a string, got {_describe(title)}")
-    if "parameters" not in doc:
-        chk.fail("parameters", "missing required section")
-    parameters = _parse_parameters(chk, doc["parameters"])
-    settings = chk.table("settings", doc.get("settings", {}), ("P_star", "T0_K"))
-    P_star = chk.number("settings.P_star", settings["P_star"], 0.0) if "P_star" in settings else DEFAULT_P_STAR
-    T0_K = chk.number("settings.T0_K", settings["T0_K"], 0.0) if "T0_K" in settings else DEFAULT_T0_K
-    runs = _parse_runs(chk, doc.get("runs", {}))
-    noise_table = chk.table("noise", doc.get("noise", {}), ("relative", "absolute_emu_per_g", "seed"))
+    doc = parse_toml(text, source, ParameterFileError)
+    top = Section(source, "", doc, ("title",) + _SECTIONS, ParameterFileError, sort_expected=False)
+    title = top.string("title", required=False, default=Path(source).stem)
+    parameters = _parse_parameters(top)
+    settings = top.child("settings", ("P_star", "T0_K"))
+    P_star = settings.number("P_star", required=False, default=DEFAULT_P_STAR, minimum=0.0)
+    T0_K = settings.number("T0_K", required=False, default=DEFAULT_T0_K, minimum=0.0)
+    runs = _parse_runs(top)
+    noise_table = top.child("noise", ("relative", "absolute_emu_per_g", "seed"))
     defaults = NoiseModel()
     noise = NoiseModel(
-        chk.number("noise.relative", noise_table["relative"], 0.0, strict=False)
-        if "relative" in noise_table else defaults.relative,
-        chk.number("noise.absolute_emu_per_g", noise_table["absolute_emu_per_g"], 0.0, strict=False)
-        if "absolute_emu_per_g" in noise_table else defaults.absolute_emu_per_g)
-    seed = noise_table.get("seed")
+        noise_table.number("relative", required=False, default=defaults.relative, minimum=0.0, strict=False),
+        noise_table.number("absolute_emu_per_g", required=False, default=defaults.absolute_emu_per_g, minimum=0.0,
+                           strict=False))
+    seed = noise_table.raw("seed", required=False)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        chk.fail("noise.seed", f"must be an integer >= 0, got {_describe(seed)}")
+        noise_table.fail("seed", f"must be an integer >= 0, got {describe(seed)}")
     return ParameterFile(title, parameters, P_star, T0_K, runs, noise, seed, source, text)
 
 
