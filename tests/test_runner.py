@@ -327,12 +327,14 @@ def test_four_well_direction_rule_follows_the_geometry(vertices, rule):
 
 
 @pytest.mark.parametrize("solver", [pytest.param("fast", id="fast"), pytest.param("eigh", id="eigh")])
-def test_system_solver_key_selects_the_three_level_solver(solver):
-    cfg = cfg_from(THREE_LEVEL.replace('kind = "three_level"', f'kind = "three_level"\nsolver = "{solver}"'))
+@pytest.mark.parametrize("kind", ["three_level", "four_well"])
+def test_system_solver_key_selects_the_solver(kind, solver):
+    text = THREE_LEVEL if kind == "three_level" else FOUR_WELL
+    cfg = cfg_from(text.replace(f'kind = "{kind}"', f'kind = "{kind}"\nsolver = "{solver}"'))
     ens, _, _ = build_ensemble(cfg)
     assert ens.system.solver == solver
 
 
-def test_solver_key_is_rejected_for_other_systems():
+def test_solver_key_is_rejected_for_the_two_level_system():
     with pytest.raises(ConfigError, match="system.solver"):
-        cfg_from(FOUR_WELL.replace('kind = "four_well"', 'kind = "four_well"\nsolver = "eigh"'))
+        cfg_from(TWO_LEVEL.replace('kind = "two_level"', 'kind = "two_level"\nsolver = "eigh"'))

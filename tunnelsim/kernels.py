@@ -235,17 +235,20 @@ def _fourier_branch(m, s, d, c3, s3, dfac, want, levels, slopes, coupling2, curv
                 coupling2[idx, n, j] = (slo[k] * s * dfac) ** 2 if j == n else 0.0
 
 
-@numba.njit(**_JIT)
-def _three_level_one(E0, E1, E2, D0, cphi, sphi, c3, s3, dfac, want, levels, slopes, coupling2, curvature, idx):
+@numba.njit(inline="always", **_JIT)
+def _normalised(E0, E1, E2, D0):
+    """Mean ``m``, scale ``s = max(D0, |E_i - m|)``, ``d = D0 / s`` and ``f_i = (E_i - m) / s``."""
     m = (E0 + E1 + E2) / 3.0
     e0, e1, e2 = E0 - m, E1 - m, E2 - m
-    s = max(D0, abs(e0), abs(e1), abs(e2))
-    d = D0 / s
-    f0, f1, f2 = e0 / s, e1 / s, e2 / s
+    s = max(max(D0, abs(e0)), max(abs(e1), abs(e2)))
+    return m, s, D0 / s, e0 / s, e1 / s, e2 / s
+
+
+@numba.njit(inline="always", **_JIT)
+def _closed_form(f0, f1, f2, d, cphi, sphi):
+    """Roots ``mu0`` (isolated, sign of ``q``), ``mu1``, ``mu2`` of the normalised characteristic
+    polynomial and their phase slopes ``t0, t1, t2``, branch-free (module docstring); ``q``."""
     S = f0 * f0 + f1 * f1 + f2 * f2
-    if S == 0.0:
-        _fourier_branch(m, s, d, c3, s3, dfac, want, levels, slopes, coupling2, curvature, idx)
-        return
     P = f0 * f1 * f2
     d2 = d * d
     d3 = d2 * d
@@ -255,13 +258,13 @@ def _three_level_one(E0, E1, E2, D0, cphi, sphi, c3, s3, dfac, want, levels, slo
     dif = (f0 - f1) * (f1 - f2) * (f2 - f0)
     R = max(54.0 * d2 * d2 * S + 9.0 * d2 * S * S + dif * dif - 108.0 * d3 * P * cphi, 0.0)
     disc = 108.0 * a * a + R
-    sigma = 1.0 if q >= 0.0 else -1.0
     r3 = math.sqrt(p / 3.0)
     y = min(abs(q) / (2.0 * r3 * r3 * r3), 1.0)
     w = 1.0 - y
     z = 1.0 - w / 9.0 - _NEWTON_C * w * w
-    for _ in range(3):
-        z -= (4.0 * z * z * z - 3.0 * z - y) / (12.0 * z * z - 3.0)
+    z -= (4.0 * z * z * z - 3.0 * z - y) / (12.0 * z * z - 3.0)
+    z -= (4.0 * z * z * z - 3.0 * z - y) / (12.0 * z * z - 3.0)
+    z -= (4.0 * z * z * z - 3.0 * z - y) / (12.0 * z * z - 3.0)
     mu0 = 2.0 * r3 * z
     fp0 = 3.0 * mu0 * mu0 - p
     root = math.sqrt(disc)
@@ -272,6 +275,17 @@ def _three_level_one(E0, E1, E2, D0, cphi, sphi, c3, s3, dfac, want, levels, slo
     t0 = -2.0 * a / fp0
     t1 = rho * fp0 / (0.5 * (3.0 * mu0 - g))  # -rho f'(mu0) / (mu1 - mu0)
     t2 = -rho * fp0 / (0.5 * (3.0 * mu0 + g))  # rho f'(mu0) / (mu2 - mu0)
+    return mu0, mu1, mu2, t0, t1, t2, q
+
+
+@numba.njit(**_JIT)
+def _three_level_one(E0, E1, E2, D0, cphi, sphi, c3, s3, dfac, want, levels, slopes, coupling2, curvature, idx):
+    m, s, d, f0, f1, f2 = _normalised(E0, E1, E2, D0)
+    if f0 * f0 + f1 * f1 + f2 * f2 == 0.0:
+        _fourier_branch(m, s, d, c3, s3, dfac, want, levels, slopes, coupling2, curvature, idx)
+        return
+    mu0, mu1, mu2, t0, t1, t2, q = _closed_form(f0, f1, f2, d, cphi, sphi)
+    sigma = 1.0 if q >= 0.0 else -1.0
     # ascending order: sigma > 0 -> (mu2, mu1, mu0); sigma < 0 -> (-mu0, -mu1, -mu2)
     if sigma > 0.0:
         lam = (mu2, mu1, mu0)
@@ -429,40 +443,9 @@ def _three_level_block(e, D0, phi, rate, shared_rate, buf):
     ``buf[0:3, j]`` and ``buf[3:6, j]``; the same formulas as :func:`_three_level_one`, written without branches and
     with unit-stride stores and non-negative indices so that LLVM runs the loop on SIMD lanes."""
     for j in range(D0.size):
-        E0, E1, E2 = e[3 * j], e[3 * j + 1], e[3 * j + 2]
-        m = (E0 + E1 + E2) / 3.0
-        e0, e1, e2 = E0 - m, E1 - m, E2 - m
-        s = max(max(D0[j], abs(e0)), max(abs(e1), abs(e2)))
-        d = D0[j] / s
-        f0, f1, f2 = e0 / s, e1 / s, e2 / s
+        m, s, d, f0, f1, f2 = _normalised(e[3 * j], e[3 * j + 1], e[3 * j + 2], D0[j])
         sphi, cphi = _sincos(phi[j])
-        S = f0 * f0 + f1 * f1 + f2 * f2
-        P = f0 * f1 * f2
-        d2 = d * d
-        d3 = d2 * d
-        p = 3.0 * d2 + 0.5 * S
-        q = 2.0 * d3 * cphi + P
-        a = d3 * sphi
-        dif = (f0 - f1) * (f1 - f2) * (f2 - f0)
-        R = max(54.0 * d2 * d2 * S + 9.0 * d2 * S * S + dif * dif - 108.0 * d3 * P * cphi, 0.0)
-        disc = 108.0 * a * a + R
-        r3 = math.sqrt(p / 3.0)
-        y = min(abs(q) / (2.0 * r3 * r3 * r3), 1.0)
-        w = 1.0 - y
-        z = 1.0 - w / 9.0 - _NEWTON_C * w * w
-        z -= (4.0 * z * z * z - 3.0 * z - y) / (12.0 * z * z - 3.0)
-        z -= (4.0 * z * z * z - 3.0 * z - y) / (12.0 * z * z - 3.0)
-        z -= (4.0 * z * z * z - 3.0 * z - y) / (12.0 * z * z - 3.0)
-        mu0 = 2.0 * r3 * z
-        fp0 = 3.0 * mu0 * mu0 - p
-        root = math.sqrt(disc)
-        g = root / fp0
-        mu1 = -0.5 * mu0 + 0.5 * g
-        mu2 = -0.5 * mu0 - 0.5 * g
-        rho = 2.0 * a / root if disc > 0.0 else _INV_SQRT27
-        t0 = -2.0 * a / fp0
-        t1 = rho * fp0 / (0.5 * (3.0 * mu0 - g))
-        t2 = -rho * fp0 / (0.5 * (3.0 * mu0 + g))
+        mu0, mu1, mu2, t0, t1, t2, q = _closed_form(f0, f1, f2, d, cphi, sphi)
         up = q >= 0.0
         unit = s * (rate[0] if shared_rate else rate[j])
         buf[0, j] = (mu2 if up else -mu0) * s + m
@@ -499,9 +482,8 @@ def _three_level_paired_kernel(E, D0, phi, rate, levels, slopes, start, stop):
     dummy2 = np.empty((1, 3, 3))
     dummy1 = np.empty((1, 3))
     for i in range(start, stop):
-        m = (E[i, 0] + E[i, 1] + E[i, 2]) / 3.0
-        flat = (E[i, 0] - m == 0.0) & (E[i, 1] - m == 0.0) & (E[i, 2] - m == 0.0)
-        if flat or not abs(phi[i]) <= _SINCOS_MAX:
+        _, _, _, f0, f1, f2 = _normalised(E[i, 0], E[i, 1], E[i, 2], D0[i])
+        if f0 * f0 + f1 * f1 + f2 * f2 == 0.0 or not abs(phi[i]) <= _SINCOS_MAX:
             x = phi[i]
             _three_level_one(
                 E[i, 0], E[i, 1], E[i, 2], D0[i], math.cos(x), math.sin(x), math.cos(x / 3.0),
@@ -787,6 +769,13 @@ def _thermal_kernel(levels, slopes, coupling2, curvature, T, beta, what, has_cur
         _thermal_one(levels, slopes, coupling2, curvature, i, T, beta, beta_min, what, has_curvature, out[i], w, rest, acc, acc2)
 
 
+@numba.njit(inline="always", **_JIT)
+def _chunk_row(n_nodes, n_rows, start):
+    """Row of the per-chunk sums for the chunk starting at node ``start`` (as :func:`_run_sums`)."""
+    per_chunk = (n_nodes + n_rows - 1) // n_rows
+    return start // per_chunk if per_chunk > 0 else 0
+
+
 @numba.njit(**_JIT)
 def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, want, slot, totals, squares, start, stop):
     """Fused ensemble sums over nodes ``start <= i < stop`` into the chunk's row of ``totals``
@@ -799,10 +788,7 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wa
     n_T = beta.size
     n_obs = codes.size
     beta_min = beta.min()
-    row = 0
-    per_chunk = (E.shape[0] + totals.shape[0] - 1) // totals.shape[0]
-    if per_chunk > 0:
-        row = start // per_chunk
+    row = _chunk_row(E.shape[0], totals.shape[0], start)
     levels = np.empty((1, 3))
     slopes = np.empty((1, 3))
     coupling2 = np.empty((1, 3, 3))
@@ -933,12 +919,13 @@ def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, tem
     return _run_sums(_three_level_sums_kernel, E, D0, weights, _phase_table(phi, rate), omega, T, observables)
 
 
-def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables):
+def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, option=0):
     """Run a fused sums kernel over the nodes in fixed chunks on a thread pool.
 
-    ``kernel(E, D0, weights, table, omega, T, 1/T, codes, want, slot, totals, squares, start,
-    stop)`` adds the chunk's sums into its row of ``totals``/``squares``; the chunking does not
-    depend on the thread count, so the results do not depend on the machine.
+    ``kernel(E, D0, weights, table, omega, T, 1/T, codes, want, option, totals, squares, start,
+    stop)`` adds the chunk's sums into its row of ``totals``/``squares`` (``option``: an integer
+    the kernel defines); the chunking does not depend on the thread count, so the results do not
+    depend on the machine.
     """
     T = _checked(temperature_K, "temperature_K", positive=True)
     if T.ndim != 1:
@@ -958,7 +945,7 @@ def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables):
         bounds = [min(n, c * per_chunk) for c in range(n_chunks + 1)]
         args = (
             np.ascontiguousarray(E), np.ascontiguousarray(D0), np.ascontiguousarray(weights), table,
-            np.ascontiguousarray(omega), T, 1.0 / T, codes, want, 0, totals, squares,
+            np.ascontiguousarray(omega), T, 1.0 / T, codes, want, option, totals, squares,
         )
         threads = min(numba.get_num_threads(), n_chunks)
         if threads == 1:

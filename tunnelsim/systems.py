@@ -15,6 +15,8 @@ derivatives are with respect to the field in tesla.
 * :class:`FourWellSystem` -- tetrahedral four wells, parameters ``E`` (N, 4) and ``D0``;
   orientation is the unit field direction in the body frame (K, 3);
   ``phi_vec = 2 pi (Q/e) S_1 B n / phi_0`` with ``S_1`` one face of the regular tetrahedron.
+  ``solver="fast"`` (default) uses the compiled Jacobi solver of :mod:`tunnelsim.kernels_four_well`,
+  ``solver="eigh"`` the reference; they agree to rounding.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from .units import phase_per_tesla
 
 __all__ = ["FourWellSystem", "SOLVERS", "ThreeLevelSystem", "TwoLevelSystem", "make_system"]
 
-#: Spectrum solvers of the three-level model: closed-form kernels, or the numpy eigh reference.
+#: Spectrum solvers of the three-level and four-well models: compiled kernels, or the numpy eigh reference.
 SOLVERS = ("fast", "eigh")
 
 
@@ -38,6 +40,29 @@ def _param(params, name, kind):
         return np.asarray(params[name], dtype=float)
     except KeyError:
         raise ValueError(f"{kind} needs parameter {name!r}; got {sorted(params)}") from None
+
+
+def _observable_names(observables):
+    from .thermo import FUNCTION_NAMES
+
+    names = list(dict.fromkeys(observables))
+    unknown = [name for name in names if name not in FUNCTION_NAMES]
+    if unknown:
+        raise ValueError(f"observables: unknown {unknown}; expected names from {FUNCTION_NAMES}")
+    return names
+
+
+def _numpy_sums(spectrum, weights, orientation_weights, temperature_K, names):
+    """The reference path of ``thermal_sums``: numpy thermodynamics of an (N, K) spectrum, summed."""
+    from .thermo import thermodynamics
+
+    th = thermodynamics(spectrum, temperature_K, method="numpy")
+    totals, squares = {}, {}
+    for name in names:
+        contrib = np.tensordot(getattr(th, name), orientation_weights, axes=([1], [0])) * weights[:, None]  # (N, n_T)
+        totals[name] = contrib.sum(axis=0)
+        squares[name] = (contrib**2).sum(axis=0)
+    return totals, squares
 
 
 @dataclass(frozen=True)
@@ -165,8 +190,6 @@ class ThreeLevelSystem:
         -------
         totals, squares : dict of str to numpy.ndarray, shape (n_T,)
         """
-        from .thermo import FUNCTION_NAMES, thermodynamics
-
         E = _param(params, "E", "three_level")
         D0 = _param(params, "D0", "three_level")
         w = as_real_array(weights, "weights")
@@ -177,25 +200,38 @@ class ThreeLevelSystem:
         if w.shape != D0.shape:
             raise ValueError(f"weights must have shape {D0.shape} like D0, got {w.shape}")
         T = temperature_axis(temperature_K)
-        names = list(dict.fromkeys(observables))
-        unknown = [name for name in names if name not in FUNCTION_NAMES]
-        if unknown:
-            raise ValueError(f"observables: unknown {unknown}; expected names from {FUNCTION_NAMES}")
+        names = _observable_names(observables)
         if self.solver == "fast":
             from . import kernels
 
             dphi_dB = phase_per_tesla(self.charge_area_A2, u)
             phi = dphi_dB * float(as_real_array(field_T, "field_T"))
             return kernels.three_level_sums(E, D0, w, phi, dphi_dB, omega, T, names)
-        sp = self.spectrum(params, field_T, u, couplings="susceptibility" in names)
-        th = thermodynamics(sp, T, method="numpy")
-        totals, squares = {}, {}
-        for name in names:
-            values = getattr(th, name)
-            contrib = np.tensordot(values, omega, axes=([1], [0])) * w[:, None]  # (N, n_T)
-            totals[name] = contrib.sum(axis=0)
-            squares[name] = (contrib**2).sum(axis=0)
-        return totals, squares
+        return _numpy_sums(self.spectrum(params, field_T, u, couplings="susceptibility" in names), w, omega, T, names)
+
+
+def _antipodal_fold(directions, weights, atol=1e-12):
+    """Merge antipodal directions: ``(keep, folded_weights)``.
+
+    A field along ``-n`` gives the complex conjugate Hamiltonian and derivatives of a field
+    along ``n`` (the energies are real and every Peierls phase changes sign), hence the same
+    levels, slopes, couplings and thermodynamics; a rule symmetric under inversion needs only
+    one of each pair, with the pair's summed weight. Directions without a partner are kept.
+    """
+    n = np.asarray(directions, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    partner = np.full(len(n), -1)
+    cos = n @ n.T
+    for k in range(len(n)):
+        if partner[k] >= 0:
+            continue
+        for m in np.nonzero(cos[k] <= -1.0 + atol)[0]:
+            if m != k and partner[m] < 0 and np.max(np.abs(n[m] + n[k])) <= atol:
+                partner[k], partner[m] = m, k
+                break
+    keep = [k for k in range(len(n)) if partner[k] < 0 or k < partner[k]]
+    folded = np.array([w[k] + (w[partner[k]] if partner[k] >= 0 else 0.0) for k in keep])
+    return np.array(keep, dtype=np.int64), folded
 
 
 @dataclass(frozen=True)
@@ -209,10 +245,14 @@ class FourWellSystem:
         tetrahedron, > 0.
     vertices : array_like, shape (4, 3), optional
         Well positions in units where ``S_1 = 1`` (default: the regular tetrahedron).
+    solver : {"fast", "eigh"}, optional
+        ``"fast"`` (default): the compiled Jacobi solver of :mod:`tunnelsim.kernels_four_well`;
+        ``"eigh"``: :func:`numpy.linalg.eigh` on the built matrices (the reference path).
     """
 
     charge_area_A2: float
     vertices: tuple | None = None
+    solver: str = "fast"
     kind = "four_well"
     orientation_kind = "sphere"
 
@@ -220,8 +260,33 @@ class FourWellSystem:
         as_positive_array(self.charge_area_A2, "charge_area_A2")
         if self.vertices is not None:
             hamiltonians.tetrahedron_faces(self.vertices)  # validates the geometry
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
 
-    def spectrum(self, params, field_T, orientations):
+    def _directions(self, orientations):
+        n = as_real_array(orientations, "orientations")
+        if n.ndim != 2 or n.shape[-1] != 3:
+            raise ValueError(f"orientations for four_well must have shape (K, 3), got {n.shape}")
+        if not np.allclose(np.linalg.norm(n, axis=-1), 1.0, atol=1e-9):
+            raise ValueError("orientations for four_well must be unit vectors")
+        return n
+
+    def _nodes(self, params):
+        E = _param(params, "E", "four_well")
+        D0 = _param(params, "D0", "four_well")
+        if E.ndim != 2 or E.shape[1] != 4 or D0.shape != E.shape[:1]:
+            raise ValueError(f"four_well needs E of shape (N, 4) and D0 of shape (N,), got {E.shape} and {D0.shape}")
+        return E, D0
+
+    def _table(self, field_T, n):
+        from . import kernels_four_well  # numba is imported only when the fast path is used
+
+        dphi_dB = float(phase_per_tesla(self.charge_area_A2))
+        field = float(as_real_array(field_T, "field_T"))
+        rate = np.full(len(n), dphi_dB)
+        return kernels_four_well.bond_table(n * (dphi_dB * field), n, rate, self.vertices)
+
+    def spectrum(self, params, field_T, orientations, couplings=True):
         """Spectrum of shape ``(N, K)`` with derivatives with respect to the field in tesla.
 
         Parameters
@@ -232,26 +297,77 @@ class FourWellSystem:
             Field magnitude in tesla.
         orientations : array_like, shape (K, 3)
             Unit vectors: the field direction in the tetrahedron's body frame.
+        couplings : bool, optional
+            Whether to compute ``coupling2`` and ``curvature`` (needed only for the susceptibility).
         """
-        E = _param(params, "E", "four_well")[:, None, :]
-        D0 = _param(params, "D0", "four_well")[:, None]
-        n = as_real_array(orientations, "orientations")
-        if n.ndim != 2 or n.shape[-1] != 3:
-            raise ValueError(f"orientations for four_well must have shape (K, 3), got {n.shape}")
-        if not np.allclose(np.linalg.norm(n, axis=-1), 1.0, atol=1e-9):
-            raise ValueError("orientations for four_well must be unit vectors")
+        E, D0 = self._nodes(params)
+        n = self._directions(orientations)
+        if self.solver == "fast":
+            from . import kernels_four_well
+
+            return kernels_four_well.four_well_outer(E, D0, self._table(field_T, n), couplings=couplings)
         dphi_dB = float(phase_per_tesla(self.charge_area_A2))
-        phi_vec = n * (dphi_dB * float(field_T))  # (K, 3)
-        h = hamiltonians.four_well(E, D0, phi_vec, self.vertices)
-        d1, d2 = hamiltonians.four_well_derivatives(E, D0, phi_vec, n, self.vertices)
-        return spectra.solve(h, d1, d2).rescaled(dphi_dB)
+        phi_vec = n * (dphi_dB * float(as_real_array(field_T, "field_T")))  # (K, 3)
+        h = hamiltonians.four_well(E[:, None, :], D0[:, None], phi_vec, self.vertices)
+        d1, d2 = hamiltonians.four_well_derivatives(E[:, None, :], D0[:, None], phi_vec, n, self.vertices)
+        sp = spectra.solve(h, d1, d2 if couplings else None).rescaled(dphi_dB)
+        return sp if couplings else spectra.Spectrum(levels=sp.levels, slopes=sp.slopes)
+
+    def thermal_sums(self, params, weights, field_T, orientations, orientation_weights, temperature_K, observables):
+        """Weighted sums of thermodynamic functions over nodes and directions, at one field.
+
+        As :meth:`ThreeLevelSystem.thermal_sums`. Antipodal field directions give the same
+        thermodynamics (a field along ``-n`` conjugates the Hamiltonian), so each antipodal pair
+        of the rule is evaluated once with the pair's weight. With ``solver="fast"`` it is one
+        compiled pass that stores nothing per instance
+        (:func:`tunnelsim.kernels_four_well.four_well_sums`); with ``"eigh"`` the reference
+        spectrum and thermodynamics summed with numpy.
+
+        Parameters
+        ----------
+        params : dict
+            ``E`` (N, 4) and ``D0`` (N,) in K.
+        weights : array_like, shape (N,)
+            Node weights.
+        field_T : float
+            Field in tesla.
+        orientations : array_like, shape (K, 3)
+            Unit field directions.
+        orientation_weights : array_like, shape (K,)
+            Their weights.
+        temperature_K : array_like, shape (n_T,)
+            Temperatures in K, > 0.
+        observables : sequence of str
+            Names of :class:`~tunnelsim.thermo.Thermodynamics` functions.
+
+        Returns
+        -------
+        totals, squares : dict of str to numpy.ndarray, shape (n_T,)
+        """
+        E, D0 = self._nodes(params)
+        n = self._directions(orientations)
+        w = as_real_array(weights, "weights")
+        omega = as_real_array(orientation_weights, "orientation_weights")
+        if omega.shape != n.shape[:1]:
+            raise ValueError(f"orientation_weights must have shape ({n.shape[0]},), got {omega.shape}")
+        if w.shape != D0.shape:
+            raise ValueError(f"weights must have shape {D0.shape} like D0, got {w.shape}")
+        T = temperature_axis(temperature_K)
+        names = _observable_names(observables)
+        keep, omega = _antipodal_fold(n, omega)
+        n = n[keep]
+        if self.solver == "fast":
+            from . import kernels_four_well
+
+            return kernels_four_well.four_well_sums(E, D0, w, self._table(field_T, n), omega, T, names)
+        return _numpy_sums(self.spectrum(params, field_T, n, couplings="susceptibility" in names), w, omega, T, names)
 
 
 def make_system(kind, charge_area_A2=None, vertices=None, solver="fast"):
     """Build a model by name: ``two_level``, ``three_level`` or ``four_well``.
 
-    ``solver`` selects the three-level spectrum solver (:data:`SOLVERS`); the other models
-    always use the reference eigh path.
+    ``solver`` selects the spectrum solver of the three-level and four-well models
+    (:data:`SOLVERS`); the two-level model always uses the reference eigh path.
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
@@ -262,5 +378,7 @@ def make_system(kind, charge_area_A2=None, vertices=None, solver="fast"):
             raise ValueError(f"system kind {kind!r} needs charge_area_A2")
         if kind == "three_level":
             return ThreeLevelSystem(float(charge_area_A2), solver=solver)
-        return FourWellSystem(float(charge_area_A2), None if vertices is None else tuple(map(tuple, vertices)))
+        return FourWellSystem(
+            float(charge_area_A2), None if vertices is None else tuple(map(tuple, vertices)), solver=solver
+        )
     raise ValueError(f"unknown system kind {kind!r}; expected two_level, three_level or four_well")
