@@ -437,23 +437,39 @@ def _sincos_array(x, s, c):
 _BLOCK = 256  # instances per SIMD block of the paired kernel
 
 
+@numba.njit(inline="always", **_JIT)
+def _store_lane(buf, j, m, s, unit, mu0, mu1, mu2, t0, t1, t2, q):
+    """Ascending levels ``buf[0:3, j]`` and slopes ``buf[3:6, j]`` from :func:`_closed_form`."""
+    up = q >= 0.0
+    buf[0, j] = (mu2 if up else -mu0) * s + m
+    buf[1, j] = (mu1 if up else -mu1) * s + m
+    buf[2, j] = (mu0 if up else -mu2) * s + m
+    buf[3, j] = (t2 if up else t0) * unit
+    buf[4, j] = t1 * unit
+    buf[5, j] = (t0 if up else t2) * unit
+
+
 @numba.njit(**_JIT)
 def _three_level_block(e, D0, phi, rate, shared_rate, buf):
-    """Levels and slopes of the instances ``j < D0.size`` (asymmetries ``e[3j:3j+3]``) into
-    ``buf[0:3, j]`` and ``buf[3:6, j]``; the same formulas as :func:`_three_level_one`, written without branches and
-    with unit-stride stores and non-negative indices so that LLVM runs the loop on SIMD lanes."""
+    """Levels and slopes of the instances ``j < D0.size`` (asymmetries ``e[3j:3j+3]``, phases
+    ``phi[j]``) into ``buf[0:3, j]`` and ``buf[3:6, j]``: the closed form of
+    :func:`_three_level_one` without its branches, with unit-stride stores and non-negative
+    indices, so that LLVM runs the loop on SIMD lanes."""
     for j in range(D0.size):
         m, s, d, f0, f1, f2 = _normalised(e[3 * j], e[3 * j + 1], e[3 * j + 2], D0[j])
         sphi, cphi = _sincos(phi[j])
         mu0, mu1, mu2, t0, t1, t2, q = _closed_form(f0, f1, f2, d, cphi, sphi)
-        up = q >= 0.0
-        unit = s * (rate[0] if shared_rate else rate[j])
-        buf[0, j] = (mu2 if up else -mu0) * s + m
-        buf[1, j] = (mu1 if up else -mu1) * s + m
-        buf[2, j] = (mu0 if up else -mu2) * s + m
-        buf[3, j] = (t2 if up else t0) * unit
-        buf[4, j] = t1 * unit
-        buf[5, j] = (t0 if up else t2) * unit
+        _store_lane(buf, j, m, s, s * (rate[0] if shared_rate else rate[j]), mu0, mu1, mu2, t0, t1, t2, q)
+
+
+@numba.njit(**_JIT)
+def _three_level_block_at(e, D0, cphi, sphi, rate, buf):
+    """:func:`_three_level_block` for instances sharing one phase (``cos phi``, ``sin phi``) and
+    one derivative factor ``rate``: the ensemble's nodes at one orientation."""
+    for j in range(D0.size):
+        m, s, d, f0, f1, f2 = _normalised(e[3 * j], e[3 * j + 1], e[3 * j + 2], D0[j])
+        mu0, mu1, mu2, t0, t1, t2, q = _closed_form(f0, f1, f2, d, cphi, sphi)
+        _store_lane(buf, j, m, s, s * rate, mu0, mu1, mu2, t0, t1, t2, q)
 
 
 @numba.njit(**_JIT)
@@ -777,44 +793,64 @@ def _chunk_row(n_nodes, n_rows, start):
 
 
 @numba.njit(**_JIT)
-def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, want, slot, totals, squares, start, stop):
+def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, want, option, totals, squares, start, stop):
     """Fused ensemble sums over nodes ``start <= i < stop`` into the chunk's row of ``totals``
     (``sum_i w_i sum_k omega_k O_ik(T)``) and ``squares``; the row is ``start``'s chunk index.
 
-    ``slot`` (0) indexes the one-instance scratch arrays; it is an argument, not a literal, so
-    that the per-instance routines are compiled once for all kernels.
+    Without couplings (no susceptibility) the spectra of a block of nodes at one orientation come
+    from the SIMD :func:`_three_level_block_at`, nodes with ``E = 0`` exactly from the scalar
+    :func:`_three_level_one` (its Fourier branch); with couplings every instance from the latter.
+    ``option`` is not used (the driver :func:`_run_sums` passes it to every sums kernel).
     """
     n_phase = table.shape[0]
     n_T = beta.size
     n_obs = codes.size
     beta_min = beta.min()
     row = _chunk_row(E.shape[0], totals.shape[0], start)
-    levels = np.empty((1, 3))
-    slopes = np.empty((1, 3))
-    coupling2 = np.empty((1, 3, 3))
-    curvature = np.empty((1, 3))
+    levels = np.empty((_BLOCK, 3))
+    slopes = np.empty((_BLOCK, 3))
+    coupling2 = np.empty((_BLOCK, 3, 3))
+    curvature = np.empty((_BLOCK, 3))
+    buf = np.empty((6, _BLOCK))
+    flat = np.empty(_BLOCK, dtype=np.bool_)
     w = np.empty((3, n_T))
     rest = np.empty(n_T)
     acc = np.empty(n_T)
     acc2 = np.empty(n_T)
     res = np.empty(n_T)
-    node = np.empty((n_obs, n_T))
-    for i in range(start, stop):
-        node[:, :] = 0.0
+    node = np.empty((_BLOCK, n_obs, n_T))
+    e = E.ravel()
+    for first in range(start, stop, _BLOCK):
+        last = min(first + _BLOCK, stop)
+        count = last - first
+        node[:, :, :] = 0.0
+        for j in range(count):
+            _, _, _, f0, f1, f2 = _normalised(E[first + j, 0], E[first + j, 1], E[first + j, 2], D0[first + j])
+            flat[j] = f0 * f0 + f1 * f1 + f2 * f2 == 0.0
         for k in range(n_phase):
-            _three_level_one(
-                E[i, 0], E[i, 1], E[i, 2], D0[i], table[k, 0], table[k, 1], table[k, 2], table[k, 3],
-                table[k, 4], want, levels, slopes, coupling2, curvature, slot,
-            )
+            if not want:
+                _three_level_block_at(e[3 * first : 3 * last], D0[first:last], table[k, 0], table[k, 1], table[k, 4], buf)
+            for j in range(count):
+                i = first + j
+                if want or flat[j]:
+                    _three_level_one(
+                        E[i, 0], E[i, 1], E[i, 2], D0[i], table[k, 0], table[k, 1], table[k, 2], table[k, 3],
+                        table[k, 4], want, levels, slopes, coupling2, curvature, j,
+                    )
+                else:
+                    for n in range(3):
+                        levels[j, n] = buf[n, j]
+                        slopes[j, n] = buf[3 + n, j]
+                for o in range(n_obs):
+                    _thermal_one(levels, slopes, coupling2, curvature, j, T, beta, beta_min, codes[o], want, res, w, rest, acc, acc2)
+                    for t in range(n_T):
+                        node[j, o, t] += orient_w[k] * res[t]
+        for j in range(count):
             for o in range(n_obs):
-                _thermal_one(levels, slopes, coupling2, curvature, slot, T, beta, beta_min, codes[o], want, res, w, rest, acc, acc2)
-                for j in range(n_T):
-                    node[o, j] += orient_w[k] * res[j]
-        for o in range(n_obs):
-            for j in range(n_T):
-                c = weights[i] * node[o, j]
-                totals[row, o, j] += c
-                squares[row, o, j] += c * c
+                for t in range(n_T):
+                    c = weights[first + j] * node[j, o, t]
+                    totals[row, o, t] += c
+                    squares[row, o, t] += c * c
 
 
 def thermal_observable(name, levels, temperature_K, slopes=None, coupling2=None, curvature=None):
