@@ -1,4 +1,4 @@
-"""The command line (run, info, plot, --version) and the quick-look plot it draws."""
+"""The command line: run, info, plot, --version (the figure functions are tested in test_plotting.py)."""
 
 import os
 import subprocess
@@ -11,7 +11,6 @@ import pytest
 from tunnelsim import __version__
 from tunnelsim.cli import main
 from tunnelsim.ensemble import EnsembleResult
-from tunnelsim.plotting import plot_result, save_quicklook
 from tunnelsim.results import read_result, write_result
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,57 +151,6 @@ def test_plot_bad_input(result_file, capsys, extra, fragment):
     extra = [str(result_file) if a == "SELF" else a for a in extra]
     assert main(["plot", str(result_file), *extra]) == 2
     assert_one_line_error(capsys, fragment)
-
-
-@pytest.mark.parametrize(
-    "nT, nB, versus, log_x",
-    [
-        pytest.param(5, 2, "temperature", True, id="vs-T-log"),
-        pytest.param(3, 3, "temperature", True, id="square-vs-T"),
-        pytest.param(2, 6, "field", False, id="vs-field"),
-    ],
-)
-def test_plot_result_lines_labels_and_limits(nT, nB, versus, log_x):
-    result = make_result(nT, nB)
-    fig, ax = plot_result(result)
-    lines = ax.get_lines()
-    assert len(lines) == (nT if versus == "field" else nB)
-    assert ax.get_xscale() == ("log" if log_x else "linear")
-    assert ax.get_ylabel() == "magnetisation per gram (emu/g)"
-    x = result.field_T if versus == "field" else result.temperature_K
-    assert ax.get_xlabel() == ("field B (T)" if versus == "field" else "temperature T (K)")
-    np.testing.assert_allclose(ax.dataLim.intervalx, [x.min(), x.max()])
-    mag, err = result.values["magnetization"], result.errors["magnetization"]
-    np.testing.assert_allclose(ax.dataLim.intervaly, [(mag - err).min(), (mag + err).max()])
-    assert len(ax.collections) == len(lines)  # one error band per line
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    if versus == "temperature":
-        assert labels[0] == "B = 1 T (10 kOe)" and labels[-1] == "B = 6.5 T (65 kOe)"
-    else:
-        assert labels[0] == f"T = {result.temperature_K[0]:.4g} K"
-    for line, curve in zip(lines, (mag if versus == "field" else mag.T)):
-        np.testing.assert_allclose(line.get_ydata(), curve)
-
-
-def test_plot_result_from_file_narrow_range_no_errors(tmp_path):
-    path = tmp_path / "r.h5"
-    write_result(path, make_result(4, 2, T_span=(2.0, 10.0), with_errors=False), extra_attrs={"title": "narrow"})
-    fig, ax = plot_result(path)
-    assert ax.get_xscale() == "linear" and ax.get_title() == "narrow"
-    assert len(ax.collections) == 0
-    fig2, ax2 = plot_result(read_result(path), observable="heat_capacity", ax=ax)
-    assert fig2 is fig and ax2 is ax
-    assert len(ax.get_lines()) == 4
-
-
-def test_plot_result_rejects_bad_source_and_observable(tmp_path):
-    with pytest.raises(ValueError, match="no 'temperature_K'"):
-        plot_result(object())
-    with pytest.raises(ValueError, match="available: magnetization, heat_capacity"):
-        plot_result(make_result(), observable="entropy")
-    with pytest.raises(FileNotFoundError):
-        save_quicklook(tmp_path / "missing.h5", tmp_path / "x.png")
-    assert not (tmp_path / "x.png").exists() and list(tmp_path.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- run

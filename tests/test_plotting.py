@@ -4,8 +4,90 @@ import numpy as np
 import pytest
 
 from tunnelsim import ensemble, hamiltonians, plotting, spectra
+from tunnelsim.plotting import plot_result, save_quicklook
+from tunnelsim.results import read_result, write_result
 
 
+def make_result(nT=4, nB=2, T_span=(2.0, 300.0), with_errors=True):
+    """A result with magnetisation ``1e-4 B/T`` (with 5 % errors or none) and heat capacity ``1e-9 T``."""
+    T = np.geomspace(*T_span, nT)
+    B = np.linspace(1.0, 6.5, nB)
+    mag = 1e-4 * np.outer(1.0 / T, B)
+    heat = 1e-9 * np.outer(T, np.ones(nB))
+    return ensemble.EnsembleResult(
+        temperature_K=T,
+        field_T=B,
+        values={"magnetization": mag, "heat_capacity": heat},
+        errors={"magnetization": 0.05 * mag if with_errors else np.full_like(mag, np.nan),
+                "heat_capacity": np.full_like(heat, np.nan)},
+        units={"magnetization": "emu/g", "heat_capacity": "J K-1 g-1"},
+        long_names={"magnetization": "magnetisation per gram", "heat_capacity": "heat capacity per gram"},
+        info={"method": "quadrature"},
+    )
+
+
+# --------------------------------------------------------------------------- plot_result, save_quicklook
+@pytest.mark.parametrize(
+    "nT, nB, versus, log_x",
+    [
+        pytest.param(5, 2, "temperature", True, id="vs-T-log"),
+        pytest.param(3, 3, "temperature", True, id="square-vs-T"),
+        pytest.param(2, 6, "field", False, id="vs-field"),
+    ],
+)
+def test_plot_result_lines_labels_and_limits(nT, nB, versus, log_x):
+    result = make_result(nT, nB)
+    fig, ax = plot_result(result)
+    lines = ax.get_lines()
+    assert len(lines) == (nT if versus == "field" else nB)
+    assert ax.get_xscale() == ("log" if log_x else "linear")
+    assert ax.get_ylabel() == "magnetisation per gram (emu/g)"
+    x = result.field_T if versus == "field" else result.temperature_K
+    assert ax.get_xlabel() == ("field B (T)" if versus == "field" else "temperature T (K)")
+    np.testing.assert_allclose(ax.dataLim.intervalx, [x.min(), x.max()])
+    mag, err = result.values["magnetization"], result.errors["magnetization"]
+    np.testing.assert_allclose(ax.dataLim.intervaly, [(mag - err).min(), (mag + err).max()])
+    assert len(ax.collections) == len(lines)  # one error band per line
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    if versus == "temperature":
+        assert labels[0] == "B = 1 T (10 kOe)" and labels[-1] == "B = 6.5 T (65 kOe)"
+    else:
+        assert labels[0] == f"T = {result.temperature_K[0]:.4g} K"
+    for line, curve in zip(lines, (mag if versus == "field" else mag.T)):
+        np.testing.assert_allclose(line.get_ydata(), curve)
+
+
+def test_plot_result_from_file_narrow_range_no_errors(tmp_path):
+    path = tmp_path / "r.h5"
+    write_result(path, make_result(4, 2, T_span=(2.0, 10.0), with_errors=False), extra_attrs={"title": "narrow"})
+    fig, ax = plot_result(path)
+    assert ax.get_xscale() == "linear" and ax.get_title() == "narrow"
+    assert len(ax.collections) == 0
+    fig2, ax2 = plot_result(read_result(path), observable="heat_capacity", ax=ax)
+    assert fig2 is fig and ax2 is ax
+    assert len(ax.get_lines()) == 4
+
+
+def test_plot_result_rejects_bad_source_and_observable(tmp_path):
+    with pytest.raises(ValueError, match="no 'temperature_K'"):
+        plot_result(object())
+    with pytest.raises(ValueError, match="available: magnetization, heat_capacity"):
+        plot_result(make_result(), observable="entropy")
+    with pytest.raises(FileNotFoundError):
+        save_quicklook(tmp_path / "missing.h5", tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists() and list(tmp_path.iterdir()) == []
+
+
+def test_save_quicklook_writes_a_png_of_the_requested_size_and_nothing_else(tmp_path):
+    path = tmp_path / "new" / "q.png"
+    assert save_quicklook(make_result(), path, observable="heat_capacity", dpi=50) == path
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (320, 240)  # the 6.4 x 4.8 in figure at 50 dpi
+    assert list(path.parent.iterdir()) == [path]  # the temporary file was renamed
+
+# --------------------------------------------------------------------------- spectrum, universality, error map
 def _result(T, B, M):
     return ensemble.EnsembleResult(
         temperature_K=np.asarray(T, float), field_T=np.asarray(B, float),
@@ -54,5 +136,40 @@ def test_error_map_draws_the_requested_contours():
     assert len(ax.collections) >= 2  # the mesh and the contour set
     mesh = ax.collections[0]
     assert mesh.get_array().max() == pytest.approx(err.max())
+    contours = ax.collections[1]
+    np.testing.assert_allclose(contours.levels, [0.01, 0.05])
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["1 %", "5 %"]
+    assert [h.get_linestyle() for h in legend.legend_handles] == ["-", "--"]
     with pytest.raises(ValueError, match="relative_error"):
         plotting.plot_error_map(T, B, err.T)
+
+
+def test_error_map_leaves_out_levels_outside_the_data_and_draws_every_contour_piece():
+    T = np.geomspace(0.05, 30.0, 15)
+    B = np.linspace(0.1, 7.0, 12)
+    err = 0.03 * B[None, :] * (1.0 + T[:, None])  # 0.3 % .. 6.5: 1 % .. 100 % all inside, 1000 % not
+    fig, ax = plotting.plot_error_map(T, B, -err, levels=(0.01, 0.2, 1.0, 10.0))
+    contours = ax.collections[1]
+    np.testing.assert_allclose(contours.levels, [0.01, 0.2, 1.0])
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["1 %", "20 %", "100 %"]
+    # no inline labels: the 20 % contour reaches the lowest temperature (B = 0.2/(0.03 (1 + T)))
+    vertices = np.concatenate([path.vertices for path in contours.get_paths()[1:2]])
+    assert vertices[:, 1].min() == pytest.approx(T[0])
+    assert vertices[vertices[:, 1].argmin(), 0] == pytest.approx(0.2 / (0.03 * (1.0 + T[0])), rel=1e-6)
+    with pytest.raises(ValueError, match="at most 4"):
+        plotting.plot_error_map(T, B, err, levels=(0.01, 0.02, 0.05, 0.1, 0.2))
+
+
+def test_error_map_colour_range_can_be_shared_between_panels():
+    T = np.geomspace(1.0, 100.0, 5)
+    B = np.linspace(0.5, 5.0, 4)
+    err = np.outer(T, B) * 1e-3  # 5e-4 .. 0.5
+    fig, ax = plotting.plot_error_map(T, B, err, color_range=(1e-4, 10.0))
+    mesh = ax.collections[0]
+    assert (mesh.norm.vmin, mesh.norm.vmax) == (1e-4, 10.0)
+    assert mesh.get_array().max() == pytest.approx(0.5)  # data unchanged inside the range
+    fig, ax = plotting.plot_error_map(T, B, err, color_range=(1e-2, 10.0))
+    assert ax.collections[0].get_array().min() == pytest.approx(1e-2)  # clipped up to the bottom of the scale
+    with pytest.raises(ValueError, match="color_range"):
+        plotting.plot_error_map(T, B, err, color_range=(1.0, 0.1))

@@ -30,6 +30,8 @@ __all__ = [
 _DEFAULT_OBSERVABLE = "magnetization"
 #: A temperature axis spanning more than this ratio is drawn on a log scale.
 _LOG_SPAN = 10.0
+#: Line styles of the contour levels of :func:`plot_error_map`, in level order.
+_CONTOUR_STYLES = ("solid", "dashed", "dotted", "dashdot")
 
 
 def _as_result(source):
@@ -235,8 +237,13 @@ def plot_universality(source, observable=None, subtract_larmor_emu_per_g_Oe=0.0,
     return fig, ax
 
 
-def plot_error_map(temperature_K, field_T, relative_error, ax=None, levels=(0.01, 0.05), title=None):
+def plot_error_map(temperature_K, field_T, relative_error, ax=None, levels=(0.01, 0.05), title=None,
+                   color_range=None):
     """Relative error of an approximation over the (T, B) plane, with contours at 1 % and 5 %.
+
+    The contours are white lines, one line style per level, named in a legend (``"1 %"``,
+    ``"5 %"``); levels outside the range of ``|relative_error|`` are left out. (Labels written
+    on the lines would cut gaps into them, and on a log axis whole pieces went missing.)
 
     Parameters
     ----------
@@ -246,8 +253,11 @@ def plot_error_map(temperature_K, field_T, relative_error, ax=None, levels=(0.01
         ``(approximate - exact) / exact``; its absolute value is drawn on a log colour scale.
     ax : matplotlib.axes.Axes, optional
     levels : sequence of float
-        Contour levels of ``|relative_error|``.
+        Contour levels of ``|relative_error|`` (at most four).
     title : str, optional
+    color_range : (float, float), optional
+        ``(low, high) > 0`` of the log colour scale, e.g. shared by the panels of one figure
+        (default: the smallest positive and the largest ``|relative_error|``).
 
     Returns
     -------
@@ -261,13 +271,30 @@ def plot_error_map(temperature_K, field_T, relative_error, ax=None, levels=(0.01
     if err.shape != (T.size, B.size):
         raise ValueError(f"relative_error must have shape (len(temperature_K), len(field_T)), got {err.shape}")
     fig, ax = _axes(ax)
-    floor = max(np.nanmin(err[err > 0]) if np.any(err > 0) else 1e-12, 1e-12)
-    mesh = ax.pcolormesh(B, T, np.maximum(err, floor), norm=LogNorm(vmin=floor, vmax=max(np.nanmax(err), floor * 10)),
-                         shading="auto", cmap="viridis")
+    if color_range is None:
+        floor = max(np.nanmin(err[err > 0]) if np.any(err > 0) else 1e-12, 1e-12)
+        top = max(np.nanmax(err), floor * 10)
+    else:
+        floor, top = (float(v) for v in color_range)
+        if not 0 < floor < top:
+            raise ValueError(f"color_range must be (low, high) with 0 < low < high, got {color_range}")
+    mesh = ax.pcolormesh(B, T, np.maximum(err, floor), norm=LogNorm(vmin=floor, vmax=top), shading="auto",
+                         cmap="viridis")
     fig.colorbar(mesh, ax=ax, label="|relative error|")
-    if T.size > 1 and B.size > 1:
-        cs = ax.contour(B, T, err, levels=sorted(levels), colors="white", linewidths=1)
-        ax.clabel(cs, fmt=lambda v: f"{100 * v:g} %")
+    levels = sorted(float(v) for v in levels)
+    if len(levels) > len(_CONTOUR_STYLES):
+        raise ValueError(f"levels: at most {len(_CONTOUR_STYLES)} contour levels, got {len(levels)}")
+    shown = [v for v in levels if np.nanmin(err) < v < np.nanmax(err)]
+    if T.size > 1 and B.size > 1 and shown:
+        from matplotlib.lines import Line2D
+
+        styles = _CONTOUR_STYLES[:len(shown)]
+        ax.contour(B, T, err, levels=shown, colors="white", linewidths=1.3, linestyles=styles)
+        handles = [Line2D([], [], color="white", linewidth=1.3, linestyle=style, label=f"{100 * v:g} %")
+                   for v, style in zip(shown, styles)]
+        legend = ax.legend(handles=handles, title="|error| =", fontsize="small", title_fontsize="small",
+                           facecolor="0.3", edgecolor="0.3", framealpha=0.85, labelcolor="white", loc="lower right")
+        legend.get_title().set_color("white")
     if T.max() / T.min() > _LOG_SPAN:
         ax.set_yscale("log")
     ax.set_xlabel("field B (T)")
