@@ -785,6 +785,24 @@ def _thermal_kernel(levels, slopes, coupling2, curvature, T, beta, what, has_cur
         _thermal_one(levels, slopes, coupling2, curvature, i, T, beta, beta_min, what, has_curvature, out[i], w, rest, acc, acc2)
 
 
+_MAGNETIZATION = 5  # OBSERVABLE_CODES["magnetization"]
+
+
+@numba.njit(inline="always", **_JIT)
+def _add_magnetization3(levels, slopes, beta, weight, out):
+    """``out[t] += weight * M(beta[t])`` for one three-level spectrum with ascending levels:
+    ``M = -(s_0 + w_1 s_1 + w_2 s_2) / (1 + w_1 + w_2)``, ``w_k = exp(-(E_k - E_0) beta)`` --
+    the magnetisation of :func:`_thermal_one` in one loop over temperatures without scratch
+    arrays (the fused sums' most common case)."""
+    x1 = levels[1] - levels[0]
+    x2 = levels[2] - levels[0]
+    s0, s1, s2 = slopes[0], slopes[1], slopes[2]
+    for t in range(beta.size):
+        v1 = _exp_neg(x1 * beta[t])
+        v2 = _exp_neg(x2 * beta[t])
+        out[t] -= weight * (s0 + v1 * s1 + v2 * s2) / (1.0 + v1 + v2)
+
+
 @numba.njit(inline="always", **_JIT)
 def _chunk_row(n_nodes, n_rows, start):
     """Row of the per-chunk sums for the chunk starting at node ``start`` (as :func:`_run_sums`)."""
@@ -842,6 +860,9 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wa
                         levels[j, n] = buf[n, j]
                         slopes[j, n] = buf[3 + n, j]
                 for o in range(n_obs):
+                    if codes[o] == _MAGNETIZATION:
+                        _add_magnetization3(levels[j], slopes[j], beta, orient_w[k], node[j, o])
+                        continue
                     _thermal_one(levels, slopes, coupling2, curvature, j, T, beta, beta_min, codes[o], want, res, w, rest, acc, acc2)
                     for t in range(n_T):
                         node[j, o, t] += orient_w[k] * res[t]
