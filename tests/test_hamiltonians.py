@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from conftest import random_vertices
 from tunnelsim import hamiltonians, spectra
 
-HYPOTHESIS = settings(max_examples=60, deadline=None)
+HYPOTHESIS = settings(max_examples=60, deadline=None, derandomize=True)  # the same examples on every run
 
 finite = st.floats(-50.0, 50.0, allow_nan=False)
 positive = st.floats(1e-2, 50.0)
@@ -348,8 +348,9 @@ def test_asymmetries_from_polar(D, alpha):
     E = hamiltonians.asymmetries_from_polar(D, alpha)
     assert E.shape == (3,)
     assert abs(E.sum()) <= 1e-12 * (D + 1e-300) + 1e-300
-    assert abs(np.sum(E**2) - D**2) <= 1e-12 * D**2
-    assert abs(np.prod(E) - (2 / 3) ** 1.5 * D**3 * math.cos(3 * alpha) / 4) <= 1e-12 * D**3
+    # 1e-300 absolute: D^2 and D^3 are subnormal or zero for D below about 1e-154
+    assert abs(np.sum(E**2) - D**2) <= 1e-12 * D**2 + 1e-300
+    assert abs(np.prod(E) - (2 / 3) ** 1.5 * D**3 * math.cos(3 * alpha) / 4) <= 1e-12 * D**3 + 1e-300
 
 
 def test_asymmetries_from_polar_broadcast():
