@@ -8,7 +8,6 @@ import contextlib
 import dataclasses
 import io
 import math
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -39,12 +38,11 @@ EXPECTED_DATASETS = {
 
 
 def run_cli(args):
-    """``main(args)`` with stdout and stderr captured; returns (code, stdout, stderr, seconds)."""
+    """``main(args)`` with stdout and stderr captured; returns (code, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()
-    start = time.perf_counter()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(args)
-    return code, out.getvalue(), err.getvalue(), time.perf_counter() - start
+    return code, out.getvalue(), err.getvalue()
 
 
 def assert_one_line_error(err, fragment):
@@ -59,14 +57,13 @@ def assert_one_line_error(err, fragment):
 def quick(tmp_path_factory):
     directory = tmp_path_factory.mktemp("validate")
     out, plots = directory / "quick.h5", directory / "figures"
-    code, stdout, stderr, seconds = run_cli(["validate", "--quick", "-o", str(out), "--plots", str(plots)])
-    return SimpleNamespace(code=code, stdout=stdout, stderr=stderr, seconds=seconds, out=out, plots=plots)
+    code, stdout, stderr = run_cli(["validate", "--quick", "-o", str(out), "--plots", str(plots)])
+    return SimpleNamespace(code=code, stdout=stdout, stderr=stderr, out=out, plots=plots)
 
 
 # --------------------------------------------------------------------------- the --quick report
-def test_quick_run_succeeds_within_two_minutes(quick):
+def test_quick_run_succeeds(quick):
     assert quick.code == 0, quick.stderr
-    assert quick.seconds < 120.0
 
 
 def test_quick_table_prints_every_part(quick):
@@ -149,21 +146,25 @@ def test_quick_high_field_curves_are_consistent(quick):
 
 
 # --------------------------------------------------------------------------- command-line errors
-def test_existing_report_is_not_overwritten_without_force(tmp_path):
+def test_existing_report_is_not_overwritten_without_force(tmp_path, monkeypatch):
     out = tmp_path / "v.h5"
     out.write_bytes(b"keep")
-    code, _, err, seconds = run_cli(["validate", "--quick", "-o", str(out), "--plots", str(tmp_path / "f")])
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the validation ran although its output exists")
+
+    monkeypatch.setattr(validation, "run_validation", must_not_run)  # refused before any computation
+    code, _, err = run_cli(["validate", "--quick", "-o", str(out), "--plots", str(tmp_path / "f")])
     assert code == 2
     assert_one_line_error(err, "use --force")
     assert out.read_bytes() == b"keep"
-    assert seconds < 10.0  # refused before any computation
 
 
 def test_existing_figure_is_not_overwritten_without_force(tmp_path):
     plots = tmp_path / "figs"
     plots.mkdir()
     (plots / validation.figure_names()[0]).write_bytes(b"keep")
-    code, _, err, _ = run_cli(["validate", "--quick", "-o", str(tmp_path / "v.h5"), "--plots", str(plots)])
+    code, _, err = run_cli(["validate", "--quick", "-o", str(tmp_path / "v.h5"), "--plots", str(plots)])
     assert code == 2
     assert_one_line_error(err, validation.figure_names()[0])
     assert not (tmp_path / "v.h5").exists()
@@ -183,7 +184,7 @@ def test_existing_figure_is_not_overwritten_without_force(tmp_path):
 def test_bad_settings_file_is_a_one_line_error(tmp_path, text, fragment):
     path = tmp_path / "settings.toml"
     path.write_text(text)
-    code, _, err, _ = run_cli(["validate", "--config", str(path), "-o", str(tmp_path / "v.h5")])
+    code, _, err = run_cli(["validate", "--config", str(path), "-o", str(tmp_path / "v.h5")])
     assert code == 2
     assert_one_line_error(err, fragment)
     assert str(path) in err
@@ -191,7 +192,7 @@ def test_bad_settings_file_is_a_one_line_error(tmp_path, text, fragment):
 
 
 def test_missing_settings_file_is_a_one_line_error(tmp_path):
-    code, _, err, _ = run_cli(["validate", "--config", str(tmp_path / "none.toml")])
+    code, _, err = run_cli(["validate", "--config", str(tmp_path / "none.toml")])
     assert code == 2
     assert_one_line_error(err, "cannot read settings")
 
