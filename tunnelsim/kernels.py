@@ -50,6 +50,16 @@ vanishes only at ``E = 0`` with ``sin(phi) = 0``, the exact degeneracies of Eq. 
 Inputs are scaled by ``max(D0, |e_i|)`` first, so the results are accurate for any overall
 energy scale; ratios ``D/D0`` or ``D0/D`` up to about 1e100 are covered.
 
+SIMD paths
+----------
+Levels and slopes alone (``couplings=False``, and the fused ensemble sums without the
+susceptibility) go through the same closed form written without branches
+(:func:`_closed_form`) over blocks of instances with unit-stride stores and non-negative
+indices, which LLVM compiles to AVX2 lanes; the phases' sin and cos come from an inline
+fdlibm-style kernel (:func:`_sincos`, within 2 ulp) instead of library calls. The few instances
+the branch-free form does not cover (``E = 0`` exactly: the Fourier branch; ``|phi| > 1e5``) are
+redone by the scalar :func:`_three_level_one`.
+
 Threads
 -------
 The compiled loops release the GIL (``nogil``) and run over contiguous chunks of instances in a
