@@ -55,6 +55,7 @@ from tunnelsim import (
     units,
     validation,
 )
+from tunnelsim._atomic import atomic_output
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUTDIR = Path(__file__).resolve().parent / "figures"
@@ -464,8 +465,6 @@ def save_png(fig, path, dpi=DPI, colors=256):
     same as matplotlib's RGBA output at about a third of the size (commit-sized files).
     """
     import io
-    import os
-    import tempfile
 
     from PIL import Image
 
@@ -475,15 +474,9 @@ def save_png(fig, path, dpi=DPI, colors=256):
     buffer.seek(0)
     with Image.open(buffer) as image:
         palette = image.convert("RGB").quantize(colors=colors, dither=Image.Dither.NONE)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        palette.save(tmp_name, format="png", optimize=True)
-        os.chmod(tmp_name, 0o644)  # mkstemp makes the file private; a figure is for everyone
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_output(path, force=True) as tmp:
+        palette.save(tmp, format="png", optimize=True)
+        tmp.chmod(0o644)  # mkstemp makes the file private; a figure is for everyone
     return path
 
 

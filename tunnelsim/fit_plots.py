@@ -7,13 +7,12 @@ produces, each file written to a temporary name and renamed.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .langevin_analysis import LANGEVIN_MODES
+from .plotting import save_figure
 
 __all__ = [
     "plot_curie_test",
@@ -166,21 +165,6 @@ def plot_curie_test(curie, model=None, ax=None):
     ax.set_title(f"Curie test (Eq. 18), chi_L = {curie.chi_L_emu_per_g_Oe:.4g} emu/(g Oe)")
     ax.legend(fontsize="small")
     return fig, ax
-
-
-def save_figure(fig, path):
-    """Write a figure atomically (format from the suffix); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp_name, dpi=120)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def save_fit_plots(directory, data, result=None, per_run_rows=None, curie=None, curie_model=None):

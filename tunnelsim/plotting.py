@@ -2,7 +2,8 @@
 
 :func:`plot_result` draws one observable of a result set: against temperature with one line
 per field, or against field with one line per temperature when the grid has more fields than
-temperatures. :func:`save_quicklook` writes that figure to a PNG.
+temperatures. :func:`save_quicklook` writes that figure to a PNG, :func:`save_figure` any
+figure to a file, atomically.
 
 Figures are made with :class:`matplotlib.figure.Figure` on an Agg canvas, never through
 ``pyplot``, so no global backend or figure registry is touched.
@@ -11,12 +12,12 @@ Figures are made with :class:`matplotlib.figure.Figure` on an Agg canvas, never 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from . import units
+from ._atomic import atomic_output
 
 __all__ = [
     "plot_error_map",
@@ -24,6 +25,7 @@ __all__ = [
     "plot_spectrum",
     "plot_universality",
     "show",
+    "save_figure",
     "save_quicklook",
 ]
 
@@ -146,18 +148,30 @@ def save_quicklook(source, path, observable=None, dpi=120):
     -------
     pathlib.Path
     """
-    path = Path(path)
     fig, _ = plot_result(source, observable)
+    return save_figure(fig, path, dpi=dpi)
+
+
+def save_figure(fig, path, dpi=120):
+    """Write a figure to ``path`` atomically (:func:`tunnelsim._atomic.atomic_output`).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or os.PathLike
+        Image file, replaced if it exists; the format follows the suffix (``.png``, ``.pdf``,
+        ``.svg`` ...; PNG without one); missing parent directories are created.
+    dpi : int
+        Resolution of raster formats.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
     fmt = path.suffix.lstrip(".").lower() or "png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp_name, format=fmt, dpi=dpi)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_output(path, force=True) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=dpi)
     return path
 
 

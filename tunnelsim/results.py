@@ -13,24 +13,23 @@ and any netCDF-4 aware tool):
   ``scipy_version``, ``h5py_version``, ``python_version``, ``distribution`` and the entries of
   the result's ``info`` (JSON text for values that are not scalars).
 
-Writes are atomic: the file is written under a temporary name in the target directory and
-moved into place with :func:`os.replace`, so the output path holds either nothing or a
-complete result set. An existing file is only replaced with ``force=True``.
+Writes are atomic (:func:`tunnelsim._atomic.atomic_output`): the file is written under a
+temporary name in the target directory and moved into place with :func:`os.replace`, so the
+output path holds either nothing or a complete result set. An existing file is only replaced with ``force=True``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 import platform
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__, units
+from ._atomic import atomic_output
 
 __all__ = ["ResultFormatError", "ResultSet", "read_result", "summary", "write_result"]
 
@@ -218,18 +217,8 @@ def write_result(path, result, config=None, command=None, extra_attrs=None, forc
         raise FileExistsError(f"{path}: result set exists; use force (--force) to replace it")
     T, B, data = _checked_arrays(result)
     attrs = _root_attrs(result, config, command, extra_attrs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp_name, "w", track_order=True) as h5file:
-            _write_contents(h5file, T, B, data, result, attrs)
-        if path.exists() and not force:
-            raise FileExistsError(f"{path}: result set appeared while writing; use force (--force) to replace it")
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_output(path, force, what="result set") as tmp, h5py.File(tmp, "w", track_order=True) as h5file:
+        _write_contents(h5file, T, B, data, result, attrs)
     return path
 
 

@@ -1,11 +1,14 @@
-"""Where the validation writes: figure file names, the overwrite guard and atomic replacement."""
+"""Where the validation writes: figure file names, the overwrite guard and atomic replacement.
+
+The replacement itself is :func:`tunnelsim._atomic.atomic_output`, re-exported here for the
+writers of this package.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
+
+from .._atomic import atomic_output
 
 __all__ = ["FIGURE_FILES", "atomic_output", "check_outputs", "figure_names"]
 
@@ -33,30 +36,3 @@ def check_outputs(path, plots_dir=None, force=False):
         for target in targets:
             if target.exists():
                 raise FileExistsError(f"{target}: exists; use --force to replace it")
-
-
-@contextlib.contextmanager
-def atomic_output(path, force=False):
-    """Write ``path`` through a temporary file next to it, moved into place by :func:`os.replace`.
-
-    Yields the temporary file's name; when the block finishes the file replaces ``path``, and on
-    any error (or interruption) it is removed, so ``path`` holds either its old content or the
-    complete new one.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        The target; its directory must exist.
-    force : bool, optional
-        Replace a ``path`` that appeared while writing (otherwise :class:`FileExistsError`).
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield tmp
-        if path.exists() and not force:
-            raise FileExistsError(f"{path}: appeared while writing; use --force to replace it")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
