@@ -1,0 +1,94 @@
+"""The temperature dependence of the ETM parameters: Eqs. 15 and 16 and the parameter scaling.
+
+With ``Q ~ N``, ``S_Delta ~ N``, ``D0 ~ N`` and ``D_min ~ N`` (Section B), the number of
+tunnelling units ``N_tunn(T)`` rescales every parameter from its value at ``T0``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._checks import as_positive_array, as_real_array
+
+__all__ = ["ScaledParameters", "scale_parameters_by_ratio", "scaled_parameters", "tunnelling_number_ratio",
+           "tunnelling_number_ratio_activated"]
+
+
+def tunnelling_number_ratio(temperature_K, delta_mu_K, T0_K=1.26):
+    """Eq. 15 as a ratio: ``N_tunn(T)/N_tunn(T0) = exp(-delta_mu/T + delta_mu/T0)``."""
+    T = as_positive_array(temperature_K, "temperature_K")
+    dmu = as_real_array(delta_mu_K, "delta_mu_K")
+    T0 = as_positive_array(T0_K, "T0_K")
+    return np.exp(dmu * (1.0 / T0 - 1.0 / T))
+
+
+def tunnelling_number_ratio_activated(temperature_K, gamma, E0_K, T0_K=None):
+    """Eq. 16: ``N_tunn(T)/N0 = 1 - Gamma exp(E0/T)``; with ``T0_K`` the ratio ``N(T)/N(T0)``.
+
+    Raises ValueError (naming ``gamma``) where ``N`` would not be positive.
+    """
+    T = as_positive_array(temperature_K, "temperature_K")
+    g = as_real_array(gamma, "gamma")
+    E0 = as_real_array(E0_K, "E0_K")
+    ratio = 1.0 - g * np.exp(E0 / T)
+    if np.any(ratio <= 0):
+        raise ValueError("gamma: 1 - Gamma exp(E0/T) must stay > 0 (a positive number of tunnelling units)")
+    if T0_K is None:
+        return ratio
+    ref = 1.0 - g * np.exp(E0 / as_positive_array(T0_K, "T0_K"))
+    if np.any(ref <= 0):
+        raise ValueError("gamma: 1 - Gamma exp(E0/T0) must be > 0")
+    return ratio / ref
+
+
+@dataclass(frozen=True)
+class ScaledParameters:
+    """ETM parameters at temperature ``T`` from their values at ``T0`` (Eq. 15 scaling).
+
+    Attributes
+    ----------
+    ratio : numpy.ndarray
+        ``r = N_tunn(T)/N_tunn(T0)``.
+    D_min_K : numpy.ndarray
+        ``D_min r`` (``D_min ~ N``).
+    D0QS_min_K_A2, D0QS_max_K_A2 : numpy.ndarray
+        ``D0QS r^3`` (``D0 ~ N``, ``Q ~ N``, ``S ~ N``).
+    charge_area_A2 : numpy.ndarray or None
+        ``(Q/e) S r^2``.
+    """
+
+    ratio: np.ndarray
+    D_min_K: np.ndarray
+    D0QS_min_K_A2: np.ndarray
+    D0QS_max_K_A2: np.ndarray
+    charge_area_A2: np.ndarray | None = None
+
+
+def scale_parameters_by_ratio(ratio, D_min_K, D0QS_min_K_A2, D0QS_max_K_A2, charge_area_A2=None):
+    """Scale the ETM parameters by ``r = N_tunn(T)/N_tunn(T0)``: ``D_min r``, ``D0QS r^3``, ``(Q/e)S r^2``."""
+    r = as_positive_array(ratio, "ratio")
+    qs = None if charge_area_A2 is None else as_positive_array(charge_area_A2, "charge_area_A2") * r**2
+    return ScaledParameters(
+        ratio=r,
+        D_min_K=as_positive_array(D_min_K, "D_min_K") * r,
+        D0QS_min_K_A2=as_positive_array(D0QS_min_K_A2, "D0QS_min_K_A2") * r**3,
+        D0QS_max_K_A2=as_positive_array(D0QS_max_K_A2, "D0QS_max_K_A2") * r**3,
+        charge_area_A2=qs,
+    )
+
+
+def scaled_parameters(temperature_K, D_min_K, D0QS_min_K_A2, D0QS_max_K_A2, delta_mu_K, T0_K=1.26,
+                      charge_area_A2=None):
+    """ETM parameters at ``temperature_K`` given at ``T0_K`` (Eq. 15).
+
+    With ``Q ~ N``, ``S_Delta ~ N``, ``D0 ~ N``, ``D_min ~ N`` (Section B): ``D_min`` scales as
+    ``r``, ``D0 (Q/e) S`` as ``r^3`` and ``(Q/e) S`` as ``r^2``, ``r = exp(-delta_mu/T + delta_mu/T0)``.
+
+    Returns
+    -------
+    ScaledParameters
+    """
+    r = tunnelling_number_ratio(temperature_K, delta_mu_K, T0_K)
+    return scale_parameters_by_ratio(r, D_min_K, D0QS_min_K_A2, D0QS_max_K_A2, charge_area_A2)

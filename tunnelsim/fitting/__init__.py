@@ -1,0 +1,53 @@
+"""Weighted least-squares fits of Eq. 17 to SQUID magnetisation data, with uncertainties.
+
+Two models of ``M(T, H)`` in emu/g (Eq. 17, :mod:`tunnelsim.paramagnet`):
+
+* ``"ll"`` -- Larmor-Langevin only: ``-chi_L H + M_Fe(H/T)`` (the parent article's Eq. 1),
+  parameters ``n_Fe2_per_g``, ``n_Fe3_per_g``, ``chi_L_emu_per_g_Oe``;
+* ``"etm"`` -- plus the intrinsic ATS term (corrected Eq. 10, orientation averaged, with the
+  Eq. 15 temperature dependence when ``delta_mu_K`` is a parameter): the seed's Table 3
+  parameters ``n_ATS_per_g``, ``D_min_K``, ``D0QS_min_K_A2``, ``D0QS_max_K_A2``, ``delta_mu_K``.
+
+All runs are fitted jointly (:func:`fit_magnetization`): residuals ``(M_model - M)/sigma``
+(unit weights when the data carry no ``sigma``), minimised by lmfit's ``least_squares``
+(trust-region reflective, bounds kept) in two stages. First a variable projection (Golub and
+Pereyra): the model is linear in the Fe concentrations, ``chi_L`` and the ATS weight
+``A = n_ATS ln(D0QS_max / D0QS_min)``, so for each trial of the nonlinear parameters those are
+solved exactly by bounded linear least squares. Then the joint fit of all parameters from that
+minimum (Jacobian: exact columns for the linear parameters, forward differences for the others),
+which supplies the statistics and the covariance. Standard errors come from the inverse of
+``J^T J`` at the solution, multiplied by the reduced chi^2 only when the data have no ``sigma``
+(``stderr_scaled_by_reduced_chi2``). AIC and BIC are lmfit's, ``n ln(chi^2/n) + 2k`` and
+``n ln(chi^2/n) + k ln n``.
+
+**Amplitude.** Only ``n_ATS P*`` enters Eq. 10; ``P*`` is a fixed setting (default ``1/(2 pi)``,
+the seed's "in practice") and every result states it.
+
+The modules: :mod:`~tunnelsim.fitting.models` (the two models, their parameter names, Eq. 17
+evaluated); :mod:`~tunnelsim.fitting.problem` (the internal parameterisation in which the fit
+runs, its residuals and Jacobians); :mod:`~tunnelsim.fitting.least_squares` (the two-stage
+driver, :func:`fit_magnetization`); :mod:`~tunnelsim.fitting.uncertainties` (propagated
+standard errors, correlations and the flags of poorly determined parameters) and
+:mod:`~tunnelsim.fitting.result` (:class:`FitResult`, its JSON and text reports). This package
+re-exports the public names of all of them.
+"""
+
+from .least_squares import FitConvergenceError, fit_magnetization
+from .models import MODELS, FitError, model_magnetization_emu_per_g, model_parameter_names
+from .problem import _Problem  # noqa: F401  (tests build a problem directly)
+from .result import FitResult, ParameterEstimate, write_json
+from .uncertainties import CORRELATION_LIMIT, REL_STDERR_LIMIT
+
+__all__ = [
+    "CORRELATION_LIMIT",
+    "FitConvergenceError",
+    "FitError",
+    "FitResult",
+    "MODELS",
+    "ParameterEstimate",
+    "REL_STDERR_LIMIT",
+    "fit_magnetization",
+    "model_magnetization_emu_per_g",
+    "model_parameter_names",
+    "write_json",
+]

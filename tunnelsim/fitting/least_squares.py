@@ -1,0 +1,133 @@
+"""The least-squares driver: variable projection, then the joint fit of all parameters.
+
+**Non-convergence.** A fit that stops without meeting its tolerances (evaluation budget spent,
+non-finite chi^2) raises :class:`FitConvergenceError` instead of returning numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..paramagnet import FE2, FE3
+from ..synth import DEFAULT_P_STAR, DEFAULT_T0_K
+from .models import MODELS, FitError
+from .problem import _FD_STEP, _Problem
+from .uncertainties import _result
+
+__all__ = ["FitConvergenceError", "fit_magnetization"]
+
+
+class FitConvergenceError(RuntimeError):
+    """A fit stopped without converging; the message is one line."""
+
+
+def fit_magnetization(data, model="etm", start=None, fixed=None, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
+                      species=(FE2, FE3), max_nfev=None, tolerance=1e-10):
+    """Joint weighted least-squares fit of Eq. 17 to all runs of a data set.
+
+    Parameters
+    ----------
+    data : MagnetizationData
+    model : {"etm", "ll"}
+        Full Eq. 17 or Larmor-Langevin only.
+    start : mapping, optional
+        Starting values by the seed's names: numbers or
+        :class:`tunnelsim.synth.ParameterEntry` (``vary = False`` fixes; ``min``/``max`` bound
+        the Fe concentrations, ``chi_L``, ``D_min`` and ``delta_mu``). Names of the other model are
+        ignored. Missing Larmor-Langevin values start from a linear least-squares fit of the LL
+        model; ``etm`` needs ``n_ATS_per_g``, ``D_min_K``, ``D0QS_min_K_A2``, ``D0QS_max_K_A2``,
+        and ``delta_mu_K`` is part of the model only when given.
+    fixed : mapping, optional
+        ``{name: value}`` held fixed (overrides ``start``).
+    P_star : float, optional
+        Fixed ``P*``; the fit determines ``n_ATS`` at this setting.
+    T0_K : float, optional
+        Reference temperature of Eq. 15.
+    species : tuple of Species, optional
+        Species of ``n_Fe2_per_g`` and ``n_Fe3_per_g``.
+    max_nfev : int, optional
+        Budget of residual evaluations over both stages (default: lmfit's ``2000 (k + 1)`` per stage);
+        a fit that spends it raises :class:`FitConvergenceError`.
+    tolerance : float, optional
+        ``ftol``, ``xtol`` and ``gtol`` of ``scipy.optimize.least_squares``.
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    FitError
+        A bad model, name, starting value or bound.
+    FitConvergenceError
+        The fit did not converge.
+    """
+    import lmfit
+
+    if model not in MODELS:
+        raise FitError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+    if not (isinstance(P_star, (int, float)) and P_star > 0 and math.isfinite(P_star)):
+        raise FitError(f"P_star must be a finite number > 0, got {P_star!r}")
+    prob = _Problem(data, model, start, fixed, P_star, T0_K, species)
+    x0 = prob.start / prob.scale
+    first = prob.residual(x0)
+    if not np.all(np.isfinite(first)):
+        raise FitError("the model is not finite at the starting values; check them")
+    if not prob.free:
+        raise FitError("no parameter left to vary")
+    nfev = 0
+    if prob.nonlinear and prob.linear:
+        x0, nfev = _projected_fit(prob, x0, max_nfev, tolerance)
+    names = [f"p{k}" for k in range(len(prob.free))]
+    params = lmfit.Parameters()
+    for n, v, lo, hi in zip(names, x0, prob.lower, prob.upper):
+        params.add(n, value=float(np.clip(v, lo, hi)), min=lo, max=hi)
+
+    def residual(p):
+        return prob.residual(np.array([p[n].value for n in names]))
+
+    def jacobian(p):
+        return prob.jacobian(np.array([p[n].value for n in names]))
+
+    budget = None if max_nfev is None else max(1, max_nfev - nfev)
+    minimizer = lmfit.Minimizer(residual, params, nan_policy="propagate", scale_covar=not prob.weighted,
+                                max_nfev=budget)
+    res = minimizer.minimize(method="least_squares", jac=jacobian, x_scale="jac", ftol=tolerance, xtol=tolerance,
+                             gtol=tolerance)
+    _check_converged(res, nfev)
+    x = np.array([res.params[n].value for n in names])
+    return _result(prob, res, x, nfev + res.nfev)
+
+
+def _check_converged(res, previous_nfev=0):
+    if not res.success or getattr(res, "aborted", False) or not np.isfinite(res.chisqr):
+        message = " ".join(str(res.message).split())
+        raise FitConvergenceError(f"fit did not converge ({message}; {previous_nfev + res.nfev} model evaluations)")
+
+
+def _projected_fit(prob, x0, max_nfev, tolerance):
+    """First stage: variable projection over the nonlinear variables (returns the full ``x`` and nfev).
+
+    At each trial of the nonlinear variables (``D_min``, ``delta_mu``, the ``D0QS`` centre and
+    width) the linear ones (Fe concentrations, ``chi_L``, the ATS weight) are solved exactly by
+    bounded linear least squares (Golub & Pereyra). The joint fit that follows starts at this
+    minimum and supplies the statistics and the covariance of all parameters.
+    """
+    import lmfit
+
+    names = [f"q{k}" for k in range(len(prob.nonlinear))]
+    params = lmfit.Parameters()
+    for n, j in zip(names, prob.nonlinear):
+        params.add(n, value=x0[j], min=prob.lower[j], max=prob.upper[j])
+
+    def residual(p):
+        return prob.projected_residual(x0, np.array([p[n].value for n in names]))[1]
+
+    minimizer = lmfit.Minimizer(residual, params, nan_policy="propagate", max_nfev=max_nfev)
+    res = minimizer.minimize(method="least_squares", x_scale="jac", diff_step=_FD_STEP, ftol=tolerance,
+                             xtol=tolerance, gtol=tolerance)
+    _check_converged(res)
+    x, _ = prob.projected_residual(x0, np.array([res.params[n].value for n in names]))
+    return x, res.nfev

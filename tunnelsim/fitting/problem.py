@@ -1,0 +1,322 @@
+"""The internal parameterisation of a fit, with its residuals and Jacobians.
+
+**Internal parameters.** ``etm`` requires ``D0QS_max > D0QS_min``. Internally the three
+parameters of the ``D0`` distribution are
+
+    A = n_ATS L,    c = sqrt(D0QS_min D0QS_max),    v = L^2,    L = ln(D0QS_max / D0QS_min) > 0,
+
+so ``D0QS_max = D0QS_min exp(L)`` (a ratio ``> 1``), ``D0QS_min = c e^{-L/2}``,
+``D0QS_max = c e^{L/2}``, ``n_ATS = A / L``. This follows the physics: ``dD0/D0`` integrated over
+the distribution gives the weight ``n_ATS L``, and for a narrow distribution (Table 3 has
+``L = 0.074``) every observable depends on ``A`` and ``c`` and on the width only at order ``L^2``,
+so ``v`` enters about linearly and ``v -> 0`` (a single ``D0``) is a regular limit; ``v`` is kept
+above ``(1e-6)^2``. ``D_min`` is fitted as ``ln D_min``: the weak-field ATS term depends on it
+through ``ln(2T/D_min)`` (corrected Eq. 13). In the plain ``(n_ATS, D0QS_min, ratio)``
+coordinates the 500-point, 8-parameter BK7 fit crawled along the valley for 10-70 s; with these
+coordinates and the projection it takes about a second. The results are reported under the
+seed's names, with the covariance propagated linearly (``cov_reported = J cov_internal J^T``,
+``J`` by complex-step differentiation), so ``D0QS_max_K_A2`` carries its propagated standard error.
+The internal values and errors are kept in :attr:`~tunnelsim.fitting.FitResult.internal`.
+
+The model is linear in the Fe concentrations, ``chi_L`` and ``A``: the Jacobian has exact columns
+for those and forward differences for the others, and :meth:`_Problem.projected_residual` solves
+for them exactly (variable projection).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import etm
+from ..paramagnet import PARAMETER_NAMES, species_magnetization_emu_per_g
+from ..synth import ParameterEntry
+from ..units import oe_to_tesla
+from .models import _LL_NAMES, FitError, model_parameter_names
+
+#: Smallest ln(D0QS_max / D0QS_min) the fit may reach.
+_MIN_LOG_RATIO = 1e-6
+#: Relative step (in scaled internal units) of the forward differences of the Jacobian.
+_FD_STEP = 1e-6
+# internal names of the D0-distribution block
+_A, _C, _V = "ats_weight_per_g", "D0QS_centre_K_A2", "D0QS_log_ratio_squared"
+_LN_D_MIN = "ln_D_min_K"
+_LINEAR = _LL_NAMES  # the model is linear in these
+
+
+def _as_entry(name, value):
+    if isinstance(value, ParameterEntry):
+        return value
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise FitError(f"{name}: expected a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise FitError(f"{name}: must be finite, got {v!r}")
+    return ParameterEntry(v)
+
+
+class _Problem:
+    """Internal parameterisation, residuals and Jacobian of one fit (see the module docstring)."""
+
+    def __init__(self, data, model, start, fixed, P_star, T0_K, species):
+        self.model, self.P_star, self.T0_K, self.species = model, float(P_star), float(T0_K), tuple(species)
+        self.T, self.H, self.M = data.temperature_K, data.field_Oe, data.magnetization_emu_per_g
+        self.weighted = data.sigma_emu_per_g is not None
+        self.sigma = data.sigma_emu_per_g if self.weighted else np.ones_like(self.M)
+        self.basis = {"n_Fe2_per_g": species_magnetization_emu_per_g(1.0, self.species[0], self.H, self.T),
+                      "n_Fe3_per_g": species_magnetization_emu_per_g(1.0, self.species[1], self.H, self.T),
+                      "chi_L_emu_per_g_Oe": -self.H}
+        entries = self._entries(start, fixed)
+        self.eq15 = model == "etm" and "delta_mu_K" in entries
+        self.names = model_parameter_names(model, self.eq15)
+        self._setup(entries)
+        self._cache_key, self._cache = None, None
+
+    # -------------------------------------------------------------------- set-up
+    def _entries(self, start, fixed):
+        allowed = model_parameter_names(self.model)
+        entries = {}
+        for name, value in (start or {}).items():
+            if name not in PARAMETER_NAMES:
+                raise FitError(f"unknown parameter {name!r}; expected one of {', '.join(PARAMETER_NAMES)}")
+            if name in allowed:
+                entries[name] = _as_entry(name, value)
+        for name, value in (fixed or {}).items():
+            if name not in allowed:
+                raise FitError(f"cannot fix {name!r}: not a parameter of model {self.model!r} "
+                               f"(expected one of {', '.join(allowed)})")
+            entries[name] = ParameterEntry(_as_entry(name, value).value, vary=False)
+        missing = [n for n in allowed if n not in entries and n not in _LL_NAMES and n != "delta_mu_K"]
+        if missing:
+            raise FitError(f"model etm needs a starting value for {missing[0]} (give a parameter file, "
+                           f"--params INIT.toml, or --fix {missing[0]}=VALUE)")
+        for name in ("D_min_K", "D0QS_min_K_A2", "D0QS_max_K_A2"):
+            if name in entries and not entries[name].value > 0:
+                raise FitError(f"{name}: must be > 0, got {entries[name].value!r}")
+        for name in ("n_Fe2_per_g", "n_Fe3_per_g", "n_ATS_per_g"):
+            if name in entries and entries[name].value < 0:
+                raise FitError(f"{name}: must be >= 0, got {entries[name].value!r}")
+        for name in ("n_ATS_per_g", "D0QS_min_K_A2", "D0QS_max_K_A2"):
+            e = entries.get(name)
+            if e is not None and (e.min is not None or e.max is not None):
+                raise FitError(f"{name}: bounds are not supported for the D0-distribution parameters "
+                               "(fitted as n_ATS ln(ratio), the geometric centre and ln(ratio)^2)")
+        self._fill_linear_start(entries)
+        return entries
+
+    def _fill_linear_start(self, entries):
+        """Missing Larmor-Langevin starting values: the weighted linear least squares of the LL model alone."""
+        missing = [n for n in _LL_NAMES if n not in entries]
+        if not missing:
+            return
+        from scipy.optimize import lsq_linear
+
+        A = np.stack([self.basis[n] for n in _LL_NAMES], axis=1) / self.sigma[:, None]
+        norms = np.linalg.norm(A, axis=0)
+        norms[norms == 0] = 1.0
+        lower = np.array([0.0, 0.0, -np.inf])
+        sol = lsq_linear(A / norms, self.M / self.sigma, bounds=(lower, np.full(3, np.inf)))
+        for k, name in enumerate(_LL_NAMES):
+            if name not in entries:
+                entries[name] = ParameterEntry(float(sol.x[k] / norms[k]))
+
+    def _setup(self, entries):
+        """Free internal variables, their scales and bounds, and the fixed values."""
+        self.fixed = {}      # internal name -> value
+        self.fixed_reported = {}  # D0-block reported name -> value
+        free = {}            # internal name -> (start, lower, upper)
+        default_bounds = {"n_Fe2_per_g": (0.0, np.inf), "n_Fe3_per_g": (0.0, np.inf),
+                          "chi_L_emu_per_g_Oe": (-np.inf, np.inf), "D_min_K": (0.0, np.inf),
+                          "delta_mu_K": (-np.inf, np.inf)}
+        for name in ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe", "D_min_K", "delta_mu_K"):
+            if name not in self.names:
+                continue
+            e = entries[name]
+            if not e.vary:
+                self.fixed[name] = e.value
+                continue
+            lo = e.min if e.min is not None else default_bounds[name][0]
+            hi = e.max if e.max is not None else default_bounds[name][1]
+            if not lo <= e.value <= hi:
+                raise FitError(f"{name}: starting value {e.value!r} outside its bounds [{lo}, {hi}]")
+            if name == "D_min_K":  # fitted as ln(D_min / 1 K)
+                log = lambda v: math.log(v) if v > 0 else -np.inf  # noqa: E731
+                free[_LN_D_MIN] = (math.log(e.value), log(lo), log(hi) if np.isfinite(hi) else np.inf)
+            else:
+                free[name] = (e.value, lo, hi)
+        if self.model == "etm":
+            N, a, b = (entries[n] for n in ("n_ATS_per_g", "D0QS_min_K_A2", "D0QS_max_K_A2"))
+            if not b.value > a.value:
+                raise FitError(f"D0QS_max_K_A2 ({b.value!r}) must exceed D0QS_min_K_A2 ({a.value!r})")
+            L0 = math.log(b.value / a.value)
+            for name, e in zip(("n_ATS_per_g", "D0QS_min_K_A2", "D0QS_max_K_A2"), (N, a, b)):
+                if not e.vary:
+                    self.fixed_reported[name] = e.value
+            if a.vary or b.vary:
+                free[_V] = (max(L0 * L0, _MIN_LOG_RATIO**2), _MIN_LOG_RATIO**2, np.inf)
+            if a.vary and b.vary:
+                free[_C] = (math.sqrt(a.value * b.value), 0.0, np.inf)
+            if N.vary:
+                free[_A] = (N.value * L0, 0.0, np.inf)
+        self.free = tuple(free)
+        self.start = np.array([free[n][0] for n in self.free], dtype=float)
+        self.scale = np.array([self._scale(n, free[n][0]) for n in self.free], dtype=float)
+        self.lower = np.array([free[n][1] for n in self.free]) / self.scale
+        self.upper = np.array([free[n][2] for n in self.free]) / self.scale
+        self.linear = [j for j, n in enumerate(self.free) if n in _LINEAR or n == _A]
+        self.nonlinear = [j for j, n in enumerate(self.free) if j not in self.linear]
+
+    def _scale(self, name, value):
+        if name == _LN_D_MIN:
+            return 1.0
+        if value != 0:
+            return abs(value)
+        if name == "delta_mu_K":
+            return self.T0_K
+        # a linear parameter starting at 0: the amount that alone would explain the data's size
+        col = self.basis.get(name)
+        if col is None:
+            return 1.0
+        norm = np.linalg.norm(col / self.sigma)
+        return float(np.linalg.norm(self.M / self.sigma) / norm) if norm > 0 else 1.0
+
+    # -------------------------------------------------------------------- mappings
+    def reported(self, x):
+        """Reported parameters from scaled free variables ``x`` (works for complex ``x``)."""
+        values = dict(self.fixed)
+        values.update({n: xi * s for n, xi, s in zip(self.free, x, self.scale)})
+        if _LN_D_MIN in values:
+            values["D_min_K"] = np.exp(values[_LN_D_MIN])
+        out = {n: values[n] for n in ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe", "D_min_K", "delta_mu_K")
+               if n in self.names}
+        if self.model == "etm":
+            fr = self.fixed_reported
+            if _V in values:
+                L = np.sqrt(values[_V])
+            else:  # both D0QS fixed
+                L = math.log(fr["D0QS_max_K_A2"] / fr["D0QS_min_K_A2"])
+            if "D0QS_min_K_A2" in fr:
+                a = fr["D0QS_min_K_A2"]
+                b = fr["D0QS_max_K_A2"] if "D0QS_max_K_A2" in fr else a * np.exp(L)
+            elif "D0QS_max_K_A2" in fr:
+                b = fr["D0QS_max_K_A2"]
+                a = b * np.exp(-L)
+            else:
+                a, b = values[_C] * np.exp(-0.5 * L), values[_C] * np.exp(0.5 * L)
+            out["n_ATS_per_g"] = fr["n_ATS_per_g"] if "n_ATS_per_g" in fr else values[_A] / L
+            out["D0QS_min_K_A2"], out["D0QS_max_K_A2"] = a, b
+            out["_log_ratio"] = L
+        return out
+
+    def derived(self, rep):
+        """Derived quantities: ``n_Fe_total_per_g`` and, for ``etm``, ``n_ATS_P_star_per_g`` (the
+        amplitude of Eq. 10), ``n_ATS_ln_ratio_per_g`` (``n_ATS ln(D0QS_max/D0QS_min)``, the ATS weight
+        of the ``D0`` distribution) and ``D0QS_geometric_mean_K_A2``."""
+        out = {"n_Fe_total_per_g": rep["n_Fe2_per_g"] + rep["n_Fe3_per_g"]}
+        if self.model == "etm":
+            out["n_ATS_P_star_per_g"] = rep["n_ATS_per_g"] * self.P_star
+            out["n_ATS_ln_ratio_per_g"] = rep["n_ATS_per_g"] * rep["_log_ratio"]
+            out["D0QS_geometric_mean_K_A2"] = np.sqrt(rep["D0QS_min_K_A2"] * rep["D0QS_max_K_A2"])
+        return out
+
+    def _etm_unit(self, rep):
+        """Intrinsic magnetisation per unit ``n_ATS P*`` (emu/g per 1/g), Eq. 10 with Eq. 15."""
+        D_min, a, b = rep["D_min_K"], rep["D0QS_min_K_A2"], rep["D0QS_max_K_A2"]
+        if self.eq15:
+            s = etm.scaled_parameters(self.T, D_min, a, b, rep["delta_mu_K"], self.T0_K)
+            D_min, a, b = s.D_min_K, s.D0QS_min_K_A2, s.D0QS_max_K_A2
+        return etm.magnetization_etm(self.T, oe_to_tesla(self.H), D_min, a, b, 1.0)
+
+    def _linear_part(self, rep):
+        return (rep["n_Fe2_per_g"] * self.basis["n_Fe2_per_g"] + rep["n_Fe3_per_g"] * self.basis["n_Fe3_per_g"]
+                + rep["chi_L_emu_per_g_Oe"] * self.basis["chi_L_emu_per_g_Oe"])
+
+    def _evaluate(self, x):
+        """``(rep, etm_unit or None, model)`` at ``x``; cached for the Jacobian that follows."""
+        key = x.tobytes()
+        if key != self._cache_key:
+            rep = self.reported(x)
+            unit = self._etm_unit(rep) if self.model == "etm" else None
+            model = self._linear_part(rep)
+            if unit is not None:
+                model = model + rep["n_ATS_per_g"] * self.P_star * unit
+            self._cache_key, self._cache = key, (rep, unit, model)
+        return self._cache
+
+    def residual(self, x):
+        try:
+            _, _, model = self._evaluate(np.asarray(x, dtype=float))
+        except ValueError:  # a trial point the model rejects: let the trust region shrink
+            return np.full_like(self.M, np.nan)
+        return (model - self.M) / self.sigma
+
+    def _linear_columns(self, rep, unit):
+        """Model columns of the free linear variables (scaled units), shape ``(n_points, n_linear)``."""
+        cols = [self.basis[self.free[j]] * self.scale[j] if self.free[j] in _LINEAR
+                else self.P_star * unit / rep["_log_ratio"] * self.scale[j] for j in self.linear]
+        return np.stack(cols, axis=1)
+
+    def projected_residual(self, x_template, y):
+        """Variable projection: the nonlinear variables set to ``y``, the linear ones solved for.
+
+        Returns ``(x, residual)``; NaN residuals if the model rejects ``y``.
+        """
+        from scipy.optimize import lsq_linear
+
+        x = np.array(x_template, dtype=float)
+        x[self.nonlinear] = y
+        x[self.linear] = 0.0
+        try:
+            rep, unit, model0 = self._evaluate(x)
+        except ValueError:
+            return x, np.full_like(self.M, np.nan)
+        A = self._linear_columns(rep, unit) / self.sigma[:, None]
+        b = (self.M - model0) / self.sigma
+        sol = lsq_linear(A, b, bounds=(self.lower[self.linear], self.upper[self.linear]), method="bvls")
+        x[self.linear] = sol.x
+        return x, A @ sol.x - b
+
+    def jacobian(self, x):
+        x = np.asarray(x, dtype=float)
+        rep, unit, model = self._evaluate(x)
+        J = np.empty((self.M.size, x.size))
+        if self.linear:
+            J[:, self.linear] = self._linear_columns(rep, unit)
+        for j in self.nonlinear:
+            J[:, j] = self._difference(x, j, rep, unit)
+        return J / self.sigma[:, None]
+
+    def _difference(self, x, j, rep, unit):
+        """Forward difference of the intrinsic term along free variable ``j`` (away from a bound)."""
+        base = rep["n_ATS_per_g"] * self.P_star * unit
+        h = _FD_STEP * max(abs(x[j]), 1.0)
+        for step in ((h, -h) if x[j] + h <= self.upper[j] else (-h, h)):
+            if not self.lower[j] <= x[j] + step <= self.upper[j]:
+                continue
+            xs = x.copy()
+            xs[j] += step
+            try:
+                r = self.reported(xs)
+                return (r["n_ATS_per_g"] * self.P_star * self._etm_unit(r) - base) / step
+            except ValueError:
+                continue
+        return np.zeros_like(base)
+
+    def reported_jacobian(self, x):
+        """``d (reported, derived) / d x`` by complex-step differentiation, shape ``(n_out, n_free)``.
+
+        ``Im f(x + i h e_j) / h`` is exact to rounding for the analytic maps of :meth:`reported`
+        and :meth:`derived`, with no subtraction (so it holds even as ``v -> 0``).
+        """
+        h = 1e-30
+        names = list(self.names) + list(self.derived(self.reported(x)))
+        J = np.zeros((len(names), x.size))
+        for j in range(x.size):
+            xc = x.astype(complex)
+            xc[j] += 1j * h
+            r = self.reported(xc)
+            r.update(self.derived(r))
+            J[:, j] = [np.imag(r[n]) / h for n in names]
+        return J
