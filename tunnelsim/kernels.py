@@ -289,7 +289,9 @@ def _closed_form(f0, f1, f2, d, cphi, sphi):
 
 
 @numba.njit(**_JIT)
-def _three_level_one(E0, E1, E2, D0, cphi, sphi, c3, s3, dfac, want, levels, slopes, coupling2, curvature, idx):
+def _three_level_one(E0, E1, E2, D0, cphi, sphi, c3, s3, dfac, want, levels, slopes, coupling2, curvature, idx, scratch):
+    """Spectrum of one instance into row ``idx`` of the outputs (couplings and curvatures if
+    ``want``); ``scratch``, complex (2, 3, 3), holds the eigenvectors and ``dH`` times them."""
     m, s, d, f0, f1, f2 = _normalised(E0, E1, E2, D0)
     if f0 * f0 + f1 * f1 + f2 * f2 == 0.0:
         _fourier_branch(m, s, d, c3, s3, dfac, want, levels, slopes, coupling2, curvature, idx)
@@ -345,11 +347,11 @@ def _three_level_one(E0, E1, E2, D0, cphi, sphi, c3, s3, dfac, want, levels, slo
         pos = (2, 1, 0)
     else:
         pos = (0, 1, 2)
-    vec = np.empty((3, 3), dtype=np.complex128)
+    vec = scratch[0]
     vec[pos[0], 0], vec[pos[0], 1], vec[pos[0], 2] = u0, u1, u2
     vec[pos[1], 0], vec[pos[1], 1], vec[pos[1], 2] = v0, v1, v2
     vec[pos[2], 0], vec[pos[2], 1], vec[pos[2], 2] = x0, x1, x2
-    dv = np.empty((3, 3), dtype=np.complex128)
+    dv = scratch[1]
     for n in range(3):
         dv[n, 0], dv[n, 1], dv[n, 2] = _dH_times(hop, vec[n, 0], vec[n, 1], vec[n, 2])
         h0, h1, h2 = _hop_times(hop, vec[n, 0], vec[n, 1], vec[n, 2])
@@ -369,6 +371,7 @@ def _three_level_kernel(E, D0, table, outer, want, levels, slopes, coupling2, cu
     """Instances ``start <= idx < stop``: ``idx = i * K + k`` (outer: parameters ``i``, phases
     ``k``) or ``idx = i`` (paired, parameters and phases row by row)."""
     n_phase = table.shape[0]
+    scratch = np.empty((2, 3, 3), dtype=np.complex128)
     for idx in range(start, stop):
         if outer:
             i = idx // n_phase
@@ -378,7 +381,7 @@ def _three_level_kernel(E, D0, table, outer, want, levels, slopes, coupling2, cu
             k = idx
         _three_level_one(
             E[i, 0], E[i, 1], E[i, 2], D0[i], table[k, 0], table[k, 1], table[k, 2], table[k, 3], table[k, 4],
-            want, levels, slopes, coupling2, curvature, idx,
+            want, levels, slopes, coupling2, curvature, idx, scratch,
         )
 
 
@@ -507,6 +510,7 @@ def _three_level_paired_kernel(E, D0, phi, rate, levels, slopes, start, stop):
                 slopes[first + j, k] = buf[3 + k, j]
     dummy2 = np.empty((1, 3, 3))
     dummy1 = np.empty((1, 3))
+    scratch = np.empty((2, 3, 3), dtype=np.complex128)
     for i in range(start, stop):
         _, _, _, f0, f1, f2 = _normalised(E[i, 0], E[i, 1], E[i, 2], D0[i])
         if f0 * f0 + f1 * f1 + f2 * f2 == 0.0 or not abs(phi[i]) <= _SINCOS_MAX:
@@ -514,7 +518,7 @@ def _three_level_paired_kernel(E, D0, phi, rate, levels, slopes, start, stop):
             _three_level_one(
                 E[i, 0], E[i, 1], E[i, 2], D0[i], math.cos(x), math.sin(x), math.cos(x / 3.0),
                 math.sin(x / 3.0), rate[0] if shared_rate else rate[i], False, levels, slopes, dummy2,
-                dummy1, i,
+                dummy1, i, scratch,
             )
 
 
@@ -857,6 +861,7 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wa
     acc2 = np.empty(n_T)
     res = np.empty(n_T)
     node = np.empty((_BLOCK, n_obs, n_T))
+    scratch = np.empty((2, 3, 3), dtype=np.complex128)
     e = E.ravel()
     for first in range(start, stop, _BLOCK):
         last = min(first + _BLOCK, stop)
@@ -873,7 +878,7 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wa
                 if want or flat[j]:
                     _three_level_one(
                         E[i, 0], E[i, 1], E[i, 2], D0[i], table[k, 0], table[k, 1], table[k, 2], table[k, 3],
-                        table[k, 4], want, levels, slopes, coupling2, curvature, j,
+                        table[k, 4], want, levels, slopes, coupling2, curvature, j, scratch,
                     )
                 else:
                     for n in range(3):
