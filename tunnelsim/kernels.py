@@ -368,20 +368,28 @@ def _three_level_one(E0, E1, E2, D0, cphi, sphi, c3, s3, dfac, want, levels, slo
 
 @numba.njit(**_JIT)
 def _three_level_kernel(E, D0, table, outer, want, levels, slopes, coupling2, curvature, start, stop):
-    """Instances ``start <= idx < stop``: ``idx = i * K + k`` (outer: parameters ``i``, phases
-    ``k``) or ``idx = i`` (paired, parameters and phases row by row)."""
-    n_phase = table.shape[0]
+    """Outer layout (parameters ``i``, phases ``k``, row ``i * K + k``): nodes
+    ``start <= i < stop`` at every phase, in SIMD blocks of nodes per phase
+    (:func:`_block_to_rows`). Paired layout (parameters and phases row by row): instances
+    ``start <= idx < stop`` one by one with :func:`_three_level_one`."""
     scratch = np.empty((2, 3, 3), dtype=np.complex128)
+    if outer:
+        n_phase = table.shape[0]
+        buf = np.empty((_B_ROWS, _BLOCK))
+        work = np.empty((_W_ROWS, _BLOCK))
+        rows = np.empty(_BLOCK, dtype=np.int64)
+        e = E.ravel()
+        for first in range(start, stop, _BLOCK):
+            last = min(first + _BLOCK, stop)
+            for k in range(n_phase):
+                for j in range(last - first):
+                    rows[j] = (first + j) * n_phase + k
+                _block_to_rows(E, D0, e, first, last, table, k, want, buf, work, scratch, levels, slopes, coupling2, curvature, rows)
+        return
     for idx in range(start, stop):
-        if outer:
-            i = idx // n_phase
-            k = idx - i * n_phase
-        else:
-            i = idx
-            k = idx
         _three_level_one(
-            E[i, 0], E[i, 1], E[i, 2], D0[i], table[k, 0], table[k, 1], table[k, 2], table[k, 3], table[k, 4],
-            want, levels, slopes, coupling2, curvature, idx, scratch,
+            E[idx, 0], E[idx, 1], E[idx, 2], D0[idx], table[idx, 0], table[idx, 1], table[idx, 2], table[idx, 3],
+            table[idx, 4], want, levels, slopes, coupling2, curvature, idx, scratch,
         )
 
 
@@ -485,6 +493,231 @@ def _three_level_block_at(e, D0, cphi, sphi, rate, buf):
         _store_lane(buf, j, m, s, s * rate, mu0, mu1, mu2, t0, t1, t2, q)
 
 
+@numba.njit(inline="always", **_JIT)
+def _null_vector(f0, f1, f2, hop, lam):
+    """:func:`_row_cofactor` without branches: the largest of the three row cross products of
+    ``H - lam I`` (normalised Eq. 6) and its squared norm."""
+    hc = np.conj(hop)
+    r00 = complex(f0 - lam, 0.0)
+    r11 = complex(f1 - lam, 0.0)
+    r22 = complex(f2 - lam, 0.0)
+    a0, a1, a2 = _cross(r00, hop, hc, hc, r11, hop)
+    b0, b1, b2 = _cross(hc, r11, hop, hop, hc, r22)
+    c0, c1, c2 = _cross(hop, hc, r22, r00, hop, hc)
+    na = a0.real**2 + a0.imag**2 + a1.real**2 + a1.imag**2 + a2.real**2 + a2.imag**2
+    nb = b0.real**2 + b0.imag**2 + b1.real**2 + b1.imag**2 + b2.real**2 + b2.imag**2
+    nc = c0.real**2 + c0.imag**2 + c1.real**2 + c1.imag**2 + c2.real**2 + c2.imag**2
+    use_a = (na >= nb) & (na >= nc)
+    use_b = (not use_a) & (nb >= nc)
+    x0 = a0 if use_a else (b0 if use_b else c0)
+    x1 = a1 if use_a else (b1 if use_b else c1)
+    x2 = a2 if use_a else (b2 if use_b else c2)
+    return x0, x1, x2, (na if use_a else (nb if use_b else nc))
+
+
+@numba.njit(inline="always", **_JIT)
+def _dot(a0, a1, a2, b0, b1, b2):
+    """``<a|b>`` of two complex 3-vectors."""
+    return np.conj(a0) * b0 + np.conj(a1) * b1 + np.conj(a2) * b2
+
+
+@numba.njit(inline="always", **_JIT)
+def _vector(w, row, j):
+    """The complex 3-vector stored as six real rows ``row .. row + 5`` of ``w``, lane ``j``."""
+    return (
+        complex(w[row, j], w[row + 1, j]),
+        complex(w[row + 2, j], w[row + 3, j]),
+        complex(w[row + 4, j], w[row + 5, j]),
+    )
+
+
+@numba.njit(inline="always", **_JIT)
+def _store_vector(w, row, j, x0, x1, x2):
+    w[row, j], w[row + 1, j] = x0.real, x0.imag
+    w[row + 2, j], w[row + 3, j] = x1.real, x1.imag
+    w[row + 4, j], w[row + 5, j] = x2.real, x2.imag
+
+
+# Rows of the eigenvector block's work array and of its output buffer. The eigenvector part of
+# the scalar kernel is split into several short loops ("passes") because LLVM vectorises each of
+# them but not their union.
+_W_F, _W_D, _W_S, _W_LAM0, _W_LAM1, _W_UP, _W_U, _W_V, _W_X, _W_ROWS = 0, 3, 4, 5, 6, 7, 8, 14, 20, 26
+_B_COUPLING, _B_CURVATURE, _B_REDO, _B_ROWS = 6, 12, 15, 16  # couplings 00, 01, 02, 11, 12, 22
+
+
+@numba.njit(**_JIT)
+def _pass_roots(e, D0, cphi, sphi, w):
+    """Scaled asymmetries, ``d``, ``s``, the roots ``sigma mu0``, ``sigma mu1`` and ``q >= 0``."""
+    for j in range(D0.size):
+        _, s, d, f0, f1, f2 = _normalised(e[3 * j], e[3 * j + 1], e[3 * j + 2], D0[j])
+        mu0, mu1, _, _, _, _, q = _closed_form(f0, f1, f2, d, cphi, sphi)
+        sigma = 1.0 if q >= 0.0 else -1.0
+        w[_W_LAM0, j] = sigma * mu0
+        w[_W_LAM1, j] = sigma * mu1
+        w[_W_UP, j] = 1.0 if q >= 0.0 else 0.0
+
+
+@numba.njit(**_JIT)
+def _pass_scales(e, D0, w):
+    for j in range(D0.size):
+        _, s, d, f0, f1, f2 = _normalised(e[3 * j], e[3 * j + 1], e[3 * j + 2], D0[j])
+        w[_W_F, j], w[_W_F + 1, j], w[_W_F + 2, j] = f0, f1, f2
+        w[_W_D, j] = d
+        w[_W_S, j] = s
+
+
+@numba.njit(**_JIT)
+def _pass_isolated(c3, s3, w, n):
+    """Normalised eigenvector ``u`` of the isolated level."""
+    for j in range(n):
+        d = w[_W_D, j]
+        u0, u1, u2, nu = _null_vector(w[_W_F, j], w[_W_F + 1, j], w[_W_F + 2, j], complex(d * c3, d * s3), w[_W_LAM0, j])
+        inv = 1.0 / math.sqrt(max(nu, 1e-300))
+        _store_vector(w, _W_U, j, u0 * inv, u1 * inv, u2 * inv)
+
+
+@numba.njit(**_JIT)
+def _pass_pair(c3, s3, w, buf, n):
+    """Eigenvector ``v`` of the pair level ``sigma mu1``, orthogonalised to ``u``; lanes with
+    ``E = 0`` or a pair degenerate to working precision are marked for the scalar path."""
+    for j in range(n):
+        d = w[_W_D, j]
+        f0, f1, f2 = w[_W_F, j], w[_W_F + 1, j], w[_W_F + 2, j]
+        v0, v1, v2, _ = _null_vector(f0, f1, f2, complex(d * c3, d * s3), w[_W_LAM1, j])
+        u0, u1, u2 = _vector(w, _W_U, j)
+        ov = _dot(u0, u1, u2, v0, v1, v2)
+        v0, v1, v2 = v0 - ov * u0, v1 - ov * u1, v2 - ov * u2
+        nv = v0.real**2 + v0.imag**2 + v1.real**2 + v1.imag**2 + v2.real**2 + v2.imag**2
+        redo = (not nv > 1e-28) | (f0 * f0 + f1 * f1 + f2 * f2 == 0.0)
+        inv = 1.0 / math.sqrt(max(nv, 1e-300))
+        _store_vector(w, _W_V, j, v0 * inv, v1 * inv, v2 * inv)
+        buf[_B_REDO, j] = 1.0 if redo else 0.0
+
+
+@numba.njit(**_JIT)
+def _pass_third(w, n):
+    """The third eigenvector, ``conj(u x v)``."""
+    for j in range(n):
+        u0, u1, u2 = _vector(w, _W_U, j)
+        v0, v1, v2 = _vector(w, _W_V, j)
+        x0, x1, x2 = _cross(u0, u1, u2, v0, v1, v2)
+        _store_vector(w, _W_X, j, np.conj(x0), np.conj(x1), np.conj(x2))
+
+
+@numba.njit(inline="always", **_JIT)
+def _ascending_vectors(w, j):
+    """Eigenvectors in ascending level order: ``(x, v, u)`` if ``q >= 0`` else ``(u, v, x)``."""
+    up = w[_W_UP, j] > 0.0
+    u0, u1, u2 = _vector(w, _W_U, j)
+    x0, x1, x2 = _vector(w, _W_X, j)
+    v0, v1, v2 = _vector(w, _W_V, j)
+    a0, a1, a2 = (x0 if up else u0), (x1 if up else u1), (x2 if up else u2)
+    c0, c1, c2 = (u0 if up else x0), (u1 if up else x1), (u2 if up else x2)
+    return a0, a1, a2, v0, v1, v2, c0, c1, c2
+
+
+@numba.njit(**_JIT)
+def _pass_curvatures(c3, s3, rate, w, buf, n):
+    """``<n| d2H |n>``, ``d2H = -hopping / 9`` per unit phase, times ``rate^2``."""
+    for j in range(n):
+        d = w[_W_D, j]
+        hop = complex(d * c3, d * s3)
+        a0, a1, a2, v0, v1, v2, c0, c1, c2 = _ascending_vectors(w, j)
+        unit = w[_W_S, j] * rate * rate / 9.0
+        h0, h1, h2 = _hop_times(hop, a0, a1, a2)
+        buf[_B_CURVATURE, j] = -_dot(a0, a1, a2, h0, h1, h2).real * unit
+        h0, h1, h2 = _hop_times(hop, v0, v1, v2)
+        buf[_B_CURVATURE + 1, j] = -_dot(v0, v1, v2, h0, h1, h2).real * unit
+        h0, h1, h2 = _hop_times(hop, c0, c1, c2)
+        buf[_B_CURVATURE + 2, j] = -_dot(c0, c1, c2, h0, h1, h2).real * unit
+
+
+@numba.njit(**_JIT)
+def _pass_couplings_low(c3, s3, rate, w, buf, n):
+    """``|<n|dH|m>|^2`` for (0, 0), (0, 1), (1, 1)."""
+    for j in range(n):
+        d = w[_W_D, j]
+        hop = complex(d * c3, d * s3)
+        a0, a1, a2, v0, v1, v2, _, _, _ = _ascending_vectors(w, j)
+        unit2 = (w[_W_S, j] * rate / 3.0) ** 2
+        da0, da1, da2 = _dH_times(hop, a0, a1, a2)
+        dv0, dv1, dv2 = _dH_times(hop, v0, v1, v2)
+        g = _dot(a0, a1, a2, da0, da1, da2)
+        buf[_B_COUPLING, j] = (g.real * g.real + g.imag * g.imag) * unit2
+        g = _dot(a0, a1, a2, dv0, dv1, dv2)
+        buf[_B_COUPLING + 1, j] = (g.real * g.real + g.imag * g.imag) * unit2
+        g = _dot(v0, v1, v2, dv0, dv1, dv2)
+        buf[_B_COUPLING + 3, j] = (g.real * g.real + g.imag * g.imag) * unit2
+
+
+@numba.njit(**_JIT)
+def _pass_couplings_high(c3, s3, rate, w, buf, n):
+    """``|<n|dH|m>|^2`` for (0, 2), (1, 2), (2, 2)."""
+    for j in range(n):
+        d = w[_W_D, j]
+        hop = complex(d * c3, d * s3)
+        a0, a1, a2, v0, v1, v2, c0, c1, c2 = _ascending_vectors(w, j)
+        unit2 = (w[_W_S, j] * rate / 3.0) ** 2
+        dc0, dc1, dc2 = _dH_times(hop, c0, c1, c2)
+        g = _dot(a0, a1, a2, dc0, dc1, dc2)
+        buf[_B_COUPLING + 2, j] = (g.real * g.real + g.imag * g.imag) * unit2
+        g = _dot(v0, v1, v2, dc0, dc1, dc2)
+        buf[_B_COUPLING + 4, j] = (g.real * g.real + g.imag * g.imag) * unit2
+        g = _dot(c0, c1, c2, dc0, dc1, dc2)
+        buf[_B_COUPLING + 5, j] = (g.real * g.real + g.imag * g.imag) * unit2
+
+
+@numba.njit(**_JIT)
+def _three_level_block_full_at(e, D0, cphi, sphi, c3, s3, rate, buf, w):
+    """:func:`_three_level_block_at` with couplings and curvatures: the eigenvectors of
+    :func:`_three_level_one` (row cofactors, projection, conjugated cross product) without
+    branches, in short vectorised passes over the block. ``buf[_B_REDO, j] = 1`` marks the lanes
+    this form does not cover (``E = 0`` exactly, a pair degenerate to working precision)."""
+    n = D0.size
+    _three_level_block_at(e, D0, cphi, sphi, rate, buf)
+    _pass_roots(e, D0, cphi, sphi, w)
+    _pass_scales(e, D0, w)
+    _pass_isolated(c3, s3, w, n)
+    _pass_pair(c3, s3, w, buf, n)
+    _pass_third(w, n)
+    _pass_curvatures(c3, s3, rate, w, buf, n)
+    _pass_couplings_low(c3, s3, rate, w, buf, n)
+    _pass_couplings_high(c3, s3, rate, w, buf, n)
+
+
+@numba.njit(**_JIT)
+def _block_to_rows(E, D0, e, first, last, table, k, want, buf, w, scratch, levels, slopes, coupling2, curvature, rows):
+    """Spectra of nodes ``first .. last - 1`` at phase ``k`` of ``table`` into rows ``rows[j]``
+    of the outputs: SIMD blocks, and :func:`_three_level_one` for the lanes they do not cover."""
+    cphi, sphi, c3, s3, rate = table[k, 0], table[k, 1], table[k, 2], table[k, 3], table[k, 4]
+    if want:
+        _three_level_block_full_at(e[3 * first : 3 * last], D0[first:last], cphi, sphi, c3, s3, rate, buf, w)
+    else:
+        _three_level_block_at(e[3 * first : 3 * last], D0[first:last], cphi, sphi, rate, buf)
+    for j in range(last - first):
+        i = first + j
+        r = rows[j]
+        _, _, _, f0, f1, f2 = _normalised(E[i, 0], E[i, 1], E[i, 2], D0[i])
+        if f0 * f0 + f1 * f1 + f2 * f2 == 0.0 or (want and buf[_B_REDO, j] != 0.0):
+            _three_level_one(
+                E[i, 0], E[i, 1], E[i, 2], D0[i], cphi, sphi, c3, s3, rate, want, levels, slopes, coupling2,
+                curvature, r, scratch,
+            )
+            continue
+        for m in range(3):
+            levels[r, m] = buf[m, j]
+            slopes[r, m] = buf[3 + m, j]
+        if want:
+            for m in range(3):
+                curvature[r, m] = buf[_B_CURVATURE + m, j]
+            coupling2[r, 0, 0] = buf[_B_COUPLING, j]
+            coupling2[r, 0, 1] = coupling2[r, 1, 0] = buf[_B_COUPLING + 1, j]
+            coupling2[r, 0, 2] = coupling2[r, 2, 0] = buf[_B_COUPLING + 2, j]
+            coupling2[r, 1, 1] = buf[_B_COUPLING + 3, j]
+            coupling2[r, 1, 2] = coupling2[r, 2, 1] = buf[_B_COUPLING + 4, j]
+            coupling2[r, 2, 2] = buf[_B_COUPLING + 5, j]
+
+
 @numba.njit(**_JIT)
 def _three_level_paired_kernel(E, D0, phi, rate, levels, slopes, start, stop):
     """Levels and slopes of instances ``start <= i < stop`` (row by row), in SIMD blocks
@@ -559,7 +792,12 @@ def _run_three_level(E, D0, table, outer, couplings, batch):
         coupling2 = np.empty((1, 3, 3))
         curvature = np.empty((1, 3))
     if n_total:
-        _run_chunked(_three_level_kernel, n_total, E, D0, table, outer, bool(couplings), levels, slopes, coupling2, curvature)
+        args = (E, D0, table, outer, bool(couplings), levels, slopes, coupling2, curvature)
+        if outer:  # chunks of nodes
+            n_chunks = min(numba.get_num_threads(), max(1, n_total // _MIN_CHUNK), E.shape[0])
+            _run_chunked(_three_level_kernel, E.shape[0], *args, n_chunks=n_chunks)
+        else:
+            _run_chunked(_three_level_kernel, n_total, *args)
     return Spectrum(
         levels=levels.reshape(batch + (3,)),
         slopes=slopes.reshape(batch + (3,)),
@@ -839,10 +1077,10 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wa
     """Fused ensemble sums over nodes ``start <= i < stop`` into the chunk's row of ``totals``
     (``sum_i w_i sum_k omega_k O_ik(T)``) and ``squares``; the row is ``start``'s chunk index.
 
-    Without couplings (no susceptibility) the spectra of a block of nodes at one orientation come
-    from the SIMD :func:`_three_level_block_at`, nodes with ``E = 0`` exactly from the scalar
-    :func:`_three_level_one` (its Fourier branch); with couplings every instance from the latter.
-    ``option`` is not used (the driver :func:`_run_sums` passes it to every sums kernel).
+    The spectra of a block of nodes at one orientation come from the SIMD blocks
+    (:func:`_block_to_rows`: levels and slopes, and with the susceptibility also couplings and
+    curvatures); the magnetisation is added in one loop over temperatures. ``option`` is not
+    used (the driver :func:`_run_sums` passes it to every sums kernel).
     """
     n_phase = table.shape[0]
     n_T = beta.size
@@ -853,8 +1091,9 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wa
     slopes = np.empty((_BLOCK, 3))
     coupling2 = np.empty((_BLOCK, 3, 3))
     curvature = np.empty((_BLOCK, 3))
-    buf = np.empty((6, _BLOCK))
-    flat = np.empty(_BLOCK, dtype=np.bool_)
+    buf = np.empty((_B_ROWS, _BLOCK))
+    work = np.empty((_W_ROWS, _BLOCK))
+    rows = np.arange(_BLOCK)
     w = np.empty((3, n_T))
     rest = np.empty(n_T)
     acc = np.empty(n_T)
@@ -867,23 +1106,9 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wa
         last = min(first + _BLOCK, stop)
         count = last - first
         node[:, :, :] = 0.0
-        for j in range(count):
-            _, _, _, f0, f1, f2 = _normalised(E[first + j, 0], E[first + j, 1], E[first + j, 2], D0[first + j])
-            flat[j] = f0 * f0 + f1 * f1 + f2 * f2 == 0.0
         for k in range(n_phase):
-            if not want:
-                _three_level_block_at(e[3 * first : 3 * last], D0[first:last], table[k, 0], table[k, 1], table[k, 4], buf)
+            _block_to_rows(E, D0, e, first, last, table, k, want, buf, work, scratch, levels, slopes, coupling2, curvature, rows)
             for j in range(count):
-                i = first + j
-                if want or flat[j]:
-                    _three_level_one(
-                        E[i, 0], E[i, 1], E[i, 2], D0[i], table[k, 0], table[k, 1], table[k, 2], table[k, 3],
-                        table[k, 4], want, levels, slopes, coupling2, curvature, j, scratch,
-                    )
-                else:
-                    for n in range(3):
-                        levels[j, n] = buf[n, j]
-                        slopes[j, n] = buf[3 + n, j]
                 for o in range(n_obs):
                     if codes[o] == _MAGNETIZATION:
                         _add_magnetization3(levels[j], slopes[j], beta, orient_w[k], node[j, o])
