@@ -52,13 +52,16 @@ energy scale; ratios ``D/D0`` or ``D0/D`` up to about 1e100 are covered.
 
 SIMD paths
 ----------
-Levels and slopes alone (``couplings=False``, and the fused ensemble sums without the
-susceptibility) go through the same closed form written without branches
-(:func:`_closed_form`) over blocks of instances with unit-stride stores and non-negative
-indices, which LLVM compiles to AVX2 lanes; the phases' sin and cos come from an inline
-fdlibm-style kernel (:func:`_sincos`, within 2 ulp) instead of library calls. The few instances
-the branch-free form does not cover (``E = 0`` exactly: the Fourier branch; ``|phi| > 1e5``) are
-redone by the scalar :func:`_three_level_one`.
+The closed form is also written without branches (:func:`_closed_form`) and run over blocks of
+instances with unit-stride stores and non-negative indices, which LLVM compiles to AVX2 lanes:
+levels and slopes of ``three_level_spectrum(couplings=False)`` (phases' sin and cos from an
+inline fdlibm-style kernel, :func:`_sincos`, within 2 ulp, instead of library calls), and in the
+ensemble layout (``three_level_outer`` and the fused sums: nodes in blocks per phase) levels,
+slopes, couplings and curvatures, the eigenvectors in short branch-free passes
+(:func:`_three_level_block_full_at`). The few instances the branch-free forms do not cover
+(``E = 0`` exactly: the Fourier branch; a pair degenerate to working precision; ``|phi| > 1e5``)
+are redone by the scalar :func:`_three_level_one`. The per-instance layout with couplings stays
+scalar.
 
 Threads
 -------
@@ -235,9 +238,13 @@ def _fourier_branch(m, s, d, c3, s3, dfac, want, levels, slopes, coupling2, curv
                 b -= 1
             else:
                 break
+    previous = -np.inf
     for n in range(3):
         k = order[n]
-        levels[idx, n] = lev[k] * s + m
+        # tied levels (ordered by slope) may differ by a few ulp: keep the output non-decreasing
+        level = max(lev[k] * s + m, previous)
+        levels[idx, n] = level
+        previous = level
         slopes[idx, n] = slo[k] * s * dfac
         if want:
             curvature[idx, n] = -lev[k] / 9.0 * s * dfac * dfac
@@ -281,6 +288,8 @@ def _closed_form(f0, f1, f2, d, cphi, sphi):
     g = root / fp0
     mu1 = -0.5 * mu0 + 0.5 * g
     mu2 = -0.5 * mu0 - 0.5 * g
+    # computed before the select even where disc = 0 (0/0): correct because _JIT's fastmath is
+    # {"contract"} only, without the no-NaN assumption
     rho = 2.0 * a / root if disc > 0.0 else _INV_SQRT27
     t0 = -2.0 * a / fp0
     t1 = rho * fp0 / (0.5 * (3.0 * mu0 - g))  # -rho f'(mu0) / (mu1 - mu0)
@@ -431,7 +440,7 @@ _C4, _C5, _C6 = -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.1359
 
 @numba.njit(inline="always", **_JIT)
 def _sincos(x):
-    """``(sin x, cos x)`` for ``|x| <= _SINCOS_MAX``, within about 1 ulp; branch-free, so that
+    """``(sin x, cos x)`` for ``|x| <= _SINCOS_MAX``, within 2 ulp; branch-free, so that
     LLVM vectorises loops over it (``math.sin``/``math.cos`` are library calls it cannot)."""
     n = np.floor(x * _TWO_OVER_PI + 0.5)
     r = (x - n * _PIO2_1) - n * _PIO2_2
@@ -455,7 +464,7 @@ def _sincos_array(x, s, c):
 
 
 # --------------------------------------------------------------------------- levels and slopes, vectorised
-_BLOCK = 256  # instances per SIMD block of the paired kernel
+_BLOCK = 256  # instances per SIMD block (paired levels-and-slopes kernel, ensemble layout, fused sums)
 
 
 @numba.njit(inline="always", **_JIT)
@@ -1056,8 +1065,8 @@ def _add_magnetization3(levels, slopes, beta, weight, out):
     ``M = -(s_0 + w_1 s_1 + w_2 s_2) / (1 + w_1 + w_2)``, ``w_k = exp(-(E_k - E_0) beta)`` --
     the magnetisation of :func:`_thermal_one` in one loop over temperatures without scratch
     arrays (the fused sums' most common case)."""
-    x1 = levels[1] - levels[0]
-    x2 = levels[2] - levels[0]
+    x1 = max(levels[1] - levels[0], 0.0)  # ascending by contract; the clamp keeps _exp_neg's x >= 0
+    x2 = max(levels[2] - levels[0], 0.0)
     s0, s1, s2 = slopes[0], slopes[1], slopes[2]
     for t in range(beta.size):
         v1 = _exp_neg(x1 * beta[t])

@@ -217,18 +217,22 @@ def _antipodal_fold(directions, weights, atol=1e-12):
     along ``n`` (the energies are real and every Peierls phase changes sign), hence the same
     levels, slopes, couplings and thermodynamics; a rule symmetric under inversion needs only
     one of each pair, with the pair's summed weight. Directions without a partner are kept.
+    Pairs are found by hashing the directions rounded to ``atol`` (O(K)); a pair split by the
+    rounding is only evaluated twice, never mismatched.
     """
     n = np.asarray(directions, dtype=float)
     w = np.asarray(weights, dtype=float)
+    keys = np.round(n / atol).astype(np.int64)
+    index = {}
+    for k, key in enumerate(map(tuple, keys)):
+        index.setdefault(key, k)
     partner = np.full(len(n), -1)
-    cos = n @ n.T
     for k in range(len(n)):
         if partner[k] >= 0:
             continue
-        for m in np.nonzero(cos[k] <= -1.0 + atol)[0]:
-            if m != k and partner[m] < 0 and np.max(np.abs(n[m] + n[k])) <= atol:
-                partner[k], partner[m] = m, k
-                break
+        m = index.get(tuple(-keys[k]))
+        if m is not None and m != k and partner[m] < 0 and np.max(np.abs(n[m] + n[k])) <= atol:
+            partner[k], partner[m] = m, k
     keep = [k for k in range(len(n)) if partner[k] < 0 or k < partner[k]]
     folded = np.array([w[k] + (w[partner[k]] if partner[k] >= 0 else 0.0) for k in keep])
     return np.array(keep, dtype=np.int64), folded
