@@ -10,8 +10,9 @@ import pytest
 
 from tunnelsim import __version__
 from tunnelsim.cli import main
-from tunnelsim.ensemble import EnsembleResult
 from tunnelsim.results import read_result, write_result
+
+from conftest import make_result
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,23 +37,6 @@ field_T = [1.0, 3.0]
 observables = ["magnetization"]
 path = "results/tiny.h5"
 """
-
-
-def make_result(nT=4, nB=2, T_span=(2.0, 300.0), with_errors=True):
-    T = np.geomspace(*T_span, nT)
-    B = np.linspace(1.0, 6.5, nB)
-    mag = 1e-4 * np.outer(1.0 / T, B)
-    heat = 1e-9 * np.outer(T, np.ones(nB))
-    return EnsembleResult(
-        temperature_K=T,
-        field_T=B,
-        values={"magnetization": mag, "heat_capacity": heat},
-        errors={"magnetization": 0.05 * mag if with_errors else np.full_like(mag, np.nan),
-                "heat_capacity": np.full_like(heat, np.nan)},
-        units={"magnetization": "emu/g", "heat_capacity": "J K-1 g-1"},
-        long_names={"magnetization": "magnetisation per gram", "heat_capacity": "heat capacity per gram"},
-        info={"method": "quadrature"},
-    )
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ are executed in order, each in a fresh namespace, in a temporary copy of ``simul
 what they compute is checked.
 """
 
+import ast
 import math
 import re
 import shutil
@@ -24,15 +25,18 @@ README = REPO / "README.md"
 GALLERY = REPO / "docs" / "gallery.md"
 SCRIPT = REPO / "docs" / "make_figures.py"
 
+
+
+def _script_figures():
+    """The figure names docs/make_figures.py declares (its module constant ``FIGURES``)."""
+    for node in ast.parse(SCRIPT.read_text()).body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["FIGURES"]:
+            return ast.literal_eval(node.value)
+    raise AssertionError("docs/make_figures.py defines no FIGURES")
+
+
 #: The figures of the gallery, as docs/make_figures.py names them.
-FIGURES = (
-    "overview.png",
-    "universality.png",
-    "bk7_fit.png",
-    "bk7_langevin_curie.png",
-    "four_well_vs_three_level.png",
-    "etm_error_map.png",
-)
+FIGURES = _script_figures()
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: The set-up commands CI runs verbatim from the README.
 SETUP_COMMANDS = (

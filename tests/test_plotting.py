@@ -7,23 +7,7 @@ from tunnelsim import ensemble, hamiltonians, plotting, spectra
 from tunnelsim.plotting import plot_result, save_quicklook
 from tunnelsim.results import read_result, write_result
 
-
-def make_result(nT=4, nB=2, T_span=(2.0, 300.0), with_errors=True):
-    """A result with magnetisation ``1e-4 B/T`` (with 5 % errors or none) and heat capacity ``1e-9 T``."""
-    T = np.geomspace(*T_span, nT)
-    B = np.linspace(1.0, 6.5, nB)
-    mag = 1e-4 * np.outer(1.0 / T, B)
-    heat = 1e-9 * np.outer(T, np.ones(nB))
-    return ensemble.EnsembleResult(
-        temperature_K=T,
-        field_T=B,
-        values={"magnetization": mag, "heat_capacity": heat},
-        errors={"magnetization": 0.05 * mag if with_errors else np.full_like(mag, np.nan),
-                "heat_capacity": np.full_like(heat, np.nan)},
-        units={"magnetization": "emu/g", "heat_capacity": "J K-1 g-1"},
-        long_names={"magnetization": "magnetisation per gram", "heat_capacity": "heat capacity per gram"},
-        info={"method": "quadrature"},
-    )
+from conftest import make_result
 
 
 # --------------------------------------------------------------------------- plot_result, save_quicklook

@@ -58,7 +58,7 @@ levels and slopes of ``three_level_spectrum(couplings=False)`` (phases' sin and 
 inline fdlibm-style kernel, :func:`_sincos`, within 2 ulp, instead of library calls), and in the
 ensemble layout (``three_level_outer`` and the fused sums: nodes in blocks per phase) levels,
 slopes, couplings and curvatures, the eigenvectors in short branch-free passes
-(:func:`_three_level_block_full_at`). The few instances the branch-free forms do not cover
+(:func:`_block_to_rows`). The few instances the branch-free forms do not cover
 (``E = 0`` exactly: the Fourier branch; a pair degenerate to working precision; ``|phi| > 1e5``)
 are redone by the scalar :func:`_three_level_one`. The per-instance layout with couplings stays
 scalar.
@@ -390,10 +390,11 @@ def _three_level_kernel(E, D0, table, outer, want, levels, slopes, coupling2, cu
         e = E.ravel()
         for first in range(start, stop, _BLOCK):
             last = min(first + _BLOCK, stop)
+            _pass_scales(e[3 * first : 3 * last], D0[first:last], work)
             for k in range(n_phase):
                 for j in range(last - first):
                     rows[j] = (first + j) * n_phase + k
-                _block_to_rows(E, D0, e, first, last, table, k, want, buf, work, scratch, levels, slopes, coupling2, curvature, rows)
+                _block_to_rows(E, D0, first, last, table, k, want, buf, work, scratch, levels, slopes, coupling2, curvature, rows)
         return
     for idx in range(start, stop):
         _three_level_one(
@@ -492,16 +493,6 @@ def _three_level_block(e, D0, phi, rate, shared_rate, buf):
         _store_lane(buf, j, m, s, s * (rate[0] if shared_rate else rate[j]), mu0, mu1, mu2, t0, t1, t2, q)
 
 
-@numba.njit(**_JIT)
-def _three_level_block_at(e, D0, cphi, sphi, rate, buf):
-    """:func:`_three_level_block` for instances sharing one phase (``cos phi``, ``sin phi``) and
-    one derivative factor ``rate``: the ensemble's nodes at one orientation."""
-    for j in range(D0.size):
-        m, s, d, f0, f1, f2 = _normalised(e[3 * j], e[3 * j + 1], e[3 * j + 2], D0[j])
-        mu0, mu1, mu2, t0, t1, t2, q = _closed_form(f0, f1, f2, d, cphi, sphi)
-        _store_lane(buf, j, m, s, s * rate, mu0, mu1, mu2, t0, t1, t2, q)
-
-
 @numba.njit(inline="always", **_JIT)
 def _null_vector(f0, f1, f2, hop, lam):
     """:func:`_row_cofactor` without branches: the largest of the three row cross products of
@@ -547,32 +538,52 @@ def _store_vector(w, row, j, x0, x1, x2):
     w[row + 4, j], w[row + 5, j] = x2.real, x2.imag
 
 
-# Rows of the eigenvector block's work array and of its output buffer. The eigenvector part of
-# the scalar kernel is split into several short loops ("passes") because LLVM vectorises each of
-# them but not their union.
-_W_F, _W_D, _W_S, _W_LAM0, _W_LAM1, _W_UP, _W_U, _W_V, _W_X, _W_ROWS = 0, 3, 4, 5, 6, 7, 8, 14, 20, 26
+# Rows of the ensemble layout's work array (per lane) and of its output buffer. The closed form
+# and the eigenvectors are split into several short loops ("passes") because LLVM vectorises
+# each of them but not their union; the node scales are computed once per block of nodes, the
+# rest once per block and phase.
+_W_F, _W_D, _W_S, _W_M = 0, 3, 4, 5  # f_i = e_i / s, d = D0 / s, s, mean
+_W_MU, _W_T, _W_Q = 6, 9, 12  # roots (mu0, mu1, mu2), their slopes (t0, t1, t2), q
+_W_U, _W_V, _W_X, _W_ROWS = 13, 19, 25, 31  # eigenvectors of mu0, mu1, mu2 (Re, Im of 3 entries)
 _B_COUPLING, _B_CURVATURE, _B_REDO, _B_ROWS = 6, 12, 15, 16  # couplings 00, 01, 02, 11, 12, 22
 
 
 @numba.njit(**_JIT)
-def _pass_roots(e, D0, cphi, sphi, w):
-    """Scaled asymmetries, ``d``, ``s``, the roots ``sigma mu0``, ``sigma mu1`` and ``q >= 0``."""
-    for j in range(D0.size):
-        _, s, d, f0, f1, f2 = _normalised(e[3 * j], e[3 * j + 1], e[3 * j + 2], D0[j])
-        mu0, mu1, _, _, _, _, q = _closed_form(f0, f1, f2, d, cphi, sphi)
-        sigma = 1.0 if q >= 0.0 else -1.0
-        w[_W_LAM0, j] = sigma * mu0
-        w[_W_LAM1, j] = sigma * mu1
-        w[_W_UP, j] = 1.0 if q >= 0.0 else 0.0
-
-
-@numba.njit(**_JIT)
 def _pass_scales(e, D0, w):
+    """Mean, scale ``s``, ``d = D0 / s`` and ``f_i = e_i / s`` of the nodes (:func:`_normalised`)."""
     for j in range(D0.size):
-        _, s, d, f0, f1, f2 = _normalised(e[3 * j], e[3 * j + 1], e[3 * j + 2], D0[j])
+        m, s, d, f0, f1, f2 = _normalised(e[3 * j], e[3 * j + 1], e[3 * j + 2], D0[j])
         w[_W_F, j], w[_W_F + 1, j], w[_W_F + 2, j] = f0, f1, f2
         w[_W_D, j] = d
         w[_W_S, j] = s
+        w[_W_M, j] = m
+
+
+@numba.njit(**_JIT)
+def _pass_roots(cphi, sphi, w, n):
+    """:func:`_closed_form` at one phase: roots, their phase slopes and ``q``."""
+    for j in range(n):
+        mu0, mu1, mu2, t0, t1, t2, q = _closed_form(w[_W_F, j], w[_W_F + 1, j], w[_W_F + 2, j], w[_W_D, j], cphi, sphi)
+        w[_W_MU, j], w[_W_MU + 1, j], w[_W_MU + 2, j] = mu0, mu1, mu2
+        w[_W_T, j], w[_W_T + 1, j], w[_W_T + 2, j] = t0, t1, t2
+        w[_W_Q, j] = q
+
+
+@numba.njit(**_JIT)
+def _pass_levels(rate, w, buf, n):
+    """Ascending levels and slopes (per unit of the field parameter) into ``buf[0:6]``."""
+    for j in range(n):
+        s = w[_W_S, j]
+        _store_lane(
+            buf, j, w[_W_M, j], s, s * rate, w[_W_MU, j], w[_W_MU + 1, j], w[_W_MU + 2, j], w[_W_T, j],
+            w[_W_T + 1, j], w[_W_T + 2, j], w[_W_Q, j],
+        )
+
+
+@numba.njit(inline="always", **_JIT)
+def _signed_root(w, k, j):
+    """Eigenvalue ``sigma mu_k`` of the normalised matrix, ``sigma`` the sign of ``q``."""
+    return w[_W_MU + k, j] if w[_W_Q, j] >= 0.0 else -w[_W_MU + k, j]
 
 
 @numba.njit(**_JIT)
@@ -580,7 +591,7 @@ def _pass_isolated(c3, s3, w, n):
     """Normalised eigenvector ``u`` of the isolated level."""
     for j in range(n):
         d = w[_W_D, j]
-        u0, u1, u2, nu = _null_vector(w[_W_F, j], w[_W_F + 1, j], w[_W_F + 2, j], complex(d * c3, d * s3), w[_W_LAM0, j])
+        u0, u1, u2, nu = _null_vector(w[_W_F, j], w[_W_F + 1, j], w[_W_F + 2, j], complex(d * c3, d * s3), _signed_root(w, 0, j))
         inv = 1.0 / math.sqrt(max(nu, 1e-300))
         _store_vector(w, _W_U, j, u0 * inv, u1 * inv, u2 * inv)
 
@@ -592,7 +603,7 @@ def _pass_pair(c3, s3, w, buf, n):
     for j in range(n):
         d = w[_W_D, j]
         f0, f1, f2 = w[_W_F, j], w[_W_F + 1, j], w[_W_F + 2, j]
-        v0, v1, v2, _ = _null_vector(f0, f1, f2, complex(d * c3, d * s3), w[_W_LAM1, j])
+        v0, v1, v2, _ = _null_vector(f0, f1, f2, complex(d * c3, d * s3), _signed_root(w, 1, j))
         u0, u1, u2 = _vector(w, _W_U, j)
         ov = _dot(u0, u1, u2, v0, v1, v2)
         v0, v1, v2 = v0 - ov * u0, v1 - ov * u1, v2 - ov * u2
@@ -616,7 +627,7 @@ def _pass_third(w, n):
 @numba.njit(inline="always", **_JIT)
 def _ascending_vectors(w, j):
     """Eigenvectors in ascending level order: ``(x, v, u)`` if ``q >= 0`` else ``(u, v, x)``."""
-    up = w[_W_UP, j] > 0.0
+    up = w[_W_Q, j] >= 0.0
     u0, u1, u2 = _vector(w, _W_U, j)
     x0, x1, x2 = _vector(w, _W_X, j)
     v0, v1, v2 = _vector(w, _W_V, j)
@@ -677,37 +688,28 @@ def _pass_couplings_high(c3, s3, rate, w, buf, n):
 
 
 @numba.njit(**_JIT)
-def _three_level_block_full_at(e, D0, cphi, sphi, c3, s3, rate, buf, w):
-    """:func:`_three_level_block_at` with couplings and curvatures: the eigenvectors of
-    :func:`_three_level_one` (row cofactors, projection, conjugated cross product) without
-    branches, in short vectorised passes over the block. ``buf[_B_REDO, j] = 1`` marks the lanes
-    this form does not cover (``E = 0`` exactly, a pair degenerate to working precision)."""
-    n = D0.size
-    _three_level_block_at(e, D0, cphi, sphi, rate, buf)
-    _pass_roots(e, D0, cphi, sphi, w)
-    _pass_scales(e, D0, w)
-    _pass_isolated(c3, s3, w, n)
-    _pass_pair(c3, s3, w, buf, n)
-    _pass_third(w, n)
-    _pass_curvatures(c3, s3, rate, w, buf, n)
-    _pass_couplings_low(c3, s3, rate, w, buf, n)
-    _pass_couplings_high(c3, s3, rate, w, buf, n)
-
-
-@numba.njit(**_JIT)
-def _block_to_rows(E, D0, e, first, last, table, k, want, buf, w, scratch, levels, slopes, coupling2, curvature, rows):
-    """Spectra of nodes ``first .. last - 1`` at phase ``k`` of ``table`` into rows ``rows[j]``
-    of the outputs: SIMD blocks, and :func:`_three_level_one` for the lanes they do not cover."""
+def _block_to_rows(E, D0, first, last, table, k, want, buf, w, scratch, levels, slopes, coupling2, curvature, rows):
+    """Spectra of nodes ``first .. last - 1`` at phase ``k`` of ``table`` into rows ``rows[j]`` of
+    the outputs, ``w`` holding the nodes' scales (:func:`_pass_scales`): the closed form and, if
+    ``want``, the eigenvectors of :func:`_three_level_one` (row cofactors, projection, conjugated
+    cross product) without branches, in vectorised passes over the block; the lanes these do not
+    cover (``E = 0`` exactly, a pair degenerate to working precision) by :func:`_three_level_one`."""
     cphi, sphi, c3, s3, rate = table[k, 0], table[k, 1], table[k, 2], table[k, 3], table[k, 4]
+    n = last - first
+    _pass_roots(cphi, sphi, w, n)
+    _pass_levels(rate, w, buf, n)
     if want:
-        _three_level_block_full_at(e[3 * first : 3 * last], D0[first:last], cphi, sphi, c3, s3, rate, buf, w)
-    else:
-        _three_level_block_at(e[3 * first : 3 * last], D0[first:last], cphi, sphi, rate, buf)
-    for j in range(last - first):
-        i = first + j
+        _pass_isolated(c3, s3, w, n)
+        _pass_pair(c3, s3, w, buf, n)
+        _pass_third(w, n)
+        _pass_curvatures(c3, s3, rate, w, buf, n)
+        _pass_couplings_low(c3, s3, rate, w, buf, n)
+        _pass_couplings_high(c3, s3, rate, w, buf, n)
+    for j in range(n):
         r = rows[j]
-        _, _, _, f0, f1, f2 = _normalised(E[i, 0], E[i, 1], E[i, 2], D0[i])
-        if f0 * f0 + f1 * f1 + f2 * f2 == 0.0 or (want and buf[_B_REDO, j] != 0.0):
+        flat = w[_W_F, j] ** 2 + w[_W_F + 1, j] ** 2 + w[_W_F + 2, j] ** 2 == 0.0
+        if flat or (want and buf[_B_REDO, j] != 0.0):
+            i = first + j
             _three_level_one(
                 E[i, 0], E[i, 1], E[i, 2], D0[i], cphi, sphi, c3, s3, rate, want, levels, slopes, coupling2,
                 curvature, r, scratch,
@@ -1074,6 +1076,18 @@ def _add_magnetization3(levels, slopes, beta, weight, out):
         out[t] -= weight * (s0 + v1 * s1 + v2 * s2) / (1.0 + v1 + v2)
 
 
+@numba.njit(**_JIT)
+def _add_nodes(node, weights, first, count, totals, squares):
+    """``totals += w_i c_i`` and ``squares += (w_i c_i)^2`` over the block's nodes, ``c_i = node[j]``."""
+    for j in range(count):
+        wi = weights[first + j]
+        for o in range(node.shape[1]):
+            for t in range(node.shape[2]):
+                c = wi * node[j, o, t]
+                totals[o, t] += c
+                squares[o, t] += c * c
+
+
 @numba.njit(inline="always", **_JIT)
 def _chunk_row(n_nodes, n_rows, start):
     """Row of the per-chunk sums for the chunk starting at node ``start`` (as :func:`_run_sums`)."""
@@ -1115,8 +1129,9 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wa
         last = min(first + _BLOCK, stop)
         count = last - first
         node[:, :, :] = 0.0
+        _pass_scales(e[3 * first : 3 * last], D0[first:last], work)
         for k in range(n_phase):
-            _block_to_rows(E, D0, e, first, last, table, k, want, buf, work, scratch, levels, slopes, coupling2, curvature, rows)
+            _block_to_rows(E, D0, first, last, table, k, want, buf, work, scratch, levels, slopes, coupling2, curvature, rows)
             for j in range(count):
                 for o in range(n_obs):
                     if codes[o] == _MAGNETIZATION:
@@ -1125,12 +1140,7 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wa
                     _thermal_one(levels, slopes, coupling2, curvature, j, T, beta, beta_min, codes[o], want, res, w, rest, acc, acc2)
                     for t in range(n_T):
                         node[j, o, t] += orient_w[k] * res[t]
-        for j in range(count):
-            for o in range(n_obs):
-                for t in range(n_T):
-                    c = weights[first + j] * node[j, o, t]
-                    totals[row, o, t] += c
-                    squares[row, o, t] += c * c
+        _add_nodes(node, weights, first, count, totals[row], squares[row])
 
 
 def thermal_observable(name, levels, temperature_K, slopes=None, coupling2=None, curvature=None):

@@ -37,7 +37,7 @@ import numpy as np
 
 from . import hamiltonians
 from . import _four_well_sweep as _sweep
-from .kernels import _JIT, _checked, _chunk_row, _run_chunked, _run_sums, _thermal_one
+from .kernels import _JIT, _add_nodes, _checked, _chunk_row, _run_chunked, _run_sums, _thermal_one
 from .spectra import Spectrum
 
 __all__ = ["bond_table", "four_well_outer", "four_well_sums"]
@@ -373,17 +373,11 @@ def _sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, want, max_swee
         for k in range(n_orient):
             _block_to_rows(E, D0, table, k, first, count, want, max_sweeps, scratch, levels, slopes, coupling2, curvature, rows)
             for j in range(count):
-                for o in range(n_obs):
+                for o in range(codes.size):
                     _thermal_one(levels, slopes, coupling2, curvature, j, T, beta, beta_min, codes[o], want, res, wts, rest, acc, acc2)
                     for t in range(n_T):
                         node[j, o, t] += orient_w[k] * res[t]
-        for j in range(count):
-            wi = weights[first + j]
-            for o in range(n_obs):
-                for t in range(n_T):
-                    c = wi * node[j, o, t]
-                    totals[row, o, t] += c
-                    squares[row, o, t] += c * c
+        _add_nodes(node, weights, first, count, totals[row], squares[row])
 
 
 def _node_arrays(E, D0):
