@@ -10,12 +10,12 @@ derivatives are with respect to the field in tesla.
 * :class:`TwoLevelSystem` -- Eq. 5, parameters ``delta``, ``delta0`` (K); no field coupling.
 * :class:`ThreeLevelSystem` -- Eq. 6, parameters ``E`` (N, 3) and ``D0`` (K); orientation
   ``u = cos(theta)`` of the loop normal to the field; ``phi = 2 pi (Q/e) S u B / phi_0``.
-  ``solver="fast"`` (default) uses the closed-form kernel :func:`tunnelsim.kernels.three_level_outer`,
+  ``solver="fast"`` (default) uses the closed-form kernel :func:`tunnelsim.kernels.three_level.three_level_outer`,
   ``solver="eigh"`` the reference :func:`tunnelsim.spectra.solve`; they agree to rounding.
 * :class:`FourWellSystem` -- tetrahedral four wells, parameters ``E`` (N, 4) and ``D0``;
   orientation is the unit field direction in the body frame (K, 3);
   ``phi_vec = 2 pi (Q/e) S_1 B n / phi_0`` with ``S_1`` one face of the regular tetrahedron.
-  ``solver="fast"`` (default) uses the compiled Jacobi solver of :mod:`tunnelsim.kernels_four_well`,
+  ``solver="fast"`` (default) uses the compiled Jacobi solver of :mod:`tunnelsim.kernels.four_well`,
   ``solver="eigh"`` the reference; they agree to rounding.
 """
 
@@ -168,7 +168,7 @@ class ThreeLevelSystem:
         ``c_i = w_i sum_k omega_k O_ik(T)``, where ``O`` is the :class:`~tunnelsim.thermo.Thermodynamics`
         function ``name`` of node ``i`` at orientation ``k`` (field derivatives in tesla). This is
         what an ensemble average needs; with ``solver="fast"`` it is one compiled pass that stores
-        nothing per instance (:func:`tunnelsim.kernels.three_level_sums`), with ``"eigh"`` the
+        nothing per instance (:func:`tunnelsim.kernels.three_level.three_level_sums`), with ``"eigh"`` the
         reference spectrum and thermodynamics summed with numpy.
 
         Parameters
@@ -250,7 +250,7 @@ class FourWellSystem:
     vertices : array_like, shape (4, 3), optional
         Well positions in units where ``S_1 = 1`` (default: the regular tetrahedron).
     solver : {"fast", "eigh"}, optional
-        ``"fast"`` (default): the compiled Jacobi solver of :mod:`tunnelsim.kernels_four_well`;
+        ``"fast"`` (default): the compiled Jacobi solver of :mod:`tunnelsim.kernels.four_well`;
         ``"eigh"``: :func:`numpy.linalg.eigh` on the built matrices (the reference path).
     """
 
@@ -283,7 +283,7 @@ class FourWellSystem:
         return E, D0
 
     def _table(self, field_T, n):
-        from . import kernels_four_well  # numba is imported only when the fast path is used
+        from .kernels import four_well as kernels_four_well  # numba is imported only when the fast path is used
 
         dphi_dB = float(phase_per_tesla(self.charge_area_A2))
         field = float(as_real_array(field_T, "field_T"))
@@ -307,7 +307,7 @@ class FourWellSystem:
         E, D0 = self._nodes(params)
         n = self._directions(orientations)
         if self.solver == "fast":
-            from . import kernels_four_well
+            from .kernels import four_well as kernels_four_well
 
             return kernels_four_well.four_well_outer(E, D0, self._table(field_T, n), couplings=couplings)
         dphi_dB = float(phase_per_tesla(self.charge_area_A2))
@@ -324,7 +324,7 @@ class FourWellSystem:
         thermodynamics (a field along ``-n`` conjugates the Hamiltonian), so each antipodal pair
         of the rule is evaluated once with the pair's weight. With ``solver="fast"`` it is one
         compiled pass that stores nothing per instance
-        (:func:`tunnelsim.kernels_four_well.four_well_sums`); with ``"eigh"`` the reference
+        (:func:`tunnelsim.kernels.four_well.four_well_sums`); with ``"eigh"`` the reference
         spectrum and thermodynamics summed with numpy.
 
         Parameters
@@ -361,7 +361,7 @@ class FourWellSystem:
         keep, omega = _antipodal_fold(n, omega)
         n = n[keep]
         if self.solver == "fast":
-            from . import kernels_four_well
+            from .kernels import four_well as kernels_four_well
 
             return kernels_four_well.four_well_sums(E, D0, w, self._table(field_T, n), omega, T, names)
         return _numpy_sums(self.spectrum(params, field_T, n, couplings="susceptibility" in names), w, omega, T, names)

@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tunnelsim import distributions, ensemble, hamiltonians, kernels_four_well, spectra, systems, thermo
-from tunnelsim import _codegen_four_well
+from tunnelsim import distributions, ensemble, hamiltonians, spectra, systems, thermo
+from tunnelsim.kernels import four_well as kernels_four_well
+from tunnelsim.kernels import _codegen_four_well
 
-from test_kernels import _assert_thermal_close, cluster_slope_sums
+from test_three_level import _assert_thermal_close, cluster_slope_sums
 
 
 def _reference(E, D0, n, field, rate):
@@ -151,7 +152,7 @@ def test_scalar_fallback_matches_the_simd_path(random_set):
 
 
 def test_generated_sweep_module_is_up_to_date():
-    """tunnelsim/_four_well_sweep.py is what tunnelsim/_codegen_four_well.py generates."""
+    """tunnelsim/kernels/_four_well_sweep.py is what tunnelsim/kernels/_codegen_four_well.py generates."""
     path = Path(_codegen_four_well.__file__).with_name("_four_well_sweep.py")
     assert path.read_text() == _codegen_four_well.generate()
 

@@ -18,14 +18,14 @@ accumulating the eigenvectors. Sweeps stop when no pivot exceeds ``1e-18`` (rela
 Jacobi converges quadratically, so this is reached one sweep after the off-diagonal part
 falls to rounding level. Levels are then accurate to rounding in ``s``, eigenvectors to
 rounding over the gap, as with LAPACK's ``zheevd`` (:func:`numpy.linalg.eigh`, the reference
-path, against which ``tests/test_kernels_four_well.py`` checks everything). Degenerate levels
+path, against which ``tests/kernels/test_four_well.py`` checks everything). Degenerate levels
 (the regular tetrahedron at zero field has a three-fold degenerate level) get some orthonormal
 basis of their subspace; thermal functions use only sums over degenerate levels, which do not
 depend on that choice (:mod:`tunnelsim.spectra`).
 
 Slopes, couplings and curvatures follow from the eigenvectors (Hellmann-Feynman), as in
 :func:`tunnelsim.spectra.solve`; the thermal functions are those of
-:func:`tunnelsim.kernels.thermal_observable`.
+:func:`tunnelsim.kernels.thermal.thermal_observable`.
 """
 
 from __future__ import annotations
@@ -35,10 +35,11 @@ import math
 import numba
 import numpy as np
 
-from . import hamiltonians
+from .. import hamiltonians
 from . import _four_well_sweep as _sweep
-from .kernels import _JIT, _add_nodes, _checked, _chunk_row, _run_chunked, _run_sums, _thermal_one
-from .spectra import Spectrum
+from ._common import _JIT, _checked, _run_chunked
+from .thermal import _add_nodes, _chunk_row, _run_sums, _thermal_one
+from ..spectra import Spectrum
 
 __all__ = ["bond_table", "four_well_outer", "four_well_sums"]
 
@@ -135,7 +136,7 @@ def _jacobi(a, v):
 
 
 @numba.njit(**_JIT)
-def _four_well_one(E, D0, table, k, want, a, v, hop, dh, w, order, levels, slopes, coupling2, curvature, idx):
+def _four_well_one(E, D0, table, k, with_couplings, a, v, hop, dh, w, order, levels, slopes, coupling2, curvature, idx):
     """Spectrum of one instance (asymmetries ``E`` (4,), amplitude ``D0``, orientation row ``k`` of
     ``table``) into row ``idx`` of the outputs; ``a``, ``v``, ``hop``, ``dh``, ``w``, ``order`` are scratch."""
     m = 0.25 * (E[0] + E[1] + E[2] + E[3])
@@ -182,7 +183,7 @@ def _four_well_one(E, D0, table, k, want, a, v, hop, dh, w, order, levels, slope
         for i in range(4):
             total += (np.conj(v[i, cn]) * w[i, cn]).real
         slopes[idx, n] = total * s
-    if not want:
+    if not with_couplings:
         return
     for n in range(4):
         cn = order[n]
@@ -230,7 +231,7 @@ def _block_scratch():
 
 
 @numba.njit(**_JIT)
-def _solve_block(E, D0, table, k, first, count, want, max_sweeps, sa, sb, d, mean, scale, der):
+def _solve_block(E, D0, table, k, first, count, with_couplings, max_sweeps, sa, sb, d, mean, scale, der):
     """Diagonalise nodes ``first .. first + count - 1`` (``count <= BLOCK``) at orientation ``k``
     with the unrolled SIMD sweeps; derivatives into ``der``. Returns the state array that holds
     the result (``sa`` or ``sb``); lanes beyond ``count`` hold a zero matrix."""
@@ -272,7 +273,7 @@ def _solve_block(E, D0, table, k, first, count, want, max_sweeps, sa, sb, d, mea
                     done = False
         if done:
             break
-    if want:
+    if with_couplings:
         _sweep.derivatives_full(src, table[k], d, der)
     else:
         _sweep.derivatives_lean(src, table[k], d, der)
@@ -292,7 +293,7 @@ def _lane_converged(st, j):
 
 
 @numba.njit(**_JIT)
-def _lane_out(st, der, mean, scale, j, want, order, levels, slopes, coupling2, curvature, idx):
+def _lane_out(st, der, mean, scale, j, with_couplings, order, levels, slopes, coupling2, curvature, idx):
     """Sorted eigen-data of lane ``j`` of a solved block into row ``idx`` of the outputs."""
     B = _BLOCK
     for n in range(4):
@@ -306,7 +307,7 @@ def _lane_out(st, der, mean, scale, j, want, order, levels, slopes, coupling2, c
     for n in range(4):
         levels[idx, n] = st[order[n] * B + j] * s + mean[j]
         slopes[idx, n] = der[(_sweep.OUT_SLOPES + order[n]) * B + j] * s
-    if not want:
+    if not with_couplings:
         return
     for n in range(4):
         curvature[idx, n] = der[(_sweep.OUT_CURVATURE + order[n]) * B + j] * s
@@ -318,22 +319,22 @@ def _lane_out(st, der, mean, scale, j, want, order, levels, slopes, coupling2, c
 
 
 @numba.njit(**_JIT)
-def _block_to_rows(E, D0, table, k, first, count, want, max_sweeps, scratch, levels, slopes, coupling2, curvature, rows):
+def _block_to_rows(E, D0, table, k, first, count, with_couplings, max_sweeps, scratch, levels, slopes, coupling2, curvature, rows):
     """Solve one block and write lane ``j`` to row ``rows[j]`` of the outputs; lanes the SIMD sweeps
     did not converge within ``max_sweeps`` are redone with the scalar solver."""
     sa, sb, d, mean, scale, der = scratch[0]
     a, v, hop, dh, w, order = scratch[1]
-    st = _solve_block(E, D0, table, k, first, count, want, max_sweeps, sa, sb, d, mean, scale, der)
+    st = _solve_block(E, D0, table, k, first, count, with_couplings, max_sweeps, sa, sb, d, mean, scale, der)
     for j in range(count):
         if _lane_converged(st, j):
-            _lane_out(st, der, mean, scale, j, want, order, levels, slopes, coupling2, curvature, rows[j])
+            _lane_out(st, der, mean, scale, j, with_couplings, order, levels, slopes, coupling2, curvature, rows[j])
         else:
             i = first + j
-            _four_well_one(E[i], D0[i], table, k, want, a, v, hop, dh, w, order, levels, slopes, coupling2, curvature, rows[j])
+            _four_well_one(E[i], D0[i], table, k, with_couplings, a, v, hop, dh, w, order, levels, slopes, coupling2, curvature, rows[j])
 
 
 @numba.njit(**_JIT)
-def _outer_kernel(E, D0, table, want, max_sweeps, levels, slopes, coupling2, curvature, start, stop):
+def _outer_kernel(E, D0, table, with_couplings, max_sweeps, levels, slopes, coupling2, curvature, start, stop):
     """Nodes ``start <= i < stop`` at every orientation, row ``i * K + k`` of the outputs."""
     scratch = (_block_scratch(), _scratch())
     n_orient = table.shape[0]
@@ -343,13 +344,13 @@ def _outer_kernel(E, D0, table, want, max_sweeps, levels, slopes, coupling2, cur
         for k in range(n_orient):
             for j in range(count):
                 rows[j] = (first + j) * n_orient + k
-            _block_to_rows(E, D0, table, k, first, count, want, max_sweeps, scratch, levels, slopes, coupling2, curvature, rows)
+            _block_to_rows(E, D0, table, k, first, count, with_couplings, max_sweeps, scratch, levels, slopes, coupling2, curvature, rows)
 
 
 @numba.njit(**_JIT)
-def _sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, want, max_sweeps, totals, squares, start, stop):
+def _sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings, max_sweeps, totals, squares, start, stop):
     """Fused ensemble sums over nodes ``start <= i < stop`` into the chunk's row of ``totals`` and
-    ``squares`` (as :func:`tunnelsim.kernels._three_level_sums_kernel`), in SIMD blocks of nodes."""
+    ``squares`` (as :func:`tunnelsim.kernels.three_level._three_level_sums_kernel`), in SIMD blocks of nodes."""
     n_orient = table.shape[0]
     n_T = beta.size
     n_obs = codes.size
@@ -371,10 +372,10 @@ def _sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, want, max_swee
         count = min(_BLOCK, stop - first)
         node[:, :, :] = 0.0
         for k in range(n_orient):
-            _block_to_rows(E, D0, table, k, first, count, want, max_sweeps, scratch, levels, slopes, coupling2, curvature, rows)
+            _block_to_rows(E, D0, table, k, first, count, with_couplings, max_sweeps, scratch, levels, slopes, coupling2, curvature, rows)
             for j in range(count):
                 for o in range(codes.size):
-                    _thermal_one(levels, slopes, coupling2, curvature, j, T, beta, beta_min, codes[o], want, res, wts, rest, acc, acc2)
+                    _thermal_one(levels, slopes, coupling2, curvature, j, T, beta, beta_min, codes[o], with_couplings, res, wts, rest, acc, acc2)
                     for t in range(n_T):
                         node[j, o, t] += orient_w[k] * res[t]
         _add_nodes(node, weights, first, count, totals[row], squares[row])
@@ -443,7 +444,7 @@ def four_well_sums(E, D0, weights, table, orientation_weights, temperature_K, ob
 
     ``sum_i w_i sum_k omega_k O(E_i, D0_i, orientation k; T)`` for each observable, with the
     spectrum of :func:`four_well_outer` and the functions of
-    :func:`tunnelsim.kernels.thermal_observable`, and the sums of squares of the node
+    :func:`tunnelsim.kernels.thermal.thermal_observable`, and the sums of squares of the node
     contributions ``c_i = w_i sum_k omega_k O_ik`` (for sampling errors).
 
     Parameters
@@ -461,7 +462,7 @@ def four_well_sums(E, D0, weights, table, orientation_weights, temperature_K, ob
     temperature_K : array_like, shape (n_T,)
         Temperatures in K, > 0.
     observables : sequence of str
-        Keys of :data:`tunnelsim.kernels.OBSERVABLE_CODES`.
+        Keys of :data:`tunnelsim.kernels.thermal.OBSERVABLE_CODES`.
 
     Returns
     -------

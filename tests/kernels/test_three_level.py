@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from tunnelsim import distributions, ensemble, hamiltonians, kernels, spectra, systems, thermo, units
+from tunnelsim.kernels import _common, thermal
 
 FUNCTIONS = thermo.FUNCTION_NAMES
 
@@ -252,7 +253,7 @@ def test_inline_sincos_is_accurate_to_2_ulp():
     terms next to multiples of pi/2 (the reduction keeps the low bits)."""
     rng = np.random.default_rng(5)
     x = np.concatenate([
-        rng.uniform(-kernels._SINCOS_MAX, kernels._SINCOS_MAX, 200_000),
+        rng.uniform(-_common._SINCOS_MAX, _common._SINCOS_MAX, 200_000),
         rng.uniform(-10.0, 10.0, 200_000),
         np.geomspace(1e-300, 1e-3, 1000),
         [k * math.pi / 2 for k in range(-40, 41)],
@@ -260,17 +261,17 @@ def test_inline_sincos_is_accurate_to_2_ulp():
     ])
     s = np.empty_like(x)
     c = np.empty_like(x)
-    kernels._sincos_array(x, s, c)
+    _common._sincos_array(x, s, c)
     ulp_s = np.spacing(np.maximum(np.abs(np.sin(x)), 1e-300))
     ulp_c = np.spacing(np.maximum(np.abs(np.cos(x)), 1e-300))
     assert np.max(np.abs(s - np.sin(x)) / ulp_s) <= 2.0
     assert np.max(np.abs(c - np.cos(x)) / ulp_c) <= 2.0
     s2 = np.empty_like(x)
     c2 = np.empty_like(x)
-    kernels._sincos_array(-x, s2, c2)
+    _common._sincos_array(-x, s2, c2)
     np.testing.assert_array_equal(s2, -s)
     np.testing.assert_array_equal(c2, c)
-    kernels._sincos_array(np.zeros(1), s[:1], c[:1])
+    _common._sincos_array(np.zeros(1), s[:1], c[:1])
     assert s[0] == 0.0 and c[0] == 1.0
 
 
@@ -483,10 +484,10 @@ def test_kubo_weight_is_accurate_on_both_sides_of_the_series_switch():
     @numba.njit
     def weights(y, out):
         for i in range(y.size):
-            out[i] = kernels._kubo_weight(y[i])
+            out[i] = thermal._kubo_weight(y[i])
 
     y = np.concatenate([np.geomspace(1e-300, 1e10, 100_000), np.linspace(0.0, 2.0, 100_001),
-                        [kernels._KUBO_SERIES_MAX, np.nextafter(kernels._KUBO_SERIES_MAX, 0.0), 745.0, 800.0]])
+                        [thermal._KUBO_SERIES_MAX, np.nextafter(thermal._KUBO_SERIES_MAX, 0.0), 745.0, 800.0]])
     got = np.empty_like(y)
     weights(y, got)
     safe = np.maximum(y, 1e-300)
