@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tunnelsim import fitting, synth
+from tunnelsim import fitting
+from tunnelsim.fitting import parameters, synth
 from tunnelsim.paramagnet import total_magnetization_emu_per_g
 
 PARAMS = Path(__file__).resolve().parent.parent / "simulations" / "bk7_synthetic_params.toml"
@@ -27,7 +28,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="fits timed (different noise and start)")
     args = parser.parse_args(argv)
-    pf = synth.load_parameter_file(PARAMS)
+    pf = parameters.load_parameter_file(PARAMS)
     truth = pf.values()
     data = synth.synthesize(truth, pf.runs, pf.noise, seed=0)
     t0 = time.perf_counter()

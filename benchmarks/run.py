@@ -310,7 +310,8 @@ def workload_c(args, report):
 
 def workload_d(args, report):
     try:
-        from tunnelsim import fitting, synth
+        from tunnelsim import fitting
+        from tunnelsim.fitting import parameters, synth
     except ImportError:
         print("\n== (d) skipped: tunnelsim.fitting is not available")
         report["d"] = {"skipped": "tunnelsim.fitting missing"}
@@ -318,7 +319,7 @@ def workload_d(args, report):
     from pathlib import Path
 
     params = Path(__file__).resolve().parent.parent / "simulations" / "bk7_synthetic_params.toml"
-    pf = synth.load_parameter_file(params)
+    pf = parameters.load_parameter_file(params)
     truth = pf.values()
     data = synth.synthesize(truth, pf.runs, pf.noise, seed=0)
     start = {k: v * (1.0 + 0.2 * s) for (k, v), s in zip(truth.items(), np.random.default_rng(1000).choice([-1.0, 1.0], len(truth)))}

@@ -6,7 +6,7 @@ Usage::
 
 Every number comes from the public tunnelsim API (config and runner, ensemble, etm, paramagnet,
 synth, fitting, langevin_analysis, validation); the panels are drawn with
-:mod:`tunnelsim.plotting` and :mod:`tunnelsim.fit_plots` where they have a figure function, and
+:mod:`tunnelsim.plotting` and :mod:`tunnelsim.fitting.figures` where they have a figure function, and
 with plain matplotlib (``Figure`` on an Agg canvas, never ``pyplot``) otherwise. ``--quick``
 uses coarse grids (about 15 s on a two-core machine, for the tests); the default grids
 (under a minute) are the ones the committed PNGs were made with. One line per figure, with
@@ -43,19 +43,17 @@ from tunnelsim import (
     config,
     ensemble,
     etm,
-    fit_plots,
     fitting,
     hamiltonians,
-    langevin_analysis,
     paramagnet,
     plotting,
     runner,
     spectra,
-    synth,
     units,
     validation,
 )
 from tunnelsim._atomic import atomic_output
+from tunnelsim.fitting import figures, langevin, parameters, synth
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUTDIR = Path(__file__).resolve().parent / "figures"
@@ -93,7 +91,7 @@ class GallerySettings:
         Temperatures of the M vs T runs of the universality test.
     family_field_points : int
         Points per M(H) curve (0 to 70 kOe).
-    fit_runs : tuple of tunnelsim.synth.RunSpec or None
+    fit_runs : tuple of tunnelsim.parameters.RunSpec or None
         Runs of the synthetic BK7 data (None: the parameter file's, 500 points).
     four_well : tunnelsim.validation.FourWellSettings
     error_map_temperature_K, error_map_field_T : tuple of float
@@ -142,7 +140,7 @@ def quick_settings():
         spectrum_phase_points=121,
         universality_temperature_K=_floats(np.geomspace(2.0, 300.0, 12)),
         family_field_points=15,
-        fit_runs=synth.seed_runs(n_temperatures=10, n_fields=8),
+        fit_runs=parameters.seed_runs(n_temperatures=10, n_fields=8),
         four_well=validation.FourWellSettings(temperature_K=(2.0, 4.5, 10.0, 30.0), field_T=(1.0, 3.0), D_max_K=100.0,
                                               sphere_degree=5,
                                               nodes=MappingProxyType({"D": 10, "D0": 2, "direction": 6})),
@@ -268,10 +266,10 @@ def figure_universality(settings):
     fig : matplotlib.figure.Figure
     summary : str
     """
-    pf = synth.load_parameter_file(BK7_PARAMETERS)
+    pf = parameters.load_parameter_file(BK7_PARAMETERS)
     truth = pf.values()
     fig, (ax_h, ax_u, ax_i) = _figure(3, width=4.6, height=4.2)
-    family = eq17_result(synth.SEED_M_VS_H_TEMPERATURES_K, np.linspace(0.0, 7.0e4, settings.family_field_points),
+    family = eq17_result(parameters.SEED_M_VS_H_TEMPERATURES_K, np.linspace(0.0, 7.0e4, settings.family_field_points),
                          truth, pf.P_star, pf.T0_K)
     plotting.plot_result(family, ax=ax_h)
     ax_h.set_ylabel("M (emu/g)")
@@ -281,7 +279,7 @@ def figure_universality(settings):
     secondary.set_xlabel("H (kOe)")
 
     T = settings.universality_temperature_K
-    H = np.asarray(synth.SEED_M_VS_T_FIELDS_OE)
+    H = np.asarray(parameters.SEED_M_VS_T_FIELDS_OE)
     total = eq17_result(T, H, truth, pf.P_star, pf.T0_K)
     plotting.plot_universality(total, subtract_larmor_emu_per_g_Oe=truth["chi_L_emu_per_g_Oe"], ax=ax_u)
     ax_u.set_title("universality test: M vs T runs (fields as right)", fontsize="medium")
@@ -307,17 +305,17 @@ def figure_universality(settings):
 
 # ============================================================================ (c) BK7 fit
 def bk7_fit(settings):
-    """Synthetic BK7-like data (Table 3, :mod:`tunnelsim.synth`) and their joint Eq. 17 fit.
+    """Synthetic BK7-like data (Table 3, :mod:`tunnelsim.fitting.synth`) and their joint Eq. 17 fit.
 
     The fit starts from every Table 3 parameter moved by +-20 % (seeded), as in notebook 03.
 
     Returns
     -------
-    pf : tunnelsim.synth.ParameterFile
-    data : tunnelsim.datasets.MagnetizationData
+    pf : tunnelsim.parameters.ParameterFile
+    data : tunnelsim.fitting.data.MagnetizationData
     result : tunnelsim.fitting.FitResult
     """
-    pf = synth.load_parameter_file(BK7_PARAMETERS)
+    pf = parameters.load_parameter_file(BK7_PARAMETERS)
     truth = pf.values()
     runs = pf.runs if settings.fit_runs is None else settings.fit_runs
     data = synth.synthesize(truth, runs, pf.noise, seed=pf.seed, P_star=pf.P_star, T0_K=pf.T0_K)
@@ -338,8 +336,8 @@ def figure_bk7_fit(pf, data, result):
     summary : str
     """
     fig, axes = _figure(2, nrows=2, width=5.6, height=3.9)
-    fit_plots.plot_fit(data, result, axes=axes[:2])
-    fit_plots.plot_residuals(data, result, axes=axes[2:])
+    figures.plot_fit(data, result, axes=axes[:2])
+    figures.plot_residuals(data, result, axes=axes[2:])
     for ax in axes[2:]:
         ax.get_legend().remove()
     low, high = axes[0].get_ylim()
@@ -363,13 +361,13 @@ def figure_langevin_curie(pf, data, result):
     fig : matplotlib.figure.Figure
     summary : str
     """
-    rows = langevin_analysis.per_run_langevin_fits(data)
-    curie = langevin_analysis.curie_test(data, result.parameters["chi_L_emu_per_g_Oe"].value)
-    model = langevin_analysis.curie_product_model(curie.temperature_K, result.values(), pf.P_star, pf.T0_K)
+    rows = langevin.per_run_langevin_fits(data)
+    curie = langevin.curie_test(data, result.parameters["chi_L_emu_per_g_Oe"].value)
+    model = langevin.curie_product_model(curie.temperature_K, result.values(), pf.P_star, pf.T0_K)
     fig, axes = _figure(3, width=4.7, height=4.2)
-    fit_plots.plot_langevin_drift(rows, axes=axes[:2])
+    figures.plot_langevin_drift(rows, axes=axes[:2])
     axes[0].legend(fontsize="small", loc="center right", bbox_to_anchor=(1.0, 0.33))
-    fit_plots.plot_curie_test(curie, model, ax=axes[2])
+    figures.plot_curie_test(curie, model, ax=axes[2])
     axes[2].set_title(f"Curie test (Eq. 18), H = {curie.field_Oe / 1e3:g} kOe", fontsize="medium")
     axes[2].set_ylabel(r"$T(\chi - \chi_L)$ (emu K g$^{-1}$ Oe$^{-1}$)")
     for ax in axes[:2]:

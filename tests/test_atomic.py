@@ -9,7 +9,8 @@ import os
 import numpy as np
 import pytest
 
-from tunnelsim import _atomic, fit_plots, plotting, results
+from tunnelsim import _atomic, plotting, results
+from tunnelsim.fitting import figures
 from tunnelsim._atomic import atomic_output, write_text_atomic
 from tunnelsim.ensemble import EnsembleResult
 
@@ -147,7 +148,7 @@ WRITERS = [
     pytest.param(lambda path: results.write_result(path, small_result(), force=True), "out.h5", id="write_result"),
     pytest.param(lambda path: plotting.save_figure(small_figure(), path), "out.png", id="plotting.save_figure"),
     pytest.param(lambda path: plotting.save_quicklook(small_result(), path, dpi=20), "out.png", id="save_quicklook"),
-    pytest.param(lambda path: fit_plots.save_figure(small_figure(), path), "out.svg", id="fit_plots.save_figure"),
+    pytest.param(lambda path: figures.save_figure(small_figure(), path), "out.svg", id="figures.save_figure"),
 ]
 
 
@@ -167,7 +168,7 @@ def test_every_writer_writes_then_a_failing_rename_keeps_the_old_file(tmp_path, 
 
 def test_figures_take_their_format_from_the_suffix(tmp_path):
     png = plotting.save_figure(small_figure(), tmp_path / "f.png", dpi=20)
-    svg = fit_plots.save_figure(small_figure(), tmp_path / "f.SVG")
+    svg = figures.save_figure(small_figure(), tmp_path / "f.SVG")
     assert png.read_bytes().startswith(b"\x89PNG")
     assert b"<svg" in svg.read_bytes()[:1000]
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tunnelsim.cli import main
-from tunnelsim.datasets import read_csv
+from tunnelsim.fitting.data import read_csv
 
 BK7_FILE = Path(__file__).resolve().parent.parent / "simulations" / "bk7_synthetic_params.toml"
 

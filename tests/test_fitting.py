@@ -6,11 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from tunnelsim import fitting, synth
-from tunnelsim.datasets import make_dataset
+from tunnelsim import fitting, units
+from tunnelsim.fitting import parameters, synth
+from tunnelsim.fitting.data import make_dataset
 from tunnelsim.fitting import FitConvergenceError, FitError
 from tunnelsim.paramagnet import FE2, FE3, total_magnetization_emu_per_g
-from tunnelsim.synth import ParameterEntry
+from tunnelsim.fitting.parameters import ParameterEntry
 
 TABLE3 = {"n_Fe2_per_g": 1.099e17, "n_Fe3_per_g": 0.599e17, "chi_L_emu_per_g_Oe": 4.227e-7,
           "n_ATS_per_g": 1.352e16, "D_min_K": 2.671e-2, "D0QS_min_K_A2": 2.717e5, "D0QS_max_K_A2": 2.925e5,
@@ -24,7 +25,7 @@ def bk7_data():
 
 
 def _problem(data, model="etm", start=TABLE3, fixed=None):
-    return fitting._Problem(data, model, start, fixed, synth.DEFAULT_P_STAR, synth.DEFAULT_T0_K, (FE2, FE3))
+    return fitting._Problem(data, model, start, fixed, units.DEFAULT_P_STAR, units.DEFAULT_T0_K, (FE2, FE3))
 
 
 def test_internal_model_is_eq17(bk7_data):
@@ -155,7 +156,7 @@ def test_unweighted_data_scale_the_errors_by_reduced_chi2():
 
 
 def test_ll_start_from_linear_least_squares_needs_no_starting_values():
-    data = synth.synthesize(LL_ONLY, noise=synth.NoiseModel(1e-6, 1e-9), seed=1)
+    data = synth.synthesize(LL_ONLY, noise=parameters.NoiseModel(1e-6, 1e-9), seed=1)
     result = fitting.fit_magnetization(data, "ll")
     for name, p in result.parameters.items():
         assert p.value == pytest.approx(LL_ONLY[name], rel=1e-4), name

@@ -5,17 +5,17 @@ import math
 import numpy as np
 import pytest
 
-from tunnelsim import langevin_analysis as la
-from tunnelsim import synth
-from tunnelsim.datasets import Run, make_dataset
+from tunnelsim.fitting import langevin as la
+from tunnelsim.fitting import parameters, synth
+from tunnelsim.fitting.data import Run, make_dataset
 from tunnelsim.paramagnet import FE2, FE3, curie_constant_emu_K_per_g_Oe
-from tunnelsim.synth import RunSpec
+from tunnelsim.fitting.parameters import RunSpec
 
 TABLE3 = {"n_Fe2_per_g": 1.099e17, "n_Fe3_per_g": 0.599e17, "chi_L_emu_per_g_Oe": 4.227e-7,
           "n_ATS_per_g": 1.352e16, "D_min_K": 2.671e-2, "D0QS_min_K_A2": 2.717e5, "D0QS_max_K_A2": 2.925e5,
           "delta_mu_K": 0.319}
 PURE_FE3 = dict(TABLE3, n_Fe2_per_g=0.0, n_ATS_per_g=0.0)
-T_AXIS = synth.seed_runs()[0].axis  # the seed's M vs T runs: 2-300 K, 40 points
+T_AXIS = parameters.seed_runs()[0].axis  # the seed's M vs T runs: 2-300 K, 40 points
 
 
 @pytest.mark.parametrize("field_Oe, tolerance", [
@@ -82,7 +82,7 @@ def test_drift_without_ats_is_the_curie_equivalent_and_with_ats_rises_with_field
     assert no_ats[0]["n_apparent_per_g"] == pytest.approx(curie_equivalent, rel=2e-3)
     rows = la.langevin_drift(TABLE3, weighting="uniform")
     n = np.array([r["n_apparent_per_g"] for r in rows])
-    assert [r["fixed_value"] for r in rows] == list(synth.SEED_M_VS_T_FIELDS_OE)
+    assert [r["fixed_value"] for r in rows] == list(parameters.SEED_M_VS_T_FIELDS_OE)
     assert np.all(np.diff(n) > 0) and n[0] > curie_equivalent
 
 

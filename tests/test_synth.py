@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tunnelsim import synth
+from tunnelsim.fitting import parameters, synth
 from tunnelsim.paramagnet import PARAMETER_NAMES, total_magnetization_emu_per_g
-from tunnelsim.synth import NoiseModel, ParameterFileError, RunSpec
+from tunnelsim.fitting.parameters import NoiseModel, ParameterFileError, RunSpec
 
 BK7_FILE = Path(__file__).resolve().parent.parent / "simulations" / "bk7_synthetic_params.toml"
 TABLE3 = {"n_Fe2_per_g": 1.099e17, "n_Fe3_per_g": 0.599e17, "chi_L_emu_per_g_Oe": 4.227e-7,
@@ -17,20 +17,20 @@ TABLE3 = {"n_Fe2_per_g": 1.099e17, "n_Fe3_per_g": 0.599e17, "chi_L_emu_per_g_Oe"
 
 
 def test_bk7_file_holds_table3_and_the_seed_runs():
-    pf = synth.load_parameter_file(BK7_FILE)
+    pf = parameters.load_parameter_file(BK7_FILE)
     assert pf.values() == TABLE3
     assert set(pf.values()) == set(PARAMETER_NAMES)
     assert pf.P_star == pytest.approx(1.0 / (2.0 * math.pi)) and pf.T0_K == 1.26
     fields = [r.fixed_value for r in pf.runs if r.kind == "M_vs_T"]
     temps = [r.fixed_value for r in pf.runs if r.kind == "M_vs_H"]
-    assert fields == list(synth.SEED_M_VS_T_FIELDS_OE) and temps == list(synth.SEED_M_VS_H_TEMPERATURES_K)
-    assert pf.runs == synth.seed_runs()
+    assert fields == list(parameters.SEED_M_VS_T_FIELDS_OE) and temps == list(parameters.SEED_M_VS_H_TEMPERATURES_K)
+    assert pf.runs == parameters.seed_runs()
     assert sum(len(r.axis) for r in pf.runs) == 500
     assert pf.noise == NoiseModel(1e-3, 1e-7) and isinstance(pf.seed, int)
 
 
 def test_seed_runs_span_the_seed_ranges():
-    runs = synth.seed_runs()
+    runs = parameters.seed_runs()
     T_axis, H_axis = runs[0].axis, runs[-1].axis
     assert T_axis[0] == pytest.approx(2.0) and T_axis[-1] == pytest.approx(300.0)
     assert H_axis[0] == 0.0 and H_axis[-1] == pytest.approx(70000.0)
@@ -77,7 +77,7 @@ def test_run_spec_checks():
 
 
 def test_parameter_entries_and_runs_from_text():
-    pf = synth.parse_parameter_file("""
+    pf = parameters.parse_parameter_file("""
 [parameters]
 n_Fe3_per_g = {value = 1e17, vary = false}
 chi_L_emu_per_g_Oe = {value = 4e-7, min = 0.0, max = 1e-6}
@@ -91,8 +91,8 @@ M_vs_H_temperatures_K = []
 relative = 0.0
 absolute_emu_per_g = 1e-6
 """, "x.toml")
-    assert pf.parameters["n_Fe3_per_g"] == synth.ParameterEntry(1e17, vary=False)
-    assert pf.parameters["chi_L_emu_per_g_Oe"] == synth.ParameterEntry(4e-7, True, 0.0, 1e-6)
+    assert pf.parameters["n_Fe3_per_g"] == parameters.ParameterEntry(1e17, vary=False)
+    assert pf.parameters["chi_L_emu_per_g_Oe"] == parameters.ParameterEntry(4e-7, True, 0.0, 1e-6)
     assert pf.P_star == 2.5 and pf.seed is None
     assert pf.runs == (RunSpec("M_vs_T", 500.0, (2.0, 4.0, 8.0)),)
     assert pf.noise == NoiseModel(0.0, 1e-6)
@@ -128,13 +128,13 @@ absolute_emu_per_g = 1e-6
 ])
 def test_bad_parameter_file_one_line_naming_the_key(text, key):
     with pytest.raises(ParameterFileError) as exc:
-        synth.parse_parameter_file(text, "p.toml")
+        parameters.parse_parameter_file(text, "p.toml")
     message = str(exc.value)
     assert "\n" not in message and message.startswith("p.toml: ") and key in message
 
 
 def test_synthesize_from_file_records_the_seed():
-    pf = synth.parse_parameter_file("[parameters]\n" + "\n".join(f"{k} = {v!r}" for k, v in TABLE3.items()))
+    pf = parameters.parse_parameter_file("[parameters]\n" + "\n".join(f"{k} = {v!r}" for k, v in TABLE3.items()))
     data, lines = synth.synthesize_from_file(pf, seed=11)
     assert any("seed = 11" in line for line in lines)
     np.testing.assert_array_equal(data.magnetization_emu_per_g,
@@ -144,9 +144,9 @@ def test_synthesize_from_file_records_the_seed():
 
 
 def test_synthesize_from_file_needs_every_parameter_and_a_valid_seed():
-    pf = synth.parse_parameter_file("[parameters]\nn_Fe2_per_g = 1e17\n", "p.toml")
+    pf = parameters.parse_parameter_file("[parameters]\nn_Fe2_per_g = 1e17\n", "p.toml")
     with pytest.raises(ParameterFileError, match="p.toml: parameters.n_Fe3_per_g: missing"):
         synth.synthesize_from_file(pf)
-    full = synth.parse_parameter_file("[parameters]\n" + "\n".join(f"{k} = {v!r}" for k, v in TABLE3.items()))
+    full = parameters.parse_parameter_file("[parameters]\n" + "\n".join(f"{k} = {v!r}" for k, v in TABLE3.items()))
     with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         synth.synthesize_from_file(full, seed=-1)

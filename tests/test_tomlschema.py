@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tunnelsim.config import ConfigError
-from tunnelsim.synth import ParameterFileError
+from tunnelsim.fitting.parameters import ParameterFileError
 from tunnelsim.tomlschema import SchemaError, Section, describe, parse_toml, read_text
 
 SOURCE = "s.toml"

@@ -23,6 +23,9 @@ from pathlib import Path
 from types import MappingProxyType
 
 from . import hamiltonians, units
+from .ensemble import AVERAGING_METHODS
+from .etm.analytic import ANALYTIC_NAMES
+from .systems import SYSTEM_KINDS
 from .tomlschema import SchemaError, Section, describe, parse_toml, read_text
 
 __all__ = [
@@ -40,10 +43,9 @@ __all__ = [
 ]
 
 #: Analytic ETM magnetisations a run can add next to the exact ensemble result.
-ANALYTIC_OUTPUTS = ("etm", "etm_high_field", "etm_shortcut")
+ANALYTIC_OUTPUTS = ANALYTIC_NAMES
 
 _SECTIONS = ("system", "distribution", "temperature_dependence", "averaging", "grid", "output")
-_SYSTEM_KINDS = ("two_level", "three_level", "four_well")
 #: distribution kind -> the system kind it describes
 _DISTRIBUTION_SYSTEM = {
     "stm": "two_level",
@@ -51,7 +53,6 @@ _DISTRIBUTION_SYSTEM = {
     "ats": "three_level",
     "four_well_ats": "four_well",
 }
-_METHODS = ("quadrature", "monte_carlo", "qmc")
 
 
 class ConfigError(SchemaError):
@@ -220,7 +221,7 @@ class SimulationConfig:
 
 def _parse_system(source, table):
     sec = Section(source, "system", table, ("kind", "charge_area_A2", "vertices", "solver"), ConfigError)
-    kind = sec.string("kind", _SYSTEM_KINDS)
+    kind = sec.string("kind", SYSTEM_KINDS)
     solver = sec.string("solver", ("fast", "eigh"), required=False, default="fast")
     if sec.has("solver") and kind == "two_level":
         sec.fail("solver", "not used by system kind 'two_level' (it always uses eigh)")
@@ -332,7 +333,7 @@ def _parse_averaging(source, table, system):
         if sec.has(key) and system.kind != kind:
             sec.fail(key, f"only used by system kind {kind!r}, not {system.kind!r}")
     return AveragingConfig(
-        method=sec.string("method", _METHODS, required=False),
+        method=sec.string("method", AVERAGING_METHODS, required=False),
         level=sec.integer("level", 0),
         nodes=nodes,
         orientation_nodes=sec.integer("orientation_nodes", 1),

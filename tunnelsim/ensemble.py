@@ -15,11 +15,11 @@ error is the sum over axes (each parameter axis and the orientations) of the cha
 axis alone has its node count doubled; for (quasi-)Monte Carlo the standard error of the
 sample mean.
 
-Optional Eq. 15 temperature dependence: ``N_tunn(T)/N_tunn(T0) = exp(-dmu/T + dmu/T0) = r``
-rescales the parameters of every node, ``E -> r E``, ``D0 -> r D0``, ``(Q/e) S -> r^2 (Q/e) S``
-(physics.md section 5: ``Q ~ N``, ``S ~ N``, ``D0 ~ N``, ``D_min ~ N``). The measure
-``dD/D dD0/D0`` is scale invariant, so this is the same as scaling the cutoffs. Spectra then
-differ per temperature and are computed per temperature.
+Optional Eq. 15 (or Eq. 16) temperature dependence
+(:class:`~tunnelsim.temperature_dependence.TemperatureDependence`) rescales the parameters of
+every node by ``r = N_tunn(T)/N_tunn(T0)`` (:func:`~tunnelsim.temperature_dependence.scale_system_nodes`);
+the measure ``dD/D dD0/D0`` is scale invariant, so this is the same as scaling the cutoffs.
+Spectra then differ per temperature and are computed per temperature.
 """
 
 from __future__ import annotations
@@ -33,9 +33,12 @@ import numpy as np
 from . import orientations as _orientations
 from . import units
 from ._checks import as_positive_array, as_real_array, temperature_axis
+from .systems import FusedSumsModel, TunnellingModel
+from .temperature_dependence import TemperatureDependence, scale_system_nodes
 from .thermo import thermodynamics
 
 __all__ = [
+    "AVERAGING_METHODS",
     "OBSERVABLES",
     "AveragingSettings",
     "Ensemble",
@@ -62,32 +65,8 @@ _TO_PER_GRAM = {
     "heat_capacity": units.K_B_J_PER_K,
     "entropy": units.K_B_J_PER_K,
 }
-_METHODS = ("quadrature", "monte_carlo", "qmc")
-
-
-@dataclass(frozen=True)
-class TemperatureDependence:
-    """Eq. 15: ``N_tunn(T) = N0 exp(-delta_mu / k_B T)``, parameters given at ``T0_K``.
-
-    Parameters
-    ----------
-    delta_mu_K : float
-        Chemical-potential difference ``Delta mu`` in K, >= 0.
-    T0_K : float
-        Reference temperature at which the distribution's parameters hold (seed: 1.26 K).
-    """
-
-    delta_mu_K: float
-    T0_K: float = 1.26
-
-    def __post_init__(self):
-        as_positive_array(self.delta_mu_K, "delta_mu_K", allow_zero=True)
-        as_positive_array(self.T0_K, "T0_K")
-
-    def ratio(self, temperature_K):
-        """``N_tunn(T) / N_tunn(T0)`` of Eq. 15."""
-        T = as_positive_array(temperature_K, "temperature_K")
-        return np.exp(-self.delta_mu_K / T + self.delta_mu_K / self.T0_K)
+#: How an ensemble average is taken: deterministic quadrature or seeded (quasi-)Monte Carlo.
+AVERAGING_METHODS = ("quadrature", "monte_carlo", "qmc")
 
 
 @dataclass(frozen=True)
@@ -128,8 +107,8 @@ class AveragingSettings:
     max_memory_bytes: int = 512 * 2**20
 
     def __post_init__(self):
-        if self.method not in _METHODS:
-            raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}")
+        if self.method not in AVERAGING_METHODS:
+            raise ValueError(f"method must be one of {AVERAGING_METHODS}, got {self.method!r}")
         for name in ("level", "samples", "seed", "max_memory_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
@@ -165,6 +144,8 @@ class Ensemble:
 
     def __post_init__(self):
         as_positive_array(self.density_per_g, "density_per_g")
+        if not isinstance(self.system, TunnellingModel):
+            raise ValueError(f"system must be a model of tunnelsim.systems, got {type(self.system).__name__}")
         if self.system.kind != self.distribution.system_kind:
             raise ValueError(
                 f"distribution {self.distribution.kind!r} is for {self.distribution.system_kind} systems, "
@@ -229,17 +210,6 @@ def _energy_scale_K(ensemble, T, B, ratio_max):
     return scale
 
 
-def _scaled(system, params, ratio):
-    """Eq. 15 rescaling of one system and its nodes by ``r = N(T)/N(T0)``."""
-    if ratio == 1.0:
-        return system, params
-    scaled = dict(params)
-    for name in ("E", "D", "D0"):
-        if name in scaled:
-            scaled[name] = np.asarray(scaled[name]) * ratio
-    return dataclasses.replace(system, charge_area_A2=system.charge_area_A2 * ratio**2), scaled
-
-
 def _chunk_size(n_orient, n_temp, n_levels, max_memory_bytes):
     # The largest intermediates are the (chunk, K, nT, n, n) relaxation weights and their
     # products (a handful of float64 copies) and the (chunk, K, n, n) complex matrices.
@@ -256,12 +226,12 @@ def _accumulate(ensemble, nodes, rule, T, B, wanted, settings, progress):
     n_orient = len(orient_weights)
     td = ensemble.temperature_dependence
     temp_groups = [(slice(None), 1.0)] if td is None else [(slice(i, i + 1), float(td.ratio(t))) for i, t in enumerate(T)]
-    field_independent = system.kind == "two_level"
+    field_independent = not system.field_dependent
     shape = (T.size, B.size)
     totals = {name: np.zeros(shape) for name in wanted}
     squares = {name: np.zeros(shape) for name in wanted}
-    n_levels = {"two_level": 2, "three_level": 3, "four_well": 4}[system.kind]
-    fused = hasattr(system, "thermal_sums")
+    n_levels = system.n_levels
+    fused = isinstance(system, FusedSumsModel)
     if fused:
         # one compiled pass per chunk that stores only O(n_T) per node
         chunk = max(1, int(settings.max_memory_bytes // (n_orient * 8 * 8 * max(T.size, 8))))
@@ -276,7 +246,7 @@ def _accumulate(ensemble, nodes, rule, T, B, wanted, settings, progress):
         for j, field_T in enumerate(B):
             for t_index, ratio in temp_groups:
                 if fused:
-                    sys_t, params_t = _scaled(system, params, ratio)
+                    sys_t, params_t = scale_system_nodes(system, params, ratio)
                     tot, sq = sys_t.thermal_sums(params_t, w, field_T, orient_nodes, orient_weights, T[t_index], list(wanted))
                     for name in wanted:
                         totals[name][t_index, j] += tot[name]
@@ -286,7 +256,7 @@ def _accumulate(ensemble, nodes, rule, T, B, wanted, settings, progress):
                 if field_independent and cached is not None:
                     spectrum = cached
                 else:
-                    sys_t, params_t = _scaled(system, params, ratio)
+                    sys_t, params_t = scale_system_nodes(system, params, ratio)
                     spectrum = sys_t.spectrum(params_t, field_T, orient_nodes)
                     if not need_chi:
                         spectrum = dataclasses.replace(spectrum, coupling2=None)
@@ -389,6 +359,39 @@ def compute(
     EnsembleResult
         Values and error estimates of shape ``(nT, nB)``.
     """
+    T, B, wanted, rule = _checked_request(ensemble, temperature_K, field_T, observables, settings, orientations)
+    td = ensemble.temperature_dependence
+    ratio_max = 1.0 if td is None else float(np.max(td.ratio(T)))
+    scale = _energy_scale_K(ensemble, T, B, ratio_max)
+
+    started = time.perf_counter()
+    plan = _plan(ensemble, settings, rule, scale)
+    if progress is not None:
+        progress.reset(total=sum(len(nodes) for _, nodes, _ in plan) * B.size)
+    if executor is None:
+        results = {
+            label: _accumulate(ensemble, nodes, rule_used, T, B, wanted, settings, progress)
+            for label, nodes, rule_used in plan
+        }
+    else:
+        results = _accumulate_parallel(executor, ensemble, plan, T, B, wanted, settings, progress)
+    elapsed = time.perf_counter() - started
+
+    values, errors = _values_and_errors(ensemble, plan, results, wanted, settings)
+    info = _provenance(ensemble, plan, settings, scale, elapsed)
+    return EnsembleResult(
+        temperature_K=T,
+        field_T=B,
+        values=values,
+        errors=errors,
+        units={name: OBSERVABLES[name][0] for name in wanted},
+        long_names={name: OBSERVABLES[name][1] for name in wanted},
+        info=info,
+    )
+
+
+def _checked_request(ensemble, temperature_K, field_T, observables, settings, orientations):
+    """Validate the arguments of :func:`compute`; returns ``(T, B, observables, orientation rule)``."""
     if not isinstance(ensemble, Ensemble):
         raise ValueError(f"ensemble must be an Ensemble, got {type(ensemble).__name__}")
     T = temperature_axis(temperature_K)
@@ -409,24 +412,12 @@ def compute(
             )
     else:
         rule = None
-    td = ensemble.temperature_dependence
-    ratio_max = 1.0 if td is None else float(np.max(td.ratio(T)))
-    scale = _energy_scale_K(ensemble, T, B, ratio_max)
+    return T, B, wanted, rule
 
-    started = time.perf_counter()
-    plan = _plan(ensemble, settings, rule, scale)
-    if progress is not None:
-        progress.reset(total=sum(len(nodes) for _, nodes, _ in plan) * B.size)
-    if executor is None:
-        results = {
-            label: _accumulate(ensemble, nodes, rule_used, T, B, wanted, settings, progress)
-            for label, nodes, rule_used in plan
-        }
-    else:
-        results = _accumulate_parallel(executor, ensemble, plan, T, B, wanted, settings, progress)
-    elapsed = time.perf_counter() - started
 
-    _, base_nodes, base_rule = plan[0]
+def _values_and_errors(ensemble, plan, results, wanted, settings):
+    """Per-gram values of the base rule and their error estimates (module docstring)."""
+    _, base_nodes, _ = plan[0]
     values, errors = {}, {}
     for name in wanted:
         factor = ensemble.density_per_g * _TO_PER_GRAM[name]
@@ -442,7 +433,12 @@ def compute(
             errors[name] = np.sum(changes, axis=0) * abs(factor)
         else:
             errors[name] = np.full_like(total, np.nan)
+    return values, errors
 
+
+def _provenance(ensemble, plan, settings, scale, elapsed):
+    """The JSON-serialisable ``info`` of an :class:`EnsembleResult`: how it was obtained."""
+    _, base_nodes, base_rule = plan[0]
     if settings.method != "quadrature":
         how = "standard error"
     elif settings.error_estimate:
@@ -465,15 +461,8 @@ def compute(
     if settings.method != "quadrature":
         info["samples"] = int(settings.samples)
         info["seed"] = int(settings.seed)
+    td = ensemble.temperature_dependence
     if td is not None:
         info["delta_mu_K"] = float(td.delta_mu_K)
         info["T0_K"] = float(td.T0_K)
-    return EnsembleResult(
-        temperature_K=T,
-        field_T=B,
-        values=values,
-        errors=errors,
-        units={name: OBSERVABLES[name][0] for name in wanted},
-        long_names={name: OBSERVABLES[name][1] for name in wanted},
-        info=info,
-    )
+    return info

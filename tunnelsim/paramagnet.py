@@ -24,6 +24,8 @@ import numpy as np
 from . import etm
 from ._checks import as_positive_array, as_real_array, broadcast_batch
 from .units import (
+    DEFAULT_P_STAR,
+    DEFAULT_T0_K,
     MU_B_J_PER_T,
     MU_B_K_PER_T,
     j_per_t_to_emu,
@@ -217,7 +219,7 @@ def _parameters(params):
     return params
 
 
-def total_magnetization_emu_per_g(temperature_K, field_Oe, params, P_star=1.0 / (2.0 * math.pi), T0_K=1.26,
+def total_magnetization_emu_per_g(temperature_K, field_Oe, params, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
                                   species=(FE2, FE3)):
     """Eq. 17: ``M = -chi_L H + M_Fe(H/T) + M_intr(T, H)`` in emu/g.
 

@@ -55,12 +55,32 @@ def _axes(ax):
 
 
 def _new_axes():
+    fig, axes = agg_figure(1, 1, (6.4, 4.8))
+    return fig, axes[0]
+
+
+def agg_figure(rows, columns, figsize):
+    """A new figure on its own Agg canvas (no pyplot state, safe in threads and scripts).
+
+    Parameters
+    ----------
+    rows, columns : int
+        Grid of subplots.
+    figsize : tuple of float
+        Width and height in inches.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    axes : list of matplotlib.axes.Axes
+        ``rows * columns`` axes, row by row.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.4, 4.8), layout="constrained")
+    fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
-    return fig, fig.add_subplot()
+    return fig, [fig.add_subplot(rows, columns, k + 1) for k in range(rows * columns)]
 
 
 def _field_label(field_T):

@@ -20,16 +20,15 @@ output path holds either nothing or a complete result set. An existing file is o
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__, units
+from . import units
 from ._atomic import atomic_output
+from .provenance import provenance_attrs
 
 __all__ = ["ResultFormatError", "ResultSet", "read_result", "summary", "write_result"]
 
@@ -81,18 +80,6 @@ class ResultSet:
     attrs: dict = field(default_factory=dict)
 
 
-def _library_versions():
-    import h5py
-    import scipy
-
-    return {
-        "numpy_version": np.__version__,
-        "scipy_version": scipy.__version__,
-        "h5py_version": h5py.__version__,
-        "python_version": platform.python_version(),
-    }
-
-
 def _attr_value(key, value):
     """An HDF5-storable attribute: str/int/float/bool as is, anything else as JSON text."""
     if isinstance(value, (str, bool, int, float, np.integer, np.floating, np.bool_)):
@@ -124,12 +111,13 @@ def _root_attrs(result, config, command, extra_attrs):
     for key, value in {**info, **extra}.items():
         attrs[str(key)] = _attr_value(key, value)
     attrs["title"] = config.title if config is not None else str(extra.get("title", ""))
-    attrs["tunnelsim_version"] = __version__
-    attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    provenance = provenance_attrs(command)
+    attrs["tunnelsim_version"] = provenance.pop("tunnelsim_version")
+    attrs["created"] = provenance.pop("created")
     attrs["config"] = config.text if config is not None else ""
     attrs["config_sha256"] = config.sha256 if config is not None else ""
-    attrs["command"] = "" if command is None else str(command)
-    attrs.update(_library_versions())
+    attrs["command"] = provenance.pop("command")
+    attrs.update(provenance)
     return attrs
 
 

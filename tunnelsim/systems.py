@@ -22,6 +22,7 @@ derivatives are with respect to the field in tesla.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -29,10 +30,64 @@ from . import hamiltonians, spectra
 from ._checks import as_positive_array, as_real_array, temperature_axis
 from .units import phase_per_tesla
 
-__all__ = ["FourWellSystem", "SOLVERS", "ThreeLevelSystem", "TwoLevelSystem", "make_system"]
+__all__ = [
+    "FourWellSystem",
+    "FusedSumsModel",
+    "SOLVERS",
+    "SYSTEM_KINDS",
+    "ThreeLevelSystem",
+    "TunnellingModel",
+    "TwoLevelSystem",
+    "make_system",
+]
 
 #: Spectrum solvers of the three-level and four-well models: compiled kernels, or the numpy eigh reference.
 SOLVERS = ("fast", "eigh")
+#: The model kinds, as configs and distributions name them.
+SYSTEM_KINDS = ("two_level", "three_level", "four_well")
+
+
+@runtime_checkable
+class TunnellingModel(Protocol):
+    """What :mod:`tunnelsim.ensemble` needs from a model.
+
+    Attributes
+    ----------
+    kind : str
+        One of :data:`SYSTEM_KINDS`; a distribution names the kind it is for.
+    n_levels : int
+        Size of the Hamiltonian (levels per instance).
+    orientation_kind : {"none", "planar", "sphere"}
+        The orientation rule the model averages over (:mod:`tunnelsim.orientations`).
+    field_dependent : bool
+        Whether the spectrum depends on the field (the ensemble reuses it across fields if not).
+
+    Methods
+    -------
+    spectrum(params, field_T, orientations, couplings=True)
+        :class:`~tunnelsim.spectra.Spectrum` of shape ``(N, K)``, derivatives per tesla.
+    """
+
+    kind: ClassVar[str]
+    n_levels: ClassVar[int]
+    orientation_kind: ClassVar[str]
+    field_dependent: ClassVar[bool]
+
+    def spectrum(self, params, field_T, orientations, couplings=True): ...
+
+
+@runtime_checkable
+class FusedSumsModel(TunnellingModel, Protocol):
+    """A model that also sums its thermodynamics over nodes and orientations in one pass.
+
+    ``thermal_sums(params, weights, field_T, orientations, orientation_weights, temperature_K,
+    observables)`` returns ``(totals, squares)``: dicts of observable name to arrays of shape
+    ``(n_T,)`` holding ``sum_i w_i sum_k omega_k O_ik`` and the sums of squares of the node
+    contributions. The ensemble then stores nothing per instance.
+    """
+
+    def thermal_sums(self, params, weights, field_T, orientations, orientation_weights, temperature_K,
+                     observables): ...
 
 
 def _param(params, name, kind):
@@ -70,9 +125,11 @@ class TwoLevelSystem:
     """The STM two-level system, Eq. 5. It does not couple to the field."""
 
     kind = "two_level"
+    n_levels = 2
     orientation_kind = "none"
+    field_dependent = False
 
-    def spectrum(self, params, field_T, orientations=None):
+    def spectrum(self, params, field_T, orientations=None, couplings=True):
         """Spectrum of shape ``(N, 1)``; the field and orientations are ignored (no coupling).
 
         Parameters
@@ -83,6 +140,8 @@ class TwoLevelSystem:
             Field in tesla (no effect on Eq. 5).
         orientations : array_like, optional
             Ignored.
+        couplings : bool, optional
+            Ignored (the couplings are zero).
         """
         delta = _param(params, "delta", "two_level")[:, None]
         delta0 = _param(params, "delta0", "two_level")[:, None]
@@ -114,7 +173,9 @@ class ThreeLevelSystem:
     charge_area_A2: float
     solver: str = "fast"
     kind = "three_level"
+    n_levels = 3
     orientation_kind = "planar"
+    field_dependent = True
 
     def __post_init__(self):
         as_positive_array(self.charge_area_A2, "charge_area_A2")
@@ -258,7 +319,9 @@ class FourWellSystem:
     vertices: tuple | None = None
     solver: str = "fast"
     kind = "four_well"
+    n_levels = 4
     orientation_kind = "sphere"
+    field_dependent = True
 
     def __post_init__(self):
         as_positive_array(self.charge_area_A2, "charge_area_A2")
@@ -385,4 +448,4 @@ def make_system(kind, charge_area_A2=None, vertices=None, solver="fast"):
         return FourWellSystem(
             float(charge_area_A2), None if vertices is None else tuple(map(tuple, vertices)), solver=solver
         )
-    raise ValueError(f"unknown system kind {kind!r}; expected two_level, three_level or four_well")
+    raise ValueError(f"unknown system kind {kind!r}; expected one of {', '.join(SYSTEM_KINDS)}")

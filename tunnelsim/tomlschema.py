@@ -1,6 +1,6 @@
 """Reading TOML input files key by key, with one-line errors naming the file and the key.
 
-Simulation configs (:mod:`tunnelsim.config`), parameter files (:mod:`tunnelsim.synth`) and
+Simulation configs (:mod:`tunnelsim.config`), parameter files (:mod:`tunnelsim.fitting.synth`) and
 validation settings (:mod:`tunnelsim.validation`) are TOML documents checked the same way:
 :func:`read_text` and :func:`parse_toml` turn a file into nested dicts, and a :class:`Section`
 wraps one table of it. A section rejects unknown keys on construction, its typed getters check

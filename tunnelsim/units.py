@@ -36,6 +36,12 @@ OE_PER_T = 1e4
 #: emu per J/T.
 EMU_PER_J_PER_T = 1e3
 
+# Settings of the seed's model, defined here once and imported wherever they are defaults.
+#: The seed's "in practice P* is of order 1/2 pi" (Section B): the default setting of P* in Eq. 8.
+DEFAULT_P_STAR = 1.0 / (2.0 * math.pi)
+#: Reference temperature of Eq. 15 at which the seed's fitted parameters hold (K).
+DEFAULT_T0_K = 1.26
+
 
 def kelvin_to_joule(energy_K):
     """Convert an energy from kelvin (E / k_B) to joule."""

@@ -29,7 +29,7 @@ The modules: ``_gap`` (the effective gap, its couplings and the checked model ar
 effective-2LS quadrature it is the closed form of); :mod:`~tunnelsim.etm.eq11` (the high-field
 Eq. 11: modified gap, orientation average, sign change, the seed's shortcut);
 :mod:`~tunnelsim.etm.free_energy` (the free energy whose ``-dF/dB`` they are);
-:mod:`~tunnelsim.etm.weak_field` (Eqs. 12-14 and 18); :mod:`~tunnelsim.etm.temperature_dependence`
+:mod:`~tunnelsim.etm.weak_field` (Eqs. 12-14 and 18); :mod:`~tunnelsim.temperature_dependence`
 (Eqs. 15, 16 and the parameter scaling); :mod:`~tunnelsim.etm.analytic` (the runner's
 (temperature, field) grids). This package re-exports the public names of all of them.
 """
@@ -43,7 +43,7 @@ from .eq11 import (
     magnetization_etm_shortcut,
 )
 from .free_energy import free_energy_shift_K_per_g
-from .temperature_dependence import (
+from ..temperature_dependence import (
     ScaledParameters,
     scale_parameters_by_ratio,
     scaled_parameters,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import as_positive_array, as_real_array
+from ..temperature_dependence import scale_parameters_by_ratio, scaled_parameters
+from ..units import DEFAULT_T0_K
 from .eq10 import magnetization_etm
 from .eq11 import magnetization_etm_high_field, magnetization_etm_shortcut
-from .temperature_dependence import scale_parameters_by_ratio, scaled_parameters
 
 __all__ = ["ANALYTIC_NAMES", "analytic_magnetization"]
 
@@ -15,7 +16,7 @@ ANALYTIC_NAMES = ("etm", "etm_high_field", "etm_shortcut")
 
 
 def analytic_magnetization(name, temperature_K, field_T, *, D_min_K, D0_min_K, D0_max_K, charge_area_A2,
-                           amplitude_per_g, delta_mu_K=None, T0_K=1.26, B_star_T=None):
+                           amplitude_per_g, delta_mu_K=None, T0_K=DEFAULT_T0_K, B_star_T=None):
     """Analytic ETM magnetisation on a (temperature, field) grid, emu/g, shape ``(nT, nB)``.
 
     Parameters

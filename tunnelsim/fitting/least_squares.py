@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..paramagnet import FE2, FE3
-from ..synth import DEFAULT_P_STAR, DEFAULT_T0_K
+from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 from .models import MODELS, FitError
 from .problem import _FD_STEP, _Problem
 from .uncertainties import _result
@@ -34,7 +34,7 @@ def fit_magnetization(data, model="etm", start=None, fixed=None, P_star=DEFAULT_
         Full Eq. 17 or Larmor-Langevin only.
     start : mapping, optional
         Starting values by the seed's names: numbers or
-        :class:`tunnelsim.synth.ParameterEntry` (``vary = False`` fixes; ``min``/``max`` bound
+        :class:`tunnelsim.parameters.ParameterEntry` (``vary = False`` fixes; ``min``/``max`` bound
         the Fe concentrations, ``chi_L``, ``D_min`` and ``delta_mu``). Names of the other model are
         ignored. Missing Larmor-Langevin values start from a linear least-squares fit of the LL
         model; ``etm`` needs ``n_ATS_per_g``, ``D_min_K``, ``D0QS_min_K_A2``, ``D0QS_max_K_A2``,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..paramagnet import FE2, FE3, PARAMETER_NAMES, species_magnetization_emu_per_g, total_magnetization_emu_per_g
-from ..synth import DEFAULT_P_STAR, DEFAULT_T0_K
+from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 
 __all__ = ["FitError", "MODELS", "model_magnetization_emu_per_g", "model_parameter_names"]
 

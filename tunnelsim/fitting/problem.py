@@ -31,9 +31,9 @@ import numpy as np
 
 from .. import etm
 from ..paramagnet import PARAMETER_NAMES, species_magnetization_emu_per_g
-from ..synth import ParameterEntry
 from ..units import oe_to_tesla
 from .models import _LL_NAMES, FitError, model_parameter_names
+from .parameters import ParameterEntry
 
 #: Smallest ln(D0QS_max / D0QS_min) the fit may reach.
 _MIN_LOG_RATIO = 1e-6

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..plotting import agg_figure
 from .high_field import CURVE_LABELS, HIGH_FIELD_CURVES
 from .outputs import FIGURE_FILES, atomic_output, check_outputs
 from .reference import GAP_A, GAP_B
@@ -15,14 +16,12 @@ __all__ = ["save_figures"]
 
 
 def _figure(n_panels, width=5.2, height=4.2, max_columns=3):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     columns = min(n_panels, max_columns)
     rows = math.ceil(n_panels / columns)
-    fig = Figure(figsize=(width * columns, height * rows), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig, [fig.add_subplot(rows, columns, k + 1) for k in range(n_panels)]
+    fig, axes = agg_figure(rows, columns, (width * columns, height * rows))
+    for ax in axes[n_panels:]:
+        fig.delaxes(ax)
+    return fig, axes[:n_panels]
 
 
 def _cell_edges(x, log):

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import json
 import math
-import platform
 from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
 
-from .. import __version__
+from ..provenance import provenance_attrs
 from .high_field import HIGH_FIELD_CURVES
 from .outputs import atomic_output, check_outputs
 
@@ -196,25 +194,22 @@ def write_report(path, report, command=None, force=False):
         If ``path`` exists and ``force`` is false.
     """
     import h5py
-    import scipy
 
     path = Path(path)
     check_outputs(path, force=force)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path, force) as tmp, h5py.File(tmp, "w", track_order=True) as f:
+        provenance = provenance_attrs(command)
         attrs = {
             "title": report.settings.title,
-            "tunnelsim_version": __version__,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "command": "" if command is None else str(command),
+            "tunnelsim_version": provenance.pop("tunnelsim_version"),
+            "created": provenance.pop("created"),
+            "command": provenance.pop("command"),
             "settings": json.dumps(_jsonable(report.settings)),
             "settings_source": report.settings.source,
             "config": report.settings.text,
             "timings_s": json.dumps(report.timings_s),
-            "numpy_version": np.__version__,
-            "scipy_version": scipy.__version__,
-            "h5py_version": h5py.__version__,
-            "python_version": platform.python_version(),
+            **provenance,
         }
         for key, value in attrs.items():
             f.attrs[key] = value

@@ -29,13 +29,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import etm
-from .datasets import Run, make_dataset
-from .fitting import FitConvergenceError, fit_magnetization
-from .paramagnet import FE2, FE3, curie_constant_emu_K_per_g_Oe, total_magnetization_emu_per_g
-from .synth import DEFAULT_P_STAR, DEFAULT_T0_K, NoiseModel, RunSpec, seed_runs
+from .. import etm
+from ..paramagnet import FE2, FE3, curie_constant_emu_K_per_g_Oe, total_magnetization_emu_per_g
+from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
+from .data import Run, make_dataset
+from .least_squares import FitConvergenceError, fit_magnetization
+from .parameters import NoiseModel, RunSpec, seed_runs
 
 __all__ = [
+    "curie_analysis",
+    "per_run_document",
     "CurieTest",
     "LANGEVIN_MODES",
     "RunLangevinFits",
@@ -213,7 +216,7 @@ def langevin_drift(parameters, runs=None, P_star=DEFAULT_P_STAR, mode="Fe3_only"
     ----------
     parameters : mapping
     runs : sequence of RunSpec, optional
-        Default: the seed's M vs T runs (:func:`tunnelsim.synth.seed_runs`, Table 1's fields).
+        Default: the seed's M vs T runs (:func:`tunnelsim.parameters.seed_runs`, Table 1's fields).
     P_star, mode, weighting, noise, T0_K, species
         As :func:`apparent_density`.
 
@@ -362,3 +365,29 @@ def curie_product_model(temperature_K, parameters, P_star=DEFAULT_P_STAR, T0_K=D
         D_min, a, b = sc.D_min_K, sc.D0QS_min_K_A2, sc.D0QS_max_K_A2
     G = etm.etm_G_emu_K_per_g_Oe(a, b, parameters["n_ATS_per_g"] * P_star)
     return etm.curie_product_eq18_emu_K_per_g_Oe(T, C, G, D_min), C
+
+
+def curie_analysis(data, result, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K):
+    """The Curie test of a joint fit, where the data allow it: ``(CurieTest, model)`` or ``(None, None)``.
+
+    The test needs an M vs T run at a non-zero field (:func:`curie_test`); the model curve is
+    :func:`curie_product_model` of the fitted parameters.
+
+    Parameters
+    ----------
+    data : MagnetizationData
+    result : tunnelsim.fitting.FitResult
+        A joint fit (its ``chi_L_emu_per_g_Oe`` is subtracted).
+    P_star, T0_K : float, optional
+        The fit's settings.
+    """
+    if not any(r.fixed_value != 0 for r in data.runs_of_kind("M_vs_T")):
+        return None, None
+    curie = curie_test(data, result.parameters["chi_L_emu_per_g_Oe"].value)
+    model = curie_product_model(curie.temperature_K, result.values(), P_star, T0_K, result.species)
+    return curie, model
+
+
+def per_run_document(rows):
+    """The JSON document of :func:`per_run_langevin_fits` (the seed's Tables 1 and 2)."""
+    return {"model": "ll", "analysis": "per_run", "runs": [r.to_dict() for r in rows]}

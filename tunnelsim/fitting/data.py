@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import write_text_atomic
+from .._atomic import write_text_atomic
 
 __all__ = [
     "CSV_COLUMNS",

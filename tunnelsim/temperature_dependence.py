@@ -10,13 +10,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import as_positive_array, as_real_array
+import dataclasses
 
-__all__ = ["ScaledParameters", "scale_parameters_by_ratio", "scaled_parameters", "tunnelling_number_ratio",
+from ._checks import as_positive_array, as_real_array
+from .units import DEFAULT_T0_K
+
+__all__ = ["ScaledParameters", "TemperatureDependence", "scale_system_nodes", "scale_parameters_by_ratio", "scaled_parameters", "tunnelling_number_ratio",
            "tunnelling_number_ratio_activated"]
 
 
-def tunnelling_number_ratio(temperature_K, delta_mu_K, T0_K=1.26):
+def tunnelling_number_ratio(temperature_K, delta_mu_K, T0_K=DEFAULT_T0_K):
     """Eq. 15 as a ratio: ``N_tunn(T)/N_tunn(T0) = exp(-delta_mu/T + delta_mu/T0)``."""
     T = as_positive_array(temperature_K, "temperature_K")
     dmu = as_real_array(delta_mu_K, "delta_mu_K")
@@ -79,7 +82,7 @@ def scale_parameters_by_ratio(ratio, D_min_K, D0QS_min_K_A2, D0QS_max_K_A2, char
     )
 
 
-def scaled_parameters(temperature_K, D_min_K, D0QS_min_K_A2, D0QS_max_K_A2, delta_mu_K, T0_K=1.26,
+def scaled_parameters(temperature_K, D_min_K, D0QS_min_K_A2, D0QS_max_K_A2, delta_mu_K, T0_K=DEFAULT_T0_K,
                       charge_area_A2=None):
     """ETM parameters at ``temperature_K`` given at ``T0_K`` (Eq. 15).
 
@@ -92,3 +95,57 @@ def scaled_parameters(temperature_K, D_min_K, D0QS_min_K_A2, D0QS_max_K_A2, delt
     """
     r = tunnelling_number_ratio(temperature_K, delta_mu_K, T0_K)
     return scale_parameters_by_ratio(r, D_min_K, D0QS_min_K_A2, D0QS_max_K_A2, charge_area_A2)
+
+
+@dataclass(frozen=True)
+class TemperatureDependence:
+    """Eq. 15: ``N_tunn(T) = N0 exp(-delta_mu / k_B T)``, parameters given at ``T0_K``.
+
+    Parameters
+    ----------
+    delta_mu_K : float
+        Chemical-potential difference ``Delta mu`` in K, >= 0.
+    T0_K : float
+        Reference temperature at which the distribution's parameters hold (seed: 1.26 K).
+    """
+
+    delta_mu_K: float
+    T0_K: float = DEFAULT_T0_K
+
+    def __post_init__(self):
+        as_positive_array(self.delta_mu_K, "delta_mu_K", allow_zero=True)
+        as_positive_array(self.T0_K, "T0_K")
+
+    def ratio(self, temperature_K):
+        """``N_tunn(T) / N_tunn(T0)`` of Eq. 15."""
+        return tunnelling_number_ratio(temperature_K, self.delta_mu_K, self.T0_K)
+
+
+def scale_system_nodes(system, params, ratio):
+    """Eq. 15 rescaling of a model and its parameter nodes by ``r = N(T)/N(T0)``.
+
+    ``E -> r E``, ``D -> r D``, ``D0 -> r D0`` and ``(Q/e) S_Delta -> r^2 (Q/e) S_Delta``
+    (``Q ~ N``, ``S_Delta ~ N``, ``D0 ~ N``, ``D_min ~ N``; physics.md section 5), so the
+    products ``D0 (Q/e) S`` scale as ``r^3``, as :func:`scale_parameters_by_ratio` has it.
+
+    Parameters
+    ----------
+    system : object
+        A model of :mod:`tunnelsim.systems` with a ``charge_area_A2`` field.
+    params : dict of str to numpy.ndarray
+        Parameter nodes (``E``, ``D``, ``D0``, others unchanged).
+    ratio : float
+        ``N(T)/N(T0)``, > 0.
+
+    Returns
+    -------
+    system, params
+        The rescaled model and nodes (the inputs themselves when ``ratio == 1``).
+    """
+    if ratio == 1.0:
+        return system, params
+    scaled = dict(params)
+    for name in ("E", "D", "D0"):
+        if name in scaled:
+            scaled[name] = np.asarray(scaled[name]) * ratio
+    return dataclasses.replace(system, charge_area_A2=system.charge_area_A2 * ratio**2), scaled

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .langevin_analysis import LANGEVIN_MODES
-from .plotting import save_figure
+from .langevin import LANGEVIN_MODES
+from ..plotting import agg_figure, save_figure
 
 __all__ = [
     "plot_curie_test",
@@ -25,12 +25,7 @@ __all__ = [
 
 
 def _figure(ncols, width=6.0):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width * ncols, 4.6), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig, [fig.add_subplot(1, ncols, k + 1) for k in range(ncols)]
+    return agg_figure(1, ncols, (width * ncols, 4.6))
 
 
 def _panels(data, axes):
@@ -146,7 +141,7 @@ def plot_curie_test(curie, model=None, ax=None):
     ----------
     curie : CurieTest
     model : (array, float), optional
-        ``(product on curie.temperature_K, C)`` from :func:`tunnelsim.langevin_analysis.curie_product_model`.
+        ``(product on curie.temperature_K, C)`` from :func:`tunnelsim.fitting.langevin.curie_product_model`.
     ax : Axes, optional
     """
     if ax is None:
@@ -171,7 +166,7 @@ def save_fit_plots(directory, data, result=None, per_run_rows=None, curie=None, 
     """Write the fit figures into ``directory`` and return their paths.
 
     ``fit.png`` and ``residuals.png`` (with a result), ``langevin_per_run.png`` (with per-run rows),
-    ``curie_test.png`` (with a :class:`tunnelsim.langevin_analysis.CurieTest`).
+    ``curie_test.png`` (with a :class:`tunnelsim.fitting.langevin.CurieTest`).
     """
     directory = Path(directory)
     paths = []

@@ -1,9 +1,8 @@
-"""Parameter files (TOML) and synthetic SQUID runs from the Eq. 17 model.
+"""Parameter files (TOML): Eq. 17 parameter values, the runs to synthesise and the noise model.
 
-The seed gives fitted parameters (Tables 3, 4) but no raw data, so tests, notebooks and users
-check the fitter on data made here: :func:`synthesize` evaluates Eq. 17
-(:func:`tunnelsim.paramagnet.total_magnetization_emu_per_g`) on the points of a list of runs and
-adds Gaussian noise of a stated model (:class:`NoiseModel`) from a seeded generator.
+The runs (:class:`RunSpec`, :func:`seed_runs`: the seed's BK7 runs) and the noise model
+(:class:`NoiseModel`) a file states are used by :mod:`tunnelsim.fitting.synth`; the parameter
+entries (:class:`ParameterEntry`: value, vary, bounds) by the fits.
 
 A **parameter file** serves both ``tunnelsim synth`` (true values, runs, noise) and
 ``tunnelsim fit --params`` (starting values; ``[runs]`` and ``[noise]`` are then ignored)::
@@ -38,13 +37,11 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .datasets import Run, make_dataset
-from .paramagnet import FE2, FE3, PARAMETER_NAMES, total_magnetization_emu_per_g
-from .tomlschema import AXIS_SCALES, SchemaError, Section, describe, parse_toml
+from ..paramagnet import PARAMETER_NAMES
+from ..tomlschema import AXIS_SCALES, SchemaError, Section, describe, parse_toml
+from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 
 __all__ = [
-    "DEFAULT_P_STAR",
-    "DEFAULT_T0_K",
     "NoiseModel",
     "ParameterEntry",
     "ParameterFile",
@@ -55,14 +52,8 @@ __all__ = [
     "load_parameter_file",
     "parse_parameter_file",
     "seed_runs",
-    "synthesize",
-    "synthesize_from_file",
 ]
 
-#: The seed's "in practice P* is of order 1/2 pi" (Section B): the default setting of P* in Eq. 8.
-DEFAULT_P_STAR = 1.0 / (2.0 * math.pi)
-#: Reference temperature of Eq. 15 for the seed's fitted parameters (K).
-DEFAULT_T0_K = 1.26
 #: Fields of the seed's M vs T runs on the BK7 chip (Table 1, Fig. 8), Oe.
 SEED_M_VS_T_FIELDS_OE = (1000.0, 2500.0, 5000.0, 10000.0, 20000.0, 30000.0, 40000.0, 50000.0, 65000.0)
 #: Temperatures of the seed's M vs H runs (Table 2, Fig. 9), K.
@@ -318,87 +309,3 @@ def load_parameter_file(path):
     """Read and validate a parameter file (see :func:`parse_parameter_file`)."""
     path = Path(path)
     return parse_parameter_file(path.read_text(encoding="utf-8"), source=str(path))
-
-
-def synthesize(parameters, runs=None, noise=NoiseModel(), seed=None, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
-               species=(FE2, FE3), source="synthetic"):
-    """Synthetic SQUID runs: Eq. 17 on the runs' points plus Gaussian noise.
-
-    ``M_i = M_Eq17(T_i, H_i) + sigma_i z_i`` with ``sigma_i`` from :class:`NoiseModel` on the
-    noiseless value and ``z_i`` standard normal from ``numpy.random.default_rng(seed)``.
-
-    Parameters
-    ----------
-    parameters : mapping
-        The seed's Table 3 names (see :func:`tunnelsim.paramagnet.total_magnetization_emu_per_g`).
-    runs : sequence of RunSpec, optional
-        Default :func:`seed_runs`.
-    noise : NoiseModel or None, optional
-        None (or zero noise) gives noiseless data without a ``sigma`` column.
-    seed : int or None, optional
-        Seed of the noise generator.
-    P_star, T0_K : float, optional
-        Settings of Eq. 10 (amplitude ``n_ATS P*``) and Eq. 15.
-    species : tuple of Species, optional
-        The species of ``n_Fe2_per_g`` and ``n_Fe3_per_g``.
-    source : str, optional
-        Description stored with the data.
-
-    Returns
-    -------
-    MagnetizationData
-        With the given runs (not regrouped).
-    """
-    runs = seed_runs() if runs is None else tuple(runs)
-    if not runs or not all(isinstance(r, RunSpec) for r in runs):
-        raise ValueError("runs must be a non-empty sequence of RunSpec")
-    points = [r.points() for r in runs]
-    T = np.concatenate([p[0] for p in points])
-    H = np.concatenate([p[1] for p in points])
-    M = total_magnetization_emu_per_g(T, H, dict(parameters), P_star=P_star, T0_K=T0_K, species=species)
-    sigma = None
-    if noise is not None and not noise.is_zero:
-        sigma = noise.sigma(M)
-        if np.any(sigma <= 0):
-            raise ValueError("noise: sigma = 0 where M = 0 (e.g. at H = 0); set noise.absolute_emu_per_g > 0")
-        M = M + sigma * np.random.default_rng(seed).standard_normal(M.size)
-    bounds = np.cumsum([0] + [len(r.axis) for r in runs])
-    data_runs = tuple(Run(r.kind, float(r.fixed_value), int(a), int(b))
-                      for r, a, b in zip(runs, bounds[:-1], bounds[1:]))
-    return make_dataset(T, H, M, sigma, source, runs=data_runs)
-
-
-def synthesize_from_file(parameter_file, seed=None):
-    """Synthetic data for a :class:`ParameterFile`, and provenance lines for the CSV header.
-
-    Parameters
-    ----------
-    parameter_file : ParameterFile
-    seed : int, optional
-        Overrides the file's ``noise.seed``; with neither, a fresh seed is drawn and recorded.
-
-    Returns
-    -------
-    (MagnetizationData, list of str)
-    """
-    pf = parameter_file
-    missing = [n for n in PARAMETER_NAMES if n not in pf.parameters and n != "delta_mu_K"]
-    if missing:
-        raise ParameterFileError(f"{pf.source}: parameters.{missing[0]}: missing; synthetic data need every "
-                                 "Eq. 17 parameter (delta_mu_K is optional)")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    if seed is None:
-        seed = pf.seed if pf.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
-    data = synthesize(pf.values(), pf.runs, pf.noise, seed, pf.P_star, pf.T0_K, source=pf.source)
-    n_T = sum(r.kind == "M_vs_T" for r in pf.runs)
-    lines = [
-        f"synthetic SQUID data from {pf.source}: {pf.title}",
-        "model: Eq. 17 (Larmor + Langevin Fe2+/Fe3+ + corrected Eq. 10 ETM"
-        + (", Eq. 15 temperature dependence)" if "delta_mu_K" in pf.parameters else ")"),
-        "parameters: " + ", ".join(f"{k} = {v:.6g}" for k, v in pf.values().items()),
-        f"settings: P_star = {pf.P_star:.10g}, T0_K = {pf.T0_K:g}",
-        f"runs: {n_T} M vs T, {len(pf.runs) - n_T} M vs H, {data.n_points} points",
-        f"noise: {pf.noise.describe()}, seed = {seed}",
-    ]
-    return data, lines

@@ -11,11 +11,13 @@ import shlex
 import sys
 from pathlib import Path
 
+from ._common import PROG
+
 __all__ = ["register"]
 
 
 def _cmd_validate(args, argv):
-    from . import validation
+    from .. import validation
 
     settings = validation.quick_settings() if args.quick else validation.full_settings()
     if args.config is not None:
@@ -34,7 +36,7 @@ def _cmd_validate(args, argv):
     log = (lambda line: print(line, file=sys.stderr)) if sys.stderr.isatty() else None
     report = validation.run_validation(settings, log=log)
     print(validation.format_report(report))
-    written = validation.write_report(output, report, command=shlex.join(["tunnelsim", *argv]), force=args.force)
+    written = validation.write_report(output, report, command=shlex.join([PROG, *argv]), force=args.force)
     figures = validation.save_figures(report, plots, force=args.force)
     print(f"report: {written}")
     print(f"figures: {plots} ({len(figures)} PNG)")

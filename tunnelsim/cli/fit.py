@@ -1,10 +1,10 @@
 """The ``synth`` and ``fit`` subcommands: argument parsing; the work is done by the library.
 
 ``tunnelsim synth PARAMS.toml -o DATA.csv [--seed N] [--force]`` writes synthetic SQUID runs
-(:mod:`tunnelsim.synth`). ``tunnelsim fit DATA [--model {etm,ll}] [--params INIT.toml]
+(:mod:`tunnelsim.fitting.synth`). ``tunnelsim fit DATA [--model {etm,ll}] [--params INIT.toml]
 [--fix NAME=VALUE ...] [-o FIT.json] [--plots DIR] [--per-run]`` fits Eq. 17 to all runs
 jointly (:mod:`tunnelsim.fitting`) or, with ``--per-run``, fits each run alone with the
-Larmor-Langevin model (:mod:`tunnelsim.langevin_analysis`). Library modules (numpy, scipy, lmfit,
+Larmor-Langevin model (:mod:`tunnelsim.fitting.langevin`). Library modules (numpy, scipy, lmfit,
 matplotlib) are imported inside the handlers. A fit that does not converge prints one line and
 exits with code 1; bad input exits with code 2 (via ``tunnelsim.cli.main``).
 """
@@ -15,21 +15,23 @@ import shlex
 import sys
 from pathlib import Path
 
+from ._common import EXIT_NOT_CONVERGED, PROG
+
 __all__ = ["register"]
 
-_EXIT_NOT_CONVERGED = 1
 
 
 def _cmd_synth(args, argv):
-    from . import __version__
-    from .datasets import write_csv
-    from .synth import load_parameter_file, synthesize_from_file
+    from .. import __version__
+    from ..fitting.data import write_csv
+    from ..fitting.parameters import load_parameter_file
+    from ..fitting.synth import synthesize_from_file
 
     if args.output.exists() and not args.force:
         raise FileExistsError(f"{args.output}: file exists; use --force to replace it")
     pf = load_parameter_file(args.params)
     data, lines = synthesize_from_file(pf, seed=args.seed)
-    lines.append(f"written by tunnelsim {__version__}: {shlex.join(['tunnelsim', *argv])}")
+    lines.append(f"written by tunnelsim {__version__}: {shlex.join([PROG, *argv])}")
     write_csv(args.output, data, comments=lines, force=args.force)
     print(f"data: {args.output} ({data.n_points} points in {len(data.runs)} runs)")
     print(lines[-2])
@@ -50,10 +52,11 @@ def _parse_fix(items):
 
 
 def _cmd_fit(args, argv):
-    from . import __version__
-    from .datasets import read_data
-    from .fitting import FitConvergenceError, fit_magnetization, write_json
-    from .synth import DEFAULT_P_STAR, DEFAULT_T0_K, load_parameter_file
+    from .. import __version__
+    from ..fitting.data import read_data
+    from ..fitting import FitConvergenceError, fit_magnetization, write_json
+    from ..fitting.parameters import load_parameter_file
+    from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 
     if args.output is not None and args.output.exists() and not args.force:
         raise FileExistsError(f"{args.output}: file exists; use --force to replace it")
@@ -68,7 +71,7 @@ def _cmd_fit(args, argv):
     P_star = args.P_star if args.P_star is not None else (pf.P_star if pf else DEFAULT_P_STAR)
     T0_K = args.T0_K if args.T0_K is not None else (pf.T0_K if pf else DEFAULT_T0_K)
     header = {"data": {"source": data.source, "n_points": data.n_points, "runs": [r.to_dict() for r in data.runs]},
-              "command": shlex.join(["tunnelsim", *argv]), "tunnelsim_version": __version__}
+              "command": shlex.join([PROG, *argv]), "tunnelsim_version": __version__}
     if args.per_run:
         return _per_run(args, data, header)
     try:
@@ -76,7 +79,7 @@ def _cmd_fit(args, argv):
                                    P_star=P_star, T0_K=T0_K, max_nfev=args.max_nfev)
     except FitConvergenceError as exc:
         print(f"tunnelsim: {exc}", file=sys.stderr)
-        return _EXIT_NOT_CONVERGED
+        return EXIT_NOT_CONVERGED
     print(f"data: {data.source}: {data.n_points} points in {len(data.runs)} runs")
     print(result.summary())
     if args.output is not None:
@@ -89,28 +92,25 @@ def _cmd_fit(args, argv):
 
 
 def _fit_plots(directory, data, result, P_star, T0_K):
-    from .fit_plots import save_fit_plots
-    from .langevin_analysis import curie_product_model, curie_test
+    from ..fitting.figures import save_fit_plots
+    from ..fitting.langevin import curie_analysis
 
-    curie = model = None
-    if any(r.fixed_value != 0 for r in data.runs_of_kind("M_vs_T")):
-        curie = curie_test(data, result.parameters["chi_L_emu_per_g_Oe"].value)
-        model = curie_product_model(curie.temperature_K, result.values(), P_star, T0_K, result.species)
+    curie, model = curie_analysis(data, result, P_star, T0_K)
     for path in save_fit_plots(directory, data, result, curie=curie, curie_model=model):
         print(f"plot: {path}")
 
 
 def _per_run(args, data, header):
-    from .fit_plots import save_fit_plots
-    from .fitting import write_json
-    from .langevin_analysis import format_langevin_tables, per_run_langevin_fits
+    from ..fitting.figures import save_fit_plots
+    from ..fitting import write_json
+    from ..fitting.langevin import format_langevin_tables, per_run_document, per_run_langevin_fits
 
     rows = per_run_langevin_fits(data)
     print(f"data: {data.source}: {data.n_points} points in {len(data.runs)} runs")
     print("Larmor-Langevin-only fit of each run (Eq. 17 without the intrinsic term)")
     print(format_langevin_tables(rows))
     if args.output is not None:
-        document = {"model": "ll", "analysis": "per_run", "runs": [r.to_dict() for r in rows]}
+        document = per_run_document(rows)
         document.update(header)
         print(f"result: {write_json(args.output, document, force=args.force)}")
     if args.plots is not None:

@@ -1,0 +1,103 @@
+"""Synthetic SQUID runs from the Eq. 17 model.
+
+The seed gives fitted parameters (Tables 3, 4) but no raw data, so tests, notebooks and users
+check the fitter on data made here: :func:`synthesize` evaluates Eq. 17
+(:func:`tunnelsim.paramagnet.total_magnetization_emu_per_g`) on the points of a list of runs
+(:mod:`tunnelsim.fitting.parameters`) and adds Gaussian noise of a stated model
+(:class:`~tunnelsim.fitting.parameters.NoiseModel`) from a seeded generator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..paramagnet import FE2, FE3, PARAMETER_NAMES, total_magnetization_emu_per_g
+from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
+from .data import Run, make_dataset
+from .parameters import NoiseModel, ParameterFileError, RunSpec, seed_runs
+
+__all__ = ["synthesize", "synthesize_from_file"]
+
+
+def synthesize(parameters, runs=None, noise=NoiseModel(), seed=None, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
+               species=(FE2, FE3), source="synthetic"):
+    """Synthetic SQUID runs: Eq. 17 on the runs' points plus Gaussian noise.
+
+    ``M_i = M_Eq17(T_i, H_i) + sigma_i z_i`` with ``sigma_i`` from :class:`NoiseModel` on the
+    noiseless value and ``z_i`` standard normal from ``numpy.random.default_rng(seed)``.
+
+    Parameters
+    ----------
+    parameters : mapping
+        The seed's Table 3 names (see :func:`tunnelsim.paramagnet.total_magnetization_emu_per_g`).
+    runs : sequence of RunSpec, optional
+        Default :func:`seed_runs`.
+    noise : NoiseModel or None, optional
+        None (or zero noise) gives noiseless data without a ``sigma`` column.
+    seed : int or None, optional
+        Seed of the noise generator.
+    P_star, T0_K : float, optional
+        Settings of Eq. 10 (amplitude ``n_ATS P*``) and Eq. 15.
+    species : tuple of Species, optional
+        The species of ``n_Fe2_per_g`` and ``n_Fe3_per_g``.
+    source : str, optional
+        Description stored with the data.
+
+    Returns
+    -------
+    MagnetizationData
+        With the given runs (not regrouped).
+    """
+    runs = seed_runs() if runs is None else tuple(runs)
+    if not runs or not all(isinstance(r, RunSpec) for r in runs):
+        raise ValueError("runs must be a non-empty sequence of RunSpec")
+    points = [r.points() for r in runs]
+    T = np.concatenate([p[0] for p in points])
+    H = np.concatenate([p[1] for p in points])
+    M = total_magnetization_emu_per_g(T, H, dict(parameters), P_star=P_star, T0_K=T0_K, species=species)
+    sigma = None
+    if noise is not None and not noise.is_zero:
+        sigma = noise.sigma(M)
+        if np.any(sigma <= 0):
+            raise ValueError("noise: sigma = 0 where M = 0 (e.g. at H = 0); set noise.absolute_emu_per_g > 0")
+        M = M + sigma * np.random.default_rng(seed).standard_normal(M.size)
+    bounds = np.cumsum([0] + [len(r.axis) for r in runs])
+    data_runs = tuple(Run(r.kind, float(r.fixed_value), int(a), int(b))
+                      for r, a, b in zip(runs, bounds[:-1], bounds[1:]))
+    return make_dataset(T, H, M, sigma, source, runs=data_runs)
+
+
+def synthesize_from_file(parameter_file, seed=None):
+    """Synthetic data for a :class:`ParameterFile`, and provenance lines for the CSV header.
+
+    Parameters
+    ----------
+    parameter_file : ParameterFile
+    seed : int, optional
+        Overrides the file's ``noise.seed``; with neither, a fresh seed is drawn and recorded.
+
+    Returns
+    -------
+    (MagnetizationData, list of str)
+    """
+    pf = parameter_file
+    missing = [n for n in PARAMETER_NAMES if n not in pf.parameters and n != "delta_mu_K"]
+    if missing:
+        raise ParameterFileError(f"{pf.source}: parameters.{missing[0]}: missing; synthetic data need every "
+                                 "Eq. 17 parameter (delta_mu_K is optional)")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    if seed is None:
+        seed = pf.seed if pf.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+    data = synthesize(pf.values(), pf.runs, pf.noise, seed, pf.P_star, pf.T0_K, source=pf.source)
+    n_T = sum(r.kind == "M_vs_T" for r in pf.runs)
+    lines = [
+        f"synthetic SQUID data from {pf.source}: {pf.title}",
+        "model: Eq. 17 (Larmor + Langevin Fe2+/Fe3+ + corrected Eq. 10 ETM"
+        + (", Eq. 15 temperature dependence)" if "delta_mu_K" in pf.parameters else ")"),
+        "parameters: " + ", ".join(f"{k} = {v:.6g}" for k, v in pf.values().items()),
+        f"settings: P_star = {pf.P_star:.10g}, T0_K = {pf.T0_K:g}",
+        f"runs: {n_T} M vs T, {len(pf.runs) - n_T} M vs H, {data.n_points} points",
+        f"noise: {pf.noise.describe()}, seed = {seed}",
+    ]
+    return data, lines
