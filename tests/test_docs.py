@@ -176,8 +176,8 @@ def readme_namespaces(tmp_path_factory):
 
 def test_readme_tour_covers_the_package():
     code = "\n".join(readme_python_blocks())
-    for module in ("config", "runner", "results", "etm", "paramagnet", "fitting", "datasets", "synth",
-                   "validation", "plotting", "fit_plots", "langevin_analysis", "ensemble"):
+    for module in ("config", "runner", "results", "etm", "paramagnet", "fitting", "datafiles", "parameters", "synth",
+                   "validation", "plotting", "figures", "langevin", "ensemble"):
         assert re.search(rf"\b{module}\.", code), module
     assert "h5py" in code and "xarray" in code
 
@@ -243,3 +243,55 @@ def test_readme_figures(readme_namespaces):
     for name in ("quickstart_heat_capacity.png", "eq10_error_map.png"):
         width, height = png_size((workdir / "results" / name).read_bytes())
         assert width > 300 and height > 200
+
+
+def _equation_index_rows():
+    """Rows ``(equation, function cell, test cell)`` of the README's equation index."""
+    text = README.read_text()
+    section = text.split("## Equation index", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ")]
+    return [(r[0].strip(), r[2], r[3]) for r in rows[1:]]  # drop the header row
+
+
+def _resolve(dotted):
+    import importlib
+
+    parts = dotted.split(".")
+    for k in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:k]))
+        except ImportError:
+            continue
+        for name in parts[k:]:
+            obj = getattr(obj, name)
+        return obj
+    raise ImportError(dotted)
+
+
+def test_equation_index_covers_the_seed_and_every_entry_resolves():
+    """Every function named in the README's equation index exists (a short name after a dotted
+    one is looked up in the same module), and every test it names exists in its file."""
+    rows = _equation_index_rows()
+    covered = " ".join(eq for eq, _, _ in rows)
+    for eq in ("4", "5", "6", "7", "8", "10", "11", "12", "13", "14", "15", "16", "17", "18"):
+        assert re.search(rf"(^|[ ,]){eq}\b", covered), f"Eq. {eq} is missing from the equation index"
+    assert "Larmor-Langevin" in covered
+    for eq, functions, tests in rows:
+        names = re.findall(r"`([A-Za-z_][\w.]*)`", functions)
+        assert names, f"Eq. {eq}: no function named"
+        module = None
+        for name in names:
+            if "." in name:
+                module = name.rsplit(".", 1)[0]
+                assert callable(_resolve(name)) or isinstance(_resolve(name), type), name
+            else:
+                assert module is not None, f"Eq. {eq}: {name} without a module"
+                _resolve(f"{module}.{name}")
+        path = None
+        for ref in re.findall(r"`([^`]+)`", tests):
+            file_part, _, test_name = ref.partition("::")
+            if file_part:
+                path = REPO / file_part
+            assert path is not None and path.is_file(), f"Eq. {eq}: {ref} is not a test file"
+            if test_name:
+                assert re.search(rf"^def {re.escape(test_name)}\(", path.read_text(), re.M), f"Eq. {eq}: {ref}"

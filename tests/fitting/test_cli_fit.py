@@ -12,7 +12,7 @@ import pytest
 from tunnelsim.cli import main
 from tunnelsim.fitting.data import read_csv
 
-BK7_FILE = Path(__file__).resolve().parent.parent / "simulations" / "bk7_synthetic_params.toml"
+BK7_FILE = Path(__file__).resolve().parents[2] / "simulations" / "bk7_synthetic_params.toml"
 
 
 def _error_line(capsys):

@@ -10,7 +10,7 @@ from tunnelsim.fitting import parameters, synth
 from tunnelsim.paramagnet import PARAMETER_NAMES, total_magnetization_emu_per_g
 from tunnelsim.fitting.parameters import NoiseModel, ParameterFileError, RunSpec
 
-BK7_FILE = Path(__file__).resolve().parent.parent / "simulations" / "bk7_synthetic_params.toml"
+BK7_FILE = Path(__file__).resolve().parents[2] / "simulations" / "bk7_synthetic_params.toml"
 TABLE3 = {"n_Fe2_per_g": 1.099e17, "n_Fe3_per_g": 0.599e17, "chi_L_emu_per_g_Oe": 4.227e-7,
           "n_ATS_per_g": 1.352e16, "D_min_K": 2.671e-2, "D0QS_min_K_A2": 2.717e5, "D0QS_max_K_A2": 2.925e5,
           "delta_mu_K": 0.319}

@@ -18,7 +18,7 @@ import pytest
 from tunnelsim import etm, units, validation
 from tunnelsim.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FULL_CONFIG = REPO / "simulations" / "validation_full.toml"
 
 #: Datasets every quick report holds, per group.
