@@ -12,7 +12,9 @@ A **parameter file** serves both ``tunnelsim synth`` (true values, runs, noise) 
     n_Fe2_per_g = 1.099e17       # a number, or a table {value = ..., vary = false, min = ..., max = ...}
     ...
     delta_mu_K = 0.319           # optional: Eq. 15 temperature dependence of D_min and D0QS
+    charge_area_A2 = 30000.0     # (Q/e) S_Delta, for the models "etm11" and "exact"
     [settings]
+    model = "etm"                # optional: the model synthetic data follow, "etm" (Eq. 10), "etm11" or "exact"
     P_star = 0.159               # optional, default 1/(2 pi); only n_ATS P* enters Eq. 10
     T0_K = 1.26                  # optional, reference temperature of Eq. 15
     [runs]                       # optional; defaults are the seed's runs (see seed_runs)
@@ -37,9 +39,9 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..paramagnet import PARAMETER_NAMES
 from ..tomlschema import AXIS_SCALES, SchemaError, Section, describe, parse_toml
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
+from .models import ALL_PARAMETER_NAMES, MODELS
 
 __all__ = [
     "NoiseModel",
@@ -179,6 +181,9 @@ class ParameterFile:
     noise : NoiseModel
     seed : int or None
     source, text : str
+    model : str
+        ``settings.model``: the Eq. 17 model synthetic data are made with (default ``"etm"``;
+        ``"etm11"`` and ``"exact"`` need ``charge_area_A2``).
     """
 
     title: str
@@ -190,6 +195,7 @@ class ParameterFile:
     seed: int | None
     source: str
     text: str
+    model: str = "etm"
 
     def values(self):
         """``{name: value}`` of the parameters given."""
@@ -213,7 +219,7 @@ def _parse_entry(params, name):
 
 
 def _parse_parameters(top):
-    params = top.child("parameters", PARAMETER_NAMES, required=True)
+    params = top.child("parameters", ALL_PARAMETER_NAMES, required=True)
     entries = {name: _parse_entry(params, name) for name in params.table}
     for name in ("n_Fe2_per_g", "n_Fe3_per_g", "n_ATS_per_g"):
         if name in entries and entries[name].value < 0:
@@ -289,7 +295,8 @@ def parse_parameter_file(text, source="<string>"):
     top = Section(source, "", doc, ("title",) + _SECTIONS, ParameterFileError, sort_expected=False)
     title = top.string("title", required=False, default=Path(source).stem)
     parameters = _parse_parameters(top)
-    settings = top.child("settings", ("P_star", "T0_K"))
+    settings = top.child("settings", ("P_star", "T0_K", "model"))
+    model = settings.string("model", tuple(m for m in MODELS if m != "ll"), required=False, default="etm")
     P_star = settings.number("P_star", required=False, default=DEFAULT_P_STAR, minimum=0.0)
     T0_K = settings.number("T0_K", required=False, default=DEFAULT_T0_K, minimum=0.0)
     runs = _parse_runs(top)
@@ -302,7 +309,7 @@ def parse_parameter_file(text, source="<string>"):
     seed = noise_table.raw("seed", required=False)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         noise_table.fail("seed", f"must be an integer >= 0, got {describe(seed)}")
-    return ParameterFile(title, parameters, P_star, T0_K, runs, noise, seed, source, text)
+    return ParameterFile(title, parameters, P_star, T0_K, runs, noise, seed, source, text, model)
 
 
 def load_parameter_file(path):

@@ -30,9 +30,17 @@ import math
 import numpy as np
 
 from .. import etm
-from ..paramagnet import PARAMETER_NAMES, species_magnetization_emu_per_g
+from ..paramagnet import species_magnetization_emu_per_g
+from ..temperature_dependence import scaled_parameters
 from ..units import oe_to_tesla
-from .models import _LL_NAMES, FitError, model_parameter_names
+from .models import (
+    _LL_NAMES,
+    ALL_PARAMETER_NAMES,
+    INTRINSIC_MODELS,
+    FitError,
+    intrinsic_per_amplitude,
+    model_parameter_names,
+)
 from .parameters import ParameterEntry
 
 #: Smallest ln(D0QS_max / D0QS_min) the fit may reach.
@@ -42,6 +50,7 @@ _FD_STEP = 1e-6
 # internal names of the D0-distribution block
 _A, _C, _V = "ats_weight_per_g", "D0QS_centre_K_A2", "D0QS_log_ratio_squared"
 _LN_D_MIN = "ln_D_min_K"
+_LN_QS = "ln_charge_area_A2"
 _LINEAR = _LL_NAMES  # the model is linear in these
 
 
@@ -69,18 +78,23 @@ class _Problem:
                       "n_Fe3_per_g": species_magnetization_emu_per_g(1.0, self.species[1], self.H, self.T),
                       "chi_L_emu_per_g_Oe": -self.H}
         entries = self._entries(start, fixed)
-        self.eq15 = model == "etm" and "delta_mu_K" in entries
+        self.eq15 = model in INTRINSIC_MODELS and "delta_mu_K" in entries
         self.names = model_parameter_names(model, self.eq15)
         self._setup(entries)
         self._cache_key, self._cache = None, None
+        self._exact = None
+        if model == "exact":
+            from .exact_intrinsic import ExactIntrinsicModel
+
+            self._exact = ExactIntrinsicModel(self.T, self.H * 1e-4, P_star=1.0, T0_K=self.T0_K)
 
     # -------------------------------------------------------------------- set-up
     def _entries(self, start, fixed):
         allowed = model_parameter_names(self.model)
         entries = {}
         for name, value in (start or {}).items():
-            if name not in PARAMETER_NAMES:
-                raise FitError(f"unknown parameter {name!r}; expected one of {', '.join(PARAMETER_NAMES)}")
+            if name not in ALL_PARAMETER_NAMES:
+                raise FitError(f"unknown parameter {name!r}; expected one of {', '.join(ALL_PARAMETER_NAMES)}")
             if name in allowed:
                 entries[name] = _as_entry(name, value)
         for name, value in (fixed or {}).items():
@@ -90,12 +104,12 @@ class _Problem:
             entries[name] = ParameterEntry(_as_entry(name, value).value, vary=False)
         missing = [n for n in allowed if n not in entries and n not in _LL_NAMES and n != "delta_mu_K"]
         if missing:
-            raise FitError(f"model etm needs a starting value for {missing[0]} (give a parameter file, "
+            raise FitError(f"model {self.model} needs a starting value for {missing[0]} (give a parameter file, "
                            f"--params INIT.toml, or --fix {missing[0]}=VALUE)")
-        for name in ("D_min_K", "D0QS_min_K_A2", "D0QS_max_K_A2"):
+        for name in ("D_min_K", "D0QS_min_K_A2", "D0QS_max_K_A2", "charge_area_A2"):
             if name in entries and not entries[name].value > 0:
                 raise FitError(f"{name}: must be > 0, got {entries[name].value!r}")
-        for name in ("n_Fe2_per_g", "n_Fe3_per_g", "n_ATS_per_g"):
+        for name in ("n_Fe2_per_g", "n_Fe3_per_g", "n_ATS_per_g", "delta_mu_K"):
             if name in entries and entries[name].value < 0:
                 raise FitError(f"{name}: must be >= 0, got {entries[name].value!r}")
         for name in ("n_ATS_per_g", "D0QS_min_K_A2", "D0QS_max_K_A2"):
@@ -129,8 +143,8 @@ class _Problem:
         free = {}            # internal name -> (start, lower, upper)
         default_bounds = {"n_Fe2_per_g": (0.0, np.inf), "n_Fe3_per_g": (0.0, np.inf),
                           "chi_L_emu_per_g_Oe": (-np.inf, np.inf), "D_min_K": (0.0, np.inf),
-                          "delta_mu_K": (-np.inf, np.inf)}
-        for name in ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe", "D_min_K", "delta_mu_K"):
+                          "charge_area_A2": (0.0, np.inf), "delta_mu_K": (0.0, np.inf)}
+        for name in ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe", "D_min_K", "charge_area_A2", "delta_mu_K"):
             if name not in self.names:
                 continue
             e = entries[name]
@@ -144,9 +158,12 @@ class _Problem:
             if name == "D_min_K":  # fitted as ln(D_min / 1 K)
                 log = lambda v: math.log(v) if v > 0 else -np.inf  # noqa: E731
                 free[_LN_D_MIN] = (math.log(e.value), log(lo), log(hi) if np.isfinite(hi) else np.inf)
+            elif name == "charge_area_A2":  # fitted as ln((Q/e) S / 1 A^2)
+                log = lambda v: math.log(v) if v > 0 else -np.inf  # noqa: E731
+                free[_LN_QS] = (math.log(e.value), log(lo), log(hi) if np.isfinite(hi) else np.inf)
             else:
                 free[name] = (e.value, lo, hi)
-        if self.model == "etm":
+        if self.model in INTRINSIC_MODELS:
             N, a, b = (entries[n] for n in ("n_ATS_per_g", "D0QS_min_K_A2", "D0QS_max_K_A2"))
             if not b.value > a.value:
                 raise FitError(f"D0QS_max_K_A2 ({b.value!r}) must exceed D0QS_min_K_A2 ({a.value!r})")
@@ -169,7 +186,7 @@ class _Problem:
         self.nonlinear = [j for j, n in enumerate(self.free) if j not in self.linear]
 
     def _scale(self, name, value):
-        if name == _LN_D_MIN:
+        if name in (_LN_D_MIN, _LN_QS):
             return 1.0
         if value != 0:
             return abs(value)
@@ -189,9 +206,11 @@ class _Problem:
         values.update({n: xi * s for n, xi, s in zip(self.free, x, self.scale)})
         if _LN_D_MIN in values:
             values["D_min_K"] = np.exp(values[_LN_D_MIN])
-        out = {n: values[n] for n in ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe", "D_min_K", "delta_mu_K")
-               if n in self.names}
-        if self.model == "etm":
+        if _LN_QS in values:
+            values["charge_area_A2"] = np.exp(values[_LN_QS])
+        out = {n: values[n] for n in ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe", "D_min_K", "charge_area_A2",
+                                      "delta_mu_K") if n in self.names}
+        if self.model in INTRINSIC_MODELS:
             fr = self.fixed_reported
             if _V in values:
                 L = np.sqrt(values[_V])
@@ -215,30 +234,48 @@ class _Problem:
         amplitude of Eq. 10), ``n_ATS_ln_ratio_per_g`` (``n_ATS ln(D0QS_max/D0QS_min)``, the ATS weight
         of the ``D0`` distribution) and ``D0QS_geometric_mean_K_A2``."""
         out = {"n_Fe_total_per_g": rep["n_Fe2_per_g"] + rep["n_Fe3_per_g"]}
-        if self.model == "etm":
+        if self.model in INTRINSIC_MODELS:
             out["n_ATS_P_star_per_g"] = rep["n_ATS_per_g"] * self.P_star
             out["n_ATS_ln_ratio_per_g"] = rep["n_ATS_per_g"] * rep["_log_ratio"]
             out["D0QS_geometric_mean_K_A2"] = np.sqrt(rep["D0QS_min_K_A2"] * rep["D0QS_max_K_A2"])
         return out
 
+    def _intrinsic_params(self, rep):
+        return {n: rep[n] for n in ("D_min_K", "D0QS_min_K_A2", "D0QS_max_K_A2", "charge_area_A2", "delta_mu_K")
+                if n in rep}
+
     def _etm_unit(self, rep):
-        """Intrinsic magnetisation per unit ``n_ATS P*`` (emu/g per 1/g), Eq. 10 with Eq. 15."""
-        D_min, a, b = rep["D_min_K"], rep["D0QS_min_K_A2"], rep["D0QS_max_K_A2"]
-        if self.eq15:
-            s = etm.scaled_parameters(self.T, D_min, a, b, rep["delta_mu_K"], self.T0_K)
-            D_min, a, b = s.D_min_K, s.D0QS_min_K_A2, s.D0QS_max_K_A2
-        return etm.magnetization_etm(self.T, oe_to_tesla(self.H), D_min, a, b, 1.0)
+        """Intrinsic magnetisation per unit ``n_ATS P*`` (emu/g per 1/g) of the model, with Eq. 15."""
+        if self.model == "etm":  # Eq. 10
+            D_min, a, b = rep["D_min_K"], rep["D0QS_min_K_A2"], rep["D0QS_max_K_A2"]
+            if self.eq15:
+                s = scaled_parameters(self.T, D_min, a, b, rep["delta_mu_K"], self.T0_K)
+                D_min, a, b = s.D_min_K, s.D0QS_min_K_A2, s.D0QS_max_K_A2
+            return etm.magnetization_etm(self.T, oe_to_tesla(self.H), D_min, a, b, 1.0)
+        return intrinsic_per_amplitude(self.model, self.T, self.H, self._intrinsic_params(rep), self.T0_K,
+                                       exact_model=self._exact)
 
     def _linear_part(self, rep):
         return (rep["n_Fe2_per_g"] * self.basis["n_Fe2_per_g"] + rep["n_Fe3_per_g"] * self.basis["n_Fe3_per_g"]
                 + rep["chi_L_emu_per_g_Oe"] * self.basis["chi_L_emu_per_g_Oe"])
 
     def _evaluate(self, x):
-        """``(rep, etm_unit or None, model)`` at ``x``; cached for the Jacobian that follows."""
+        """``(rep, intrinsic unit or None, model)`` at ``x``; cached for the Jacobian that follows.
+
+        For ``exact`` the derivatives of the unit with respect to its parameters come from the same
+        quadrature sums at almost no extra cost, so they are computed and cached with it.
+        """
         key = x.tobytes()
         if key != self._cache_key:
             rep = self.reported(x)
-            unit = self._etm_unit(rep) if self.model == "etm" else None
+            unit = None
+            self._unit_jacobian = None
+            if self.model == "exact":
+                params = self._intrinsic_params(rep)
+                unit, self._unit_jacobian = self._exact.unit_and_jacobian(params)
+                self._theta_names = self._exact.theta_names(params)
+            elif self.model in INTRINSIC_MODELS:
+                unit = self._etm_unit(rep)
             model = self._linear_part(rep)
             if unit is not None:
                 model = model + rep["n_ATS_per_g"] * self.P_star * unit
@@ -284,9 +321,30 @@ class _Problem:
         J = np.empty((self.M.size, x.size))
         if self.linear:
             J[:, self.linear] = self._linear_columns(rep, unit)
-        for j in self.nonlinear:
-            J[:, j] = self._difference(x, j, rep, unit)
+        if self.model == "exact" and self.nonlinear:
+            J[:, self.nonlinear] = self._exact_columns(x, rep, unit)
+        else:
+            for j in self.nonlinear:
+                J[:, j] = self._difference(x, j, rep, unit)
         return J / self.sigma[:, None]
+
+    def _exact_columns(self, x, rep, unit):
+        """Columns of the nonlinear variables for ``exact``: the chain rule through the analytic
+        derivatives of the unit (:meth:`ExactIntrinsicModel.unit_and_jacobian`) and the maps of
+        :meth:`reported` (differentiated by complex step, exact to rounding)."""
+        h = 1e-30
+        log_names = {"ln_D_min_K": "D_min_K", "ln_D0QS_min_K_A2": "D0QS_min_K_A2",
+                     "ln_D0QS_max_K_A2": "D0QS_max_K_A2", "ln_charge_area_A2": "charge_area_A2"}
+        cols = []
+        for j in self.nonlinear:
+            xc = x.astype(complex)
+            xc[j] += 1j * h
+            r = self.reported(xc)
+            dtheta = np.array([np.imag(np.log(r[log_names[n]])) / h if n in log_names else np.imag(r[n]) / h
+                               for n in self._theta_names])
+            d_amplitude = np.imag(r["n_ATS_per_g"]) / h
+            cols.append(self.P_star * (d_amplitude * unit + rep["n_ATS_per_g"] * (self._unit_jacobian @ dtheta)))
+        return np.stack(cols, axis=1)
 
     def _difference(self, x, j, rep, unit):
         """Forward difference of the intrinsic term along free variable ``j`` (away from a bound)."""

@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..paramagnet import FE2, FE3, PARAMETER_NAMES, total_magnetization_emu_per_g
+from ..paramagnet import FE2, FE3
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 from .data import Run, make_dataset
+from .models import LOOP_SIZE_MODELS, model_magnetization_emu_per_g, model_parameter_names
 from .parameters import NoiseModel, ParameterFileError, RunSpec, seed_runs
 
 __all__ = ["synthesize", "synthesize_from_file"]
 
+_INTRINSIC_TERM = {
+    "etm": "corrected Eq. 10 ETM",
+    "etm11": "Eq. 11 high-field ETM",
+    "exact": "exact three-level ATS ensemble, Eq. 6 and 8",
+}
+
 
 def synthesize(parameters, runs=None, noise=NoiseModel(), seed=None, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
-               species=(FE2, FE3), source="synthetic"):
+               species=(FE2, FE3), source="synthetic", model="etm"):
     """Synthetic SQUID runs: Eq. 17 on the runs' points plus Gaussian noise.
 
     ``M_i = M_Eq17(T_i, H_i) + sigma_i z_i`` with ``sigma_i`` from :class:`NoiseModel` on the
@@ -42,6 +49,9 @@ def synthesize(parameters, runs=None, noise=NoiseModel(), seed=None, P_star=DEFA
         The species of ``n_Fe2_per_g`` and ``n_Fe3_per_g``.
     source : str, optional
         Description stored with the data.
+    model : str, optional
+        The Eq. 17 model (:data:`tunnelsim.fitting.models.MODELS`; default ``"etm"``, Eq. 10);
+        ``"etm11"`` and ``"exact"`` need ``charge_area_A2``.
 
     Returns
     -------
@@ -54,7 +64,7 @@ def synthesize(parameters, runs=None, noise=NoiseModel(), seed=None, P_star=DEFA
     points = [r.points() for r in runs]
     T = np.concatenate([p[0] for p in points])
     H = np.concatenate([p[1] for p in points])
-    M = total_magnetization_emu_per_g(T, H, dict(parameters), P_star=P_star, T0_K=T0_K, species=species)
+    M = model_magnetization_emu_per_g(model, T, H, dict(parameters), P_star=P_star, T0_K=T0_K, species=species)
     sigma = None
     if noise is not None and not noise.is_zero:
         sigma = noise.sigma(M)
@@ -81,7 +91,7 @@ def synthesize_from_file(parameter_file, seed=None):
     (MagnetizationData, list of str)
     """
     pf = parameter_file
-    missing = [n for n in PARAMETER_NAMES if n not in pf.parameters and n != "delta_mu_K"]
+    missing = [n for n in model_parameter_names(pf.model) if n not in pf.parameters and n != "delta_mu_K"]
     if missing:
         raise ParameterFileError(f"{pf.source}: parameters.{missing[0]}: missing; synthetic data need every "
                                  "Eq. 17 parameter (delta_mu_K is optional)")
@@ -89,14 +99,18 @@ def synthesize_from_file(parameter_file, seed=None):
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     if seed is None:
         seed = pf.seed if pf.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
-    data = synthesize(pf.values(), pf.runs, pf.noise, seed, pf.P_star, pf.T0_K, source=pf.source)
+    values = pf.values()
+    if pf.model not in LOOP_SIZE_MODELS and "charge_area_A2" in values:
+        raise ParameterFileError(f"{pf.source}: parameters.charge_area_A2: not a parameter of model "
+                                 f"{pf.model!r}; set settings.model = \"etm11\" or \"exact\", or leave it out")
+    data = synthesize(values, pf.runs, pf.noise, seed, pf.P_star, pf.T0_K, source=pf.source, model=pf.model)
     n_T = sum(r.kind == "M_vs_T" for r in pf.runs)
     lines = [
         f"synthetic SQUID data from {pf.source}: {pf.title}",
-        "model: Eq. 17 (Larmor + Langevin Fe2+/Fe3+ + corrected Eq. 10 ETM"
+        f"model: Eq. 17 (Larmor + Langevin Fe2+/Fe3+ + {_INTRINSIC_TERM[pf.model]}"
         + (", Eq. 15 temperature dependence)" if "delta_mu_K" in pf.parameters else ")"),
         "parameters: " + ", ".join(f"{k} = {v:.6g}" for k, v in pf.values().items()),
-        f"settings: P_star = {pf.P_star:.10g}, T0_K = {pf.T0_K:g}",
+        f"settings: model = {pf.model}, P_star = {pf.P_star:.10g}, T0_K = {pf.T0_K:g}",
         f"runs: {n_T} M vs T, {len(pf.runs) - n_T} M vs H, {data.n_points} points",
         f"noise: {pf.noise.describe()}, seed = {seed}",
     ]

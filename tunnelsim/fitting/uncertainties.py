@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from .models import INTRINSIC_MODELS
 from .problem import _A, _C, _LN_D_MIN, _MIN_LOG_RATIO, _V
 from .result import FitResult, ParameterEstimate
 
@@ -91,7 +92,7 @@ def _result(prob, res, x, nfev):
                    "within 3 stderr, where n_ATS is unbounded; n_ATS_ln_ratio_per_g and D0QS_geometric_mean_K_A2 "
                    "are the determined combinations")
             for n in ("n_ATS_per_g", "D0QS_min_K_A2", "D0QS_max_K_A2"):
-                if n in flags and prob.model == "etm":
+                if n in flags and prob.model in INTRINSIC_MODELS:
                     flags[n].append(why)
     parameters = {n: ParameterEstimate(float(values[i]), stderr[i], bool(varies[i]), tuple(flags[n]))
                   for i, n in enumerate(names)}
