@@ -40,6 +40,9 @@ def _panels(lower, upper, n_nodes, max_panel):
     """
     length = upper - lower
     longest = float(np.max(length, initial=0.0))
+    if not math.isfinite(longest):
+        raise ValueError("the Eq. 10 integration range is not finite (D_min_K too small against D0 phi, "
+                         "beyond double precision)")
     n_panels = max(1, math.ceil(longest / max_panel)) if max_panel else 1
     x, w = _gauss_legendre(n_nodes)
     s = ((np.arange(n_panels)[:, None] + x[None, :]) / n_panels).ravel()

@@ -94,11 +94,21 @@ def fit_magnetization(data, model="etm", start=None, fixed=None, P_star=DEFAULT_
     budget = None if max_nfev is None else max(1, max_nfev - nfev)
     minimizer = lmfit.Minimizer(residual, params, nan_policy="propagate", scale_covar=not prob.weighted,
                                 max_nfev=budget)
-    res = minimizer.minimize(method="least_squares", jac=jacobian, x_scale="jac", ftol=tolerance, xtol=tolerance,
-                             gtol=tolerance)
+    res = _minimize(minimizer, method="least_squares", jac=jacobian, x_scale="jac", ftol=tolerance, xtol=tolerance,
+                    gtol=tolerance)
     _check_converged(res, nfev)
     x = np.array([res.params[n].value for n in names])
     return _result(prob, res, x, nfev + res.nfev)
+
+
+def _minimize(minimizer, **kwargs):
+    """``minimizer.minimize(**kwargs)``; a trial region where the model is not finite (the optimiser
+    cannot continue from there) ends as :class:`FitConvergenceError` with the reason, not a traceback."""
+    try:
+        return minimizer.minimize(**kwargs)
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
+        raise FitConvergenceError(f"fit did not converge (the model is not finite near the trial parameters: "
+                                  f"{' '.join(str(exc).split())}); try other starting values or --fix") from None
 
 
 def _check_converged(res, previous_nfev=0):
@@ -126,8 +136,8 @@ def _projected_fit(prob, x0, max_nfev, tolerance):
         return prob.projected_residual(x0, np.array([p[n].value for n in names]))[1]
 
     minimizer = lmfit.Minimizer(residual, params, nan_policy="propagate", max_nfev=max_nfev)
-    res = minimizer.minimize(method="least_squares", x_scale="jac", diff_step=_FD_STEP, ftol=tolerance,
-                             xtol=tolerance, gtol=tolerance)
+    res = _minimize(minimizer, method="least_squares", x_scale="jac", diff_step=_FD_STEP, ftol=tolerance,
+                    xtol=tolerance, gtol=tolerance)
     _check_converged(res)
     x, _ = prob.projected_residual(x0, np.array([res.params[n].value for n in names]))
     return x, res.nfev

@@ -51,6 +51,8 @@ _FD_STEP = 1e-6
 _A, _C, _V = "ats_weight_per_g", "D0QS_centre_K_A2", "D0QS_log_ratio_squared"
 _LN_D_MIN = "ln_D_min_K"
 _LN_QS = "ln_charge_area_A2"
+#: Residual of every point where the model cannot be evaluated (variable projection stage).
+_OUTSIDE_RESIDUAL = 1e8
 _LINEAR = _LL_NAMES  # the model is linear in these
 
 
@@ -307,8 +309,10 @@ class _Problem:
         x[self.linear] = 0.0
         try:
             rep, unit, model0 = self._evaluate(x)
-        except ValueError:
-            return x, np.full_like(self.M, np.nan)
+        except ValueError:  # outside the model's domain: a large finite residual turns the optimiser back
+            return x, np.full_like(self.M, _OUTSIDE_RESIDUAL)
+        if not np.all(np.isfinite(model0)):
+            return x, np.full_like(self.M, _OUTSIDE_RESIDUAL)
         A = self._linear_columns(rep, unit) / self.sigma[:, None]
         b = (self.M - model0) / self.sigma
         sol = lsq_linear(A, b, bounds=(self.lower[self.linear], self.upper[self.linear]), method="bvls")
@@ -357,9 +361,11 @@ class _Problem:
             xs[j] += step
             try:
                 r = self.reported(xs)
-                return (r["n_ATS_per_g"] * self.P_star * self._etm_unit(r) - base) / step
+                column = (r["n_ATS_per_g"] * self.P_star * self._etm_unit(r) - base) / step
             except ValueError:
                 continue
+            if np.all(np.isfinite(column)):
+                return column
         return np.zeros_like(base)
 
     def reported_jacobian(self, x):
