@@ -41,8 +41,12 @@ susceptibility is 4/3 of Eq. 12's (the "D0 mapping" factor), times
 Eq. 12; the factor tends to 1 for ``T >> D_min`` and to ``sqrt(3/2)`` for ``T << D_min``).
 Both hold only while the doublet is all that is thermally populated and the effective
 two-level picture is complete. The exact levels also contain the doublet-centre shift
-``-D0 cos(phi/3)`` (diamagnetic) and the third level about ``3 D0`` above, which lower the
-ratio by ``O(T/D0)``; systems with ``D >~ D0`` add ``O(D_min/D0)``. :func:`check_weak_field`
+``-D0 cos(phi/3)`` (diamagnetic), which lowers the ratio by ``O(T/D0)``, and the systems with
+``D >~ D0``, where the two-level mapping of the gap fails. At high temperature the exact ensemble
+obeys the sum rule ``Tr H^2`` independent of ``phi``, so its susceptibility falls as ``1/T^2``
+while Eq. 12's falls as ``ln(T)/T``: Eq. 10 then overestimates by a growing factor. The third
+level (about ``3 D0`` above the doublet) is not the cause: at 4.5 K it holds under 1 % of the
+population. :func:`check_weak_field`
 reports the D0 factor ``chi_exact / chi_Eq12(D_min -> sqrt(2/3) D_min)``, which tends to 4/3
 as ``T/D0 -> 0``, and the full ratio at each temperature.
 
