@@ -27,27 +27,36 @@ The modules: :mod:`~tunnelsim.fitting.models` (the two models, their parameter n
 evaluated); :mod:`~tunnelsim.fitting.problem` (the internal parameterisation in which the fit
 runs, its residuals and Jacobians); :mod:`~tunnelsim.fitting.least_squares` (the two-stage
 driver, :func:`fit_magnetization`); :mod:`~tunnelsim.fitting.uncertainties` (propagated
-standard errors, correlations and the flags of poorly determined parameters) and
+standard errors, correlations and the flags of poorly determined parameters);
+:mod:`~tunnelsim.fitting.intervals` (profile-likelihood confidence intervals,
+:func:`profile_intervals` and :func:`fit_with_intervals`) and
 :mod:`~tunnelsim.fitting.result` (:class:`FitResult`, its JSON and text reports). This package
 re-exports the public names of all of them.
 """
 
+from .intervals import DEFAULT_LEVELS, ONE_SIGMA_LEVEL, ProfileSummary, fit_with_intervals, profile_intervals
 from .least_squares import FitConvergenceError, fit_magnetization
 from .models import MODELS, FitError, model_magnetization_emu_per_g, model_parameter_names
 from .problem import _Problem  # noqa: F401  (tests build a problem directly)
-from .result import FitResult, ParameterEstimate, write_json
+from .result import FitResult, ParameterEstimate, ProfileInterval, write_json
 from .uncertainties import CORRELATION_LIMIT, REL_STDERR_LIMIT
 
 __all__ = [
     "CORRELATION_LIMIT",
+    "DEFAULT_LEVELS",
     "FitConvergenceError",
     "FitError",
     "FitResult",
     "MODELS",
+    "ONE_SIGMA_LEVEL",
     "ParameterEstimate",
+    "ProfileInterval",
+    "ProfileSummary",
     "REL_STDERR_LIMIT",
     "fit_magnetization",
+    "fit_with_intervals",
     "model_magnetization_emu_per_g",
     "model_parameter_names",
+    "profile_intervals",
     "write_json",
 ]

@@ -11,20 +11,83 @@ from .. import __version__
 from ..paramagnet import FE2, FE3
 from .models import model_magnetization_emu_per_g
 
-__all__ = ["FitResult", "ParameterEstimate", "write_json"]
+__all__ = ["FitResult", "ParameterEstimate", "ProfileInterval", "write_json"]
+
+#: Interval labels always present in the JSON of a parameter (null where not computed).
+_REPORTED_INTERVALS = ("ci68", "ci95")
+
+
+def _num(x):
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+@dataclass(frozen=True)
+class ProfileInterval:
+    """A profile-likelihood confidence interval of one parameter at one level.
+
+    Attributes
+    ----------
+    label : str
+        ``"ci68"``, ``"ci95"``, ... (the level in per cent).
+    level : float
+        Confidence level, e.g. 0.6827 (``Delta chi^2 = 1``) or 0.95 (``Delta chi^2 = 3.84``).
+    low, high : float
+        The ends. An end the search could not close (``Delta chi^2`` stays below the threshold up to
+        the search limit) is *open* and reported at the parameter's bound: 0 for a positive
+        parameter, ``-inf``/``inf`` for an unbounded one, or a user bound.
+    low_open, high_open : bool
+        Whether that end is open.
+    """
+
+    label: str
+    level: float
+    low: float
+    high: float
+    low_open: bool = False
+    high_open: bool = False
+
+    def bounds(self):
+        """``(low, high)``."""
+        return (self.low, self.high)
 
 
 @dataclass(frozen=True)
 class ParameterEstimate:
-    """A reported parameter: value, standard error (None if fixed or unavailable), flags."""
+    """A reported parameter: value, standard error (None if fixed or unavailable), flags, and its
+    profile-likelihood intervals (a tuple of :class:`ProfileInterval`, empty if not computed)."""
 
     value: float
     stderr: float | None
     vary: bool
     flags: tuple = ()
+    intervals: tuple = ()
+
+    def interval(self, label):
+        """The :class:`ProfileInterval` with this label (``"ci68"``, ``"ci95"``), or None."""
+        return next((ci for ci in self.intervals if ci.label == label), None)
+
+    @property
+    def ci68(self):
+        """``(low, high)`` of the 68.27 % profile interval, or None if not computed."""
+        ci = self.interval("ci68")
+        return None if ci is None else ci.bounds()
+
+    @property
+    def ci95(self):
+        """``(low, high)`` of the 95 % profile interval, or None if not computed."""
+        ci = self.interval("ci95")
+        return None if ci is None else ci.bounds()
 
     def to_dict(self):
-        return {"value": self.value, "stderr": self.stderr, "vary": self.vary, "flags": list(self.flags)}
+        """JSON-ready: ``ci68``/``ci95`` (and any other level) as ``[low, high]``, null where not computed;
+        an infinite (open) end is null too, and ``intervals_open`` says which ends are open."""
+        out = {"value": _num(self.value), "stderr": _num(self.stderr), "vary": self.vary, "flags": list(self.flags)}
+        out.update({label: None for label in _REPORTED_INTERVALS})
+        for ci in self.intervals:
+            out[ci.label] = [_num(ci.low), _num(ci.high)]
+        if self.intervals:
+            out["intervals_open"] = {ci.label: [ci.low_open, ci.high_open] for ci in self.intervals}
+        return out
 
 
 @dataclass(frozen=True)
@@ -55,6 +118,10 @@ class FitResult:
     species : tuple of Species
     internal : mapping
         The internal parameters' values and standard errors.
+    profile : ProfileSummary or None
+        Set by :func:`~tunnelsim.fitting.profile_intervals`: levels, thresholds, refits per
+        parameter, the profile traces and any better fit a refit found; the intervals themselves
+        are in each :class:`ParameterEstimate`.
     """
 
     model: str
@@ -79,6 +146,7 @@ class FitResult:
     weighted: bool
     species: tuple = (FE2, FE3)
     internal: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    profile: object = None
 
     def values(self):
         """``{name: value}`` of the reported parameters (for :func:`model_magnetization_emu_per_g`)."""
@@ -96,14 +164,11 @@ class FitResult:
 
     def to_dict(self):
         """A JSON-ready dictionary (no NaN: unavailable numbers are None)."""
-        def num(x):
-            return None if x is None or not np.isfinite(x) else float(x)
-
+        num = _num
         corr = [[num(x) for x in row] for row in np.asarray(self.correlation)]
         return {
             "model": self.model,
-            "parameters": {n: {"value": num(p.value), "stderr": num(p.stderr), "vary": p.vary, "flags": list(p.flags)}
-                           for n, p in self.parameters.items()},
+            "parameters": {n: p.to_dict() for n, p in self.parameters.items()},
             "derived": {n: {"value": num(p.value), "stderr": num(p.stderr)} for n, p in self.derived.items()},
             "chi2": num(self.chi2),
             "chi2_reduced": num(self.chi2_reduced),
@@ -128,6 +193,7 @@ class FitResult:
             "converged": True,
             "message": self.message,
             "nfev": self.nfev,
+            "profile_likelihood": None if self.profile is None else self.profile.to_dict(),
             "tunnelsim_version": __version__,
         }
 
@@ -138,14 +204,27 @@ class FitResult:
             lines.append(f"P* = {self.P_star:.6g} (fixed setting; only n_ATS P* enters Eq. 10), T0 = {self.T0_K:g} K, "
                          f"Eq. 15 {'on' if self.eq15 else 'off (no delta_mu_K)'}")
         width = max(len(n) for n in list(self.parameters) + list(self.derived))
+        labels = list(dict.fromkeys(ci.label for p in self.parameters.values() for ci in p.intervals))
+        rows = []
         for group in (self.parameters, self.derived):
             for name, p in group.items():
                 err = "fixed" if not p.vary else ("n/a" if p.stderr is None or not np.isfinite(p.stderr)
                                                   else f"+- {p.stderr:.4g}")
                 with np.errstate(divide="ignore", over="ignore"):
                     rel = f" ({np.float64(p.stderr) / abs(p.value):.2%})" if p.vary and p.stderr and p.value else ""
+                cis = [_format_interval(p.interval(label)) for label in labels]
                 flag = f"  [poorly determined: {'; '.join(p.flags)}]" if p.flags else ""
-                lines.append(f"  {name:<{width}}  {p.value:.6g} {err}{rel}{flag}")
+                rows.append((name, f"{p.value:.6g} {err}{rel}", cis, flag))
+        if labels:
+            head = max(len(r[1]) for r in rows)
+            cw = [max([len(label)] + [len(r[2][k]) for r in rows]) for k, label in enumerate(labels)]
+            lines.append(f"  {'':<{width}}  {'value':<{head}}  "
+                         + "  ".join(f"{label:<{w}}" for label, w in zip(labels, cw)).rstrip()
+                         + "   (profile likelihood; ( or ) marks an open end)")
+            lines += [f"  {n:<{width}}  {v:<{head}}  " + "  ".join(f"{c:<{w}}" for c, w in zip(cis, cw)) + flag
+                      for n, v, cis, flag in rows]
+        else:
+            lines += [f"  {n:<{width}}  {v}{flag}" for n, v, _, flag in rows]
         lines.append(f"chi2 = {self.chi2:.6g}, reduced chi2 = {self.chi2_reduced:.6g}, AIC = {self.aic:.6g}, "
                      f"BIC = {self.bic:.6g}")
         lines.append("weights: " + ("1/sigma" if self.weighted else "uniform")
@@ -156,7 +235,15 @@ class FitResult:
             pairs = [(names[i], names[j], self.correlation[i, j]) for i in range(len(names))
                      for j in range(i + 1, len(names)) if abs(self.correlation[i, j]) > 0.5]
             lines += [f"  {a} / {b}: {r:+.4f}" for a, b, r in pairs] or ["  none"]
+        if self.profile is not None:
+            lines += self.profile.summary_lines()
         return "\n".join(lines)
+
+
+def _format_interval(ci):
+    if ci is None:
+        return "-"
+    return f"{'(' if ci.low_open else '['}{ci.low:.4g}, {ci.high:.4g}{')' if ci.high_open else ']'}"
 
 
 def write_json(path, document, force=False):
