@@ -80,6 +80,13 @@ SIGNED_NAMES = frozenset({"chi_L_emu_per_g_Oe", "delta_mu_K"})
 BETTER_FIT_DELTA = 0.01
 #: A refined crossing is accepted when |Delta chi^2 - threshold| <= this x threshold.
 _THRESHOLD_RTOL = 0.02
+#: ... or when the quadratic and linear interpolations of the crossing agree to this fraction of its distance.
+_END_RTOL = 0.01
+#: ... in a bracket this narrow in sqrt(Delta chi^2) (relative to sqrt(threshold)).
+_NARROW = 0.35
+#: A refit whose Delta chi^2 exceeds a point farther out by more than this (x max(1, Delta)) is redone
+#: from its other neighbour: the profile is a minimum, so it cannot fall away from the estimate.
+_MONOTONE_SLACK = 0.05
 #: ln(D0QS_max/D0QS_min) at or below this: the D0 width is at the fit's floor (problem._MIN_LOG_RATIO = 1e-6).
 _WIDTH_FLOOR = 1.5e-6
 _D0_NAMES = ("n_ATS_per_g", "D0QS_min_K_A2", "D0QS_max_K_A2")
@@ -248,6 +255,10 @@ class _Profiler:
         self.user_fixed = dict(fit_kwargs.pop("fixed", None) or {})
         fit_kwargs.pop("tolerance", None)
         self.scale = 1.0 if result.weighted else 1.0 / result.chi2_reduced
+        if not result.weighted and result.chi2 > 0:
+            # least_squares' gtol bounds the gradient of the unweighted residuals, whose size is the data's
+            # (emu/g), not 1: make it relative to the RMS residual, or refits stop before the minimum
+            self.tolerance = max(tolerance * min(1.0, math.sqrt(result.chi2 / result.n_points)), 1e-14)
         self.better = None
 
     # -- one refit
@@ -370,9 +381,19 @@ class _Profiler:
         def evaluate(d):
             nonlocal spent
             theta = to_theta(d)
-            near = min(pts, key=lambda q: abs(q.d - d)).fit
-            fit, delta, calls = self.refit(name, theta, near)
+            inner = max((q for q in pts if q.d < d), key=lambda q: q.d)
+            outer = min((q for q in pts if q.d > d), key=lambda q: q.d, default=None)
+            near = inner if outer is None or d - inner.d <= outer.d - d else outer
+            fit, delta, calls = self.refit(name, theta, near.fit)
             spent += calls
+            if fit is not None and outer is not None and spent < budget and \
+                    delta > outer.delta + _MONOTONE_SLACK * max(1.0, outer.delta):
+                # above a point farther out: this refit is caught in another minimum; try the other neighbour
+                other = outer if near is inner else inner
+                fit2, delta2, calls = self.refit(name, theta, other.fit)
+                spent += calls
+                if fit2 is not None and delta2 < delta:
+                    fit, delta = fit2, delta2
             if fit is None:
                 return None, delta
             q = _Point(d, theta, delta, fit)
@@ -436,25 +457,22 @@ class _Profiler:
                 return None
 
             br = bracket()
-            while br is not None and spent < budget:
+            while br is not None:
                 a, b = br
-                if abs(b.delta - t) <= _THRESHOLD_RTOL * t or abs(a.delta - t) <= _THRESHOLD_RTOL * t:
+                lin, quad = _crossing(pts, a, b, math.sqrt(t))
+                end_d = lin if quad is None else quad
+                if (abs(b.delta - t) <= _THRESHOLD_RTOL * t or abs(a.delta - t) <= _THRESHOLD_RTOL * t
+                        or (quad is not None and abs(quad - lin) <= _END_RTOL * lin
+                            and b.z - a.z <= _NARROW * math.sqrt(t)) or spent >= budget):
                     break
-                zt = math.sqrt(t)
-                frac = (zt - a.z) / (b.z - a.z)  # secant in theta on sqrt(Delta chi^2)
-                theta = a.theta + frac * (b.theta - a.theta)
-                d_new = abs(math.log(theta) - u0) if log else abs(theta - value)
-                if not (a.d + 0.1 * (b.d - a.d) <= d_new <= b.d - 0.1 * (b.d - a.d)):
-                    d_new = 0.5 * (a.d + b.d)
+                d_new = end_d if a.d + 0.1 * (b.d - a.d) <= end_d <= b.d - 0.1 * (b.d - a.d) else 0.5 * (a.d + b.d)
                 q, err = evaluate(d_new)
                 if q is None:
                     flags.append(f"profile refit failed at {name} = {to_theta(d_new):.4g} ({err})")
                     break
                 br = bracket()
             if br is not None:
-                a, b = br  # the crossing interpolated on sqrt(Delta chi^2), exact for a quadratic profile
-                end = a.theta + (math.sqrt(t) - a.z) / (b.z - a.z) * (b.theta - a.theta)
-                ends[(label, side)] = (end, False)
+                ends[(label, side)] = (to_theta(end_d), False)
                 continue
             below = [q for q in pts if q.delta < t]
             far = below[-1] if below else best
@@ -470,6 +488,24 @@ class _Profiler:
                              f"point with Delta chi2 < {t:.3g}, {far.theta:.4g}")
                 ends[(label, side)] = (far.theta, False)
         return spent, [q for q in pts if q is not best], ends
+
+
+def _crossing(pts, a, b, zt):
+    """Where ``sqrt(Delta chi^2)`` crosses ``zt`` between points ``a`` and ``b`` (positions ``d``):
+    ``(linear, quadratic)``, the second through ``a``, ``b`` and the nearest other point (None without one
+    or when it has no root in the bracket). Both are exact for a quadratic profile."""
+    lin = a.d + (zt - a.z) / (b.z - a.z) * (b.d - a.d)
+    others = [q for q in pts if q is not a and q is not b]
+    if not others:
+        return lin, None
+    c = min(others, key=lambda q: min(abs(q.d - a.d), abs(q.d - b.d)))
+    width = b.d - a.d
+    s = np.array([0.0, 1.0, (c.d - a.d) / width])
+    coef = np.polyfit(s, np.array([a.z, b.z, c.z]) - zt, 2)
+    roots = [r.real for r in np.roots(coef) if abs(r.imag) < 1e-12 and -1e-9 <= r.real <= 1 + 1e-9]
+    if len(roots) != 1:
+        return lin, None
+    return lin, a.d + roots[0] * width
 
 
 def _at_width_floor(fit):
