@@ -49,7 +49,7 @@ import numpy as np
 
 from .models import FitError
 from .parameters import ParameterEntry
-from .result import FitResult, ParameterEstimate, ProfileInterval
+from .result import FitResult, ProfileInterval
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -159,7 +159,7 @@ class ProfileSummary:
     def summary_lines(self):
         levels = ", ".join(f"{label} Delta chi2 = {t:.4g}" for label, _, t in self.levels)
         lines = [f"profile likelihood: {levels}"
-                 + ("" if self.delta_chi2_scale == 1 else f" (Delta chi2 scaled by 1/reduced chi2)")
+                 + ("" if self.delta_chi2_scale == 1 else " (Delta chi2 scaled by 1/reduced chi2)")
                  + f"; {self.total_refits} refits in {self.seconds:.1f} s"
                  + (f", {self.restarts} restart(s)" if self.restarts else "")]
         if self.refits:
