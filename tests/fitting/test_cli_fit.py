@@ -115,7 +115,7 @@ def test_fit_bad_data_exits_2_naming_row_and_column(tmp_path, capsys, content, f
 
 
 @pytest.mark.parametrize("args, fragment", [
-    pytest.param(["--model", "etm"], "needs a starting value for n_ATS_per_g", id="etm-without-start"),
+    pytest.param(["--model", "bogus"], "--model: expected one of ll, etm", id="model-name"),
     pytest.param(["--model", "ll", "--fix", "n_Fe2_per_g"], "--fix: expected NAME=VALUE", id="fix-syntax"),
     pytest.param(["--model", "ll", "--fix", "D_min_K=1"], "cannot fix 'D_min_K'", id="fix-name"),
     pytest.param(["--per-run"], "--per-run fits each run", id="per-run-etm"),
@@ -147,3 +147,104 @@ def test_fit_reads_an_mpms_file(tmp_path, capsys):
     assert "sample mass" in _error_line(capsys)
     assert main(["fit", str(path), "--model", "ll", "--mass-mg", "96.8", "--fix", "n_Fe2_per_g=0"]) == 0
     assert "4 points in 1 runs" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ automatic start, output checks
+def _zero_field_csv(tmp_path):
+    path = tmp_path / "zero_field.csv"
+    path.write_text("T_K,H_Oe,M_emu_per_g\n" + "".join(f"{T},0,0\n" for T in (2, 3, 5, 10, 20, 50)))
+    return path
+
+
+@pytest.mark.slow
+def test_fit_without_params_estimates_and_prints_the_start(bk7_csv, tmp_path, capsys):
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(bk7_csv), "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    starts = [line for line in captured.out.splitlines() if line.startswith("start: ")]
+    names = ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe", "n_ATS_per_g", "D_min_K", "D0QS_min_K_A2",
+             "D0QS_max_K_A2", "delta_mu_K")
+    for name in names:
+        assert any(line.startswith(f"start: {name} = ") and "(from " in line for line in starts), name
+    assert "model etm: 500 points, 8 varied parameters" in captured.out and "Eq. 15 on" in captured.out
+    assert "warning" not in captured.err
+    doc = json.loads(out.read_text())
+    assert doc["parameters"]["chi_L_emu_per_g_Oe"]["value"] == pytest.approx(4.227e-7, rel=1e-2)
+    assert set(doc["start"]["values"]) == set(names)
+
+
+def test_params_file_values_win_and_the_rest_is_estimated(bk7_csv, tmp_path, capsys):
+    params = tmp_path / "partial.toml"
+    params.write_text("[parameters]\nn_Fe2_per_g = 1.0e17\nchi_L_emu_per_g_Oe = 4.0e-7\n")
+    out = tmp_path / "ll.json"
+    assert main(["fit", str(bk7_csv), "--model", "ll", "--params", str(params), "--max-nfev", "50",
+                 "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert f"start: n_Fe2_per_g = 1e+17 (from given in {params})" in text
+    assert f"start: chi_L_emu_per_g_Oe = 4e-07 (from given in {params})" in text
+    assert "start: n_Fe3_per_g = " in text and "(from weighted linear least squares" in text
+    start = json.loads(out.read_text())["start"]
+    assert start["values"]["n_Fe2_per_g"] == 1.0e17 and start["values"]["n_Fe3_per_g"] > 0
+
+
+def test_plots_naming_a_regular_file_exits_2_before_any_fit(bk7_csv, tmp_path, capsys):
+    out, plots = tmp_path / "fit.json", tmp_path / "plots.png"
+    plots.write_text("not a directory")
+    assert main(["fit", str(bk7_csv), "--model", "ll", "-o", str(out), "--plots", str(plots)]) == 2
+    line = _error_line(capsys)
+    assert "--plots" in line and "not a directory" in line
+    assert not out.exists() and plots.read_text() == "not a directory"
+
+
+@pytest.mark.parametrize("command", [["fit", "--model", "etm"], ["fit", "--model", "ll"],
+                                     ["compare", "--models", "ll,etm"]], ids=["fit-etm", "fit-ll", "compare"])
+def test_zero_field_only_data_exits_2_with_one_line(tmp_path, capsys, command):
+    path = _zero_field_csv(tmp_path)
+    out = tmp_path / "out.json"
+    assert main([command[0], str(path), *command[1:], "-o", str(out)]) == 2
+    line = _error_line(capsys)
+    assert "zero_field.csv" in line and "H = 0" in line and not out.exists()
+
+
+def test_fit_far_from_the_data_warns_on_stderr(bk7_csv, capsys):
+    """The LL model on data with an intrinsic term: reduced chi2 far above 1 with sigma given."""
+    assert main(["fit", str(bk7_csv), "--model", "ll"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("tunnelsim: warning: reduced chi2 = ") and "> 10" in err[0]
+
+
+@pytest.mark.slow
+def test_compare_prefers_etm_and_writes_json_and_residual_plots(bk7_csv, tmp_path, capsys):
+    out, plots = tmp_path / "cmp.json", tmp_path / "plots"
+    assert main(["compare", str(bk7_csv), "--models", "ll,etm", "-o", str(out), "--plots", str(plots)]) == 0
+    text = capsys.readouterr().out
+    assert "AIC prefers etm" in text and "start (etm): n_ATS_per_g = " in text
+    doc = json.loads(out.read_text())
+    assert doc["preferred"] == "etm" and doc["command"].startswith("tunnelsim compare")
+    assert doc["fits"]["etm"]["aic"] < doc["fits"]["ll"]["aic"]
+    assert {row["model"]: row["delta_aic"] for row in doc["table"]}["etm"] == 0.0
+    assert sorted(p.name for p in plots.iterdir()) == ["residuals_etm.png", "residuals_ll.png"]
+
+
+@pytest.mark.parametrize("args, fragment", [
+    pytest.param(["--models", "ll,foo"], "unknown model 'foo'", id="model-name"),
+    pytest.param(["--models", "ll", "--fix", "D_min_K=0.1"], "cannot fix 'D_min_K'", id="fix-name"),
+])
+def test_compare_bad_options_exit_2(bk7_csv, capsys, args, fragment):
+    assert main(["compare", str(bk7_csv), *args]) == 2
+    assert fragment in _error_line(capsys)
+
+
+def test_compare_plots_naming_a_regular_file_exits_2_and_writes_no_json(bk7_csv, tmp_path, capsys):
+    out, plots = tmp_path / "cmp.json", tmp_path / "file"
+    plots.write_text("x")
+    assert main(["compare", str(bk7_csv), "--models", "ll", "-o", str(out), "--plots", str(plots)]) == 2
+    assert "not a directory" in _error_line(capsys) and not out.exists()
+
+
+def test_compare_where_no_model_converges_exits_1(bk7_csv, tmp_path, capsys):
+    out = tmp_path / "cmp.json"
+    assert main(["compare", str(bk7_csv), "--models", "etm", "--max-nfev", "2", "-o", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert "etm: not converged" in captured.out and "no model converged" in captured.out
+    assert json.loads(out.read_text())["preferred"] is None

@@ -1,12 +1,17 @@
 """The ``synth`` and ``fit`` subcommands: argument parsing; the work is done by the library.
 
 ``tunnelsim synth PARAMS.toml -o DATA.csv [--seed N] [--force]`` writes synthetic SQUID runs
-(:mod:`tunnelsim.fitting.synth`). ``tunnelsim fit DATA [--model {etm,ll}] [--params INIT.toml]
-[--fix NAME=VALUE ...] [-o FIT.json] [--plots DIR] [--per-run]`` fits Eq. 17 to all runs
-jointly (:mod:`tunnelsim.fitting`) or, with ``--per-run``, fits each run alone with the
-Larmor-Langevin model (:mod:`tunnelsim.fitting.langevin`). Library modules (numpy, scipy, lmfit,
-matplotlib) are imported inside the handlers. A fit that does not converge prints one line and
-exits with code 1; bad input exits with code 2 (via ``tunnelsim.cli.main``).
+(:mod:`tunnelsim.fitting.synth`). ``tunnelsim fit DATA [--model {ll,etm,etm11,exact}]
+[--params INIT.toml] [--fix NAME=VALUE ...] [-o FIT.json] [--plots DIR] [--per-run]`` fits Eq. 17
+to all runs jointly (:mod:`tunnelsim.fitting`) or, with ``--per-run``, fits each run alone with the
+Larmor-Langevin model (:mod:`tunnelsim.fitting.langevin`). Starting values the parameter file does
+not give are estimated from the data (:func:`tunnelsim.fitting.start.estimate_start`) and printed,
+one ``start:`` line per parameter. Every output is checked before any fit: an existing ``-o`` file
+without ``--force``, or ``--plots`` naming a regular file, exits with code 2 and writes nothing.
+Library modules (numpy, scipy, lmfit, matplotlib) are imported inside the handlers. A fit that does
+not converge prints one line and exits with code 1; bad input exits with code 2 (via
+``tunnelsim.cli.main``); a fit with sigma whose reduced chi^2 exceeds
+:data:`REDUCED_CHI2_WARNING` prints a one-line warning on stderr.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from pathlib import Path
 
 from ._common import EXIT_NOT_CONVERGED, PROG
 
-__all__ = ["register"]
+__all__ = ["REDUCED_CHI2_WARNING", "register"]
 
-
+#: A fit to data with sigma whose reduced chi^2 exceeds this prints a warning.
+REDUCED_CHI2_WARNING = 10.0
 
 def _cmd_synth(args, argv):
     from .. import __version__
@@ -51,6 +57,74 @@ def _parse_fix(items):
     return fixed
 
 
+def _check_parents(path):
+    """The nearest existing ancestor of ``path`` (itself included) must be a directory."""
+    for parent in (path, *path.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"{parent}: not a directory")
+            return
+
+
+def check_outputs(output=None, plots=None, force=False):
+    """Refuse unusable outputs before any work: ``-o`` an existing file without ``--force`` or a
+    directory, ``--plots`` a regular file, or either below a regular file."""
+    if output is not None:
+        if output.is_dir():
+            raise IsADirectoryError(f"{output}: is a directory; -o names the JSON file to write")
+        if output.exists() and not force:
+            raise FileExistsError(f"{output}: file exists; use --force to replace it")
+        _check_parents(output.parent)
+    if plots is not None:
+        if plots.exists() and not plots.is_dir():
+            raise NotADirectoryError(f"--plots {plots}: is a file, not a directory")
+        _check_parents(plots)
+
+
+def check_model(model):
+    from ..fitting import MODELS
+
+    if model not in MODELS:
+        raise ValueError(f"--model: expected one of {', '.join(MODELS)}, got {model!r}")
+
+
+def split_start(pf):
+    """``(known, fixed)`` of a parameter file: the starting values that vary and those held fixed."""
+    if pf is None:
+        return {}, {}
+    known = {n: e.value for n, e in pf.parameters.items() if e.vary}
+    fixed = {n: e.value for n, e in pf.parameters.items() if not e.vary}
+    return known, fixed
+
+
+def starting_values(data, model, pf, fixed, P_star, T0_K, params_path=None, prefix="start"):
+    """The start of a fit: the parameter file's entries, the rest estimated from the data.
+
+    Returns ``(start mapping for fit_magnetization, lines to print, StartEstimate or None)``;
+    nothing is estimated (and no line printed) when the file and ``--fix`` give every parameter.
+    """
+    from ..fitting import model_parameter_names
+    from ..fitting.start import check_determinable, estimate_start
+
+    start = dict(pf.parameters) if pf else {}
+    eq15 = pf is None or "delta_mu_K" in pf.parameters
+    names = model_parameter_names(model, eq15)
+    file_known, file_fixed = split_start(pf)
+    held_fixed = {**{n: v for n, v in file_fixed.items() if n in names}, **{n: v for n, v in fixed.items()}}
+    check_determinable(data, model, len([n for n in names if n not in held_fixed]))
+    if all(n in start or n in fixed for n in names):
+        return start, [], None
+    estimate = estimate_start(data, model, known={n: v for n, v in file_known.items() if n not in fixed},
+                              fixed=held_fixed, P_star=P_star, T0_K=T0_K, eq15=eq15,
+                              known_source=f"given in {params_path}" if params_path else "given",
+                              fixed_source="held fixed")
+    merged = {n: v for n, v in estimate.values.items() if n not in fixed}
+    merged.update(start)  # values in the file win
+    lines = estimate.lines(prefix)
+    lines.append(f"{prefix}: estimated in {estimate.seconds:.2g} s ({estimate.n_evaluations} model evaluations)")
+    return merged, lines, estimate
+
+
 def _cmd_fit(args, argv):
     from .. import __version__
     from ..fitting.data import read_data
@@ -58,8 +132,8 @@ def _cmd_fit(args, argv):
     from ..fitting.parameters import load_parameter_file
     from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 
-    if args.output is not None and args.output.exists() and not args.force:
-        raise FileExistsError(f"{args.output}: file exists; use --force to replace it")
+    check_outputs(args.output, args.plots, args.force)
+    check_model(args.model)
     fixed = _parse_fix(args.fix)
     if args.max_nfev is not None and args.max_nfev < 1:
         raise ValueError(f"--max-nfev must be >= 1, got {args.max_nfev}")
@@ -74,21 +148,34 @@ def _cmd_fit(args, argv):
               "command": shlex.join([PROG, *argv]), "tunnelsim_version": __version__}
     if args.per_run:
         return _per_run(args, data, header)
+    start, lines, estimate = starting_values(data, args.model, pf, fixed, P_star, T0_K, args.params)
+    for line in lines:
+        print(line, flush=True)
     try:
-        result = fit_magnetization(data, args.model, start=dict(pf.parameters) if pf else None, fixed=fixed,
-                                   P_star=P_star, T0_K=T0_K, max_nfev=args.max_nfev)
+        result = fit_magnetization(data, args.model, start=start or None, fixed=fixed, P_star=P_star, T0_K=T0_K,
+                                   max_nfev=args.max_nfev)
     except FitConvergenceError as exc:
         print(f"tunnelsim: {exc}", file=sys.stderr)
         return EXIT_NOT_CONVERGED
     print(f"data: {data.source}: {data.n_points} points in {len(data.runs)} runs")
     print(result.summary())
+    warn_reduced_chi2(result)
     if args.output is not None:
         document = result.to_dict()
         document.update(header)
+        if estimate is not None:
+            document["start"] = estimate.to_dict()
         print(f"result: {write_json(args.output, document, force=args.force)}")
     if args.plots is not None:
         _fit_plots(args.plots, data, result, P_star, T0_K)
     return 0
+
+
+def warn_reduced_chi2(result, label=""):
+    """One line on stderr when a fit to data with sigma has a reduced chi^2 above :data:`REDUCED_CHI2_WARNING`."""
+    if result.weighted and result.chi2_reduced > REDUCED_CHI2_WARNING:
+        print(f"{PROG}: warning: {label}reduced chi2 = {result.chi2_reduced:.4g} > {REDUCED_CHI2_WARNING:g}: the "
+              "model does not describe the data within their sigma (or sigma is underestimated)", file=sys.stderr)
 
 
 def _fit_plots(directory, data, result, P_star, T0_K):
@@ -142,17 +229,22 @@ def _add_fit(subparsers):
         "fit",
         help="fit Eq. 17 to SQUID data (CSV or MPMS .dat)",
         description="Joint weighted least-squares fit of all runs with Eq. 17: 'etm' (Larmor + Langevin + "
-        "intrinsic ATS term, the seed's Table 3 parameters) or 'll' (Larmor-Langevin only). Reports values, "
+        "intrinsic ATS term, the seed's Table 3 parameters), 'etm11' and 'exact' (with the loop size "
+        "charge_area_A2) or 'll' (Larmor-Langevin only). Starting values not given by --params are "
+        "estimated from the data and printed ('start:' lines). Reports values, "
         "standard errors, correlations, reduced chi2, AIC/BIC and flags poorly determined parameters. "
         "P* is a fixed setting (only n_ATS P* enters). With --per-run (and --model ll) each run is fitted "
         "alone, as the seed's Tables 1 and 2. A fit that does not converge exits with code 1.",
     )
     p.add_argument("data", metavar="DATA", type=Path, help="CSV (T_K,H_Oe,M_emu_per_g[,sigma_emu_per_g]) or "
                    "Quantum Design MPMS .dat (needs --mass-mg or --mass-g)")
-    p.add_argument("--model", choices=("etm", "ll"), default="etm", help="model (default etm)")
+    p.add_argument("--model", metavar="MODEL", default="etm",
+                   help="ll (Larmor-Langevin only), etm (Eq. 10), etm11 (Eq. 11, needs charge_area_A2) or exact "
+                   "(the exact ATS ensemble, needs charge_area_A2); default etm")
     p.add_argument("--params", metavar="INIT", type=Path, default=None,
-                   help="parameter file with starting values (required names for etm: n_ATS_per_g, D_min_K, "
-                   "D0QS_min_K_A2, D0QS_max_K_A2; delta_mu_K switches on Eq. 15)")
+                   help="parameter file with starting values; the values it gives win, the others are "
+                   "estimated from the data (without --params every value is, with Eq. 15 on; with it, "
+                   "delta_mu_K in the file switches Eq. 15 on)")
     p.add_argument("--fix", metavar="NAME=VALUE", nargs="+", action="extend", default=[],
                    help="hold parameters fixed (the seed's Table 3 names)")
     p.add_argument("-o", "--output", metavar="FIT", type=Path, default=None, help="write the result as JSON")

@@ -1,7 +1,8 @@
 """Command line interface: argument parsing only; the work is done by the library.
 
 ``tunnelsim run CONFIG [-o OUT] [--force]``, ``tunnelsim info FILE``,
-``tunnelsim plot FILE [-o FIG]``, ``tunnelsim --version`` (also ``python -m tunnelsim``).
+``tunnelsim plot FILE [-o FIG]``, ``tunnelsim compare DATA --models ll,etm``,
+``tunnelsim --version`` (also ``python -m tunnelsim``).
 
 Each subcommand is registered by one ``_add_<name>`` function listed in ``_SUBCOMMANDS``;
 a handler gets the parsed arguments and returns the exit code. Bad input (an invalid
@@ -17,14 +18,14 @@ import argparse
 import sys
 
 from .. import __version__
-from . import fit, run, validate
+from . import compare, fit, run, validate
 from ._common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, PROG
 
 __all__ = ["build_parser", "main"]
 
 
 
-_SUBCOMMANDS = (run.register, validate.register, fit.register)
+_SUBCOMMANDS = (run.register, validate.register, fit.register, compare.register)
 
 
 def build_parser():

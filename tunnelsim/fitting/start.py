@@ -61,6 +61,7 @@ __all__ = [
     "D0QS_RATIO",
     "DELTA_MU_START_K",
     "D_MIN_GRID_K",
+    "N_SHORT_FITS",
     "SHORT_FIT_MAX_NFEV",
     "SHORT_FIT_TOLERANCE",
     "StartEstimate",
@@ -80,6 +81,8 @@ DELTA_MU_START_K = 0.3
 CHARGE_AREA_GRID_A2 = tuple(float(x) for x in np.geomspace(3e3, 1e5, 6))
 #: Budget of model evaluations of each short fit of stage 3.
 SHORT_FIT_MAX_NFEV = 150
+#: How many of the best ``(Q/e) S`` grid points start a short fit.
+N_SHORT_FITS = 3
 #: ``ftol = xtol = gtol`` of the short fits.
 SHORT_FIT_TOLERANCE = 1e-6
 
@@ -183,7 +186,7 @@ class _Projection:
         try:
             with np.errstate(all="ignore"):
                 u = model_magnetization_emu_per_g(model, self.T, self.H, params, self.P_star, self.T0_K, self.species)
-        except ValueError:
+        except (ValueError, ArithmeticError):
             return None
         u = np.asarray(u, dtype=float)
         return u if np.all(np.isfinite(u)) else None
@@ -220,7 +223,8 @@ class _Projection:
 
 def estimate_start(data, model="etm", known=None, fixed=None, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
                    species=(FE2, FE3), eq15=True, charge_area_grid_A2=CHARGE_AREA_GRID_A2,
-                   short_fit_max_nfev=SHORT_FIT_MAX_NFEV):
+                   n_short_fits=N_SHORT_FITS, short_fit_max_nfev=SHORT_FIT_MAX_NFEV, known_source="given",
+                   fixed_source="held fixed"):
     """Starting values of every parameter of ``model`` from the data alone (see the module docstring).
 
     Parameters
@@ -240,8 +244,12 @@ def estimate_start(data, model="etm", known=None, fixed=None, P_star=DEFAULT_P_S
         Estimate ``delta_mu_K`` (Eq. 15 on) unless given.
     charge_area_grid_A2 : sequence of float, optional
         Starting ``(Q/e) S`` values of the multi-start (models with ``charge_area_A2``).
+    n_short_fits : int, optional
+        How many of the best ``(Q/e) S`` grid points start a short fit (0: none).
     short_fit_max_nfev : int, optional
         Budget of each short fit of the multi-start.
+    known_source, fixed_source : str, optional
+        How :attr:`StartEstimate.sources` describes the values of ``known`` and ``fixed``.
 
     Returns
     -------
@@ -273,7 +281,7 @@ def estimate_start(data, model="etm", known=None, fixed=None, P_star=DEFAULT_P_S
     check_determinable(data, model, len([n for n in names if n not in fixed]))
     proj = _Projection(data, model, {n: v for n, v in held.items() if n in _LL + (_AMPLITUDE,)}, P_star, T0_K,
                        species)
-    sources = {n: ("held fixed" if n in fixed else "given") for n in held}
+    sources = {n: (fixed_source if n in fixed else known_source) for n in held}
     notes = []
     if all(n in _LL for n in names):
         chi2, values = proj.solve()
@@ -282,7 +290,7 @@ def estimate_start(data, model="etm", known=None, fixed=None, P_star=DEFAULT_P_S
         best = (chi2, values)
     else:
         best = _intrinsic_start(data, model, names, held, fixed, proj, sources, notes, P_star, T0_K, species,
-                                tuple(charge_area_grid_A2), short_fit_max_nfev)
+                                tuple(charge_area_grid_A2), n_short_fits, short_fit_max_nfev)
     chi2, values = best
     ordered = {n: float(values[n]) for n in names}
     return StartEstimate(model, MappingProxyType(ordered), MappingProxyType({n: sources[n] for n in names}),
@@ -323,7 +331,7 @@ def _scan(proj, model, names, held, points):
 
 
 def _intrinsic_start(data, model, names, held, fixed, proj, sources, notes, P_star, T0_K, species, qs_grid,
-                     short_fit_max_nfev):
+                     n_short_fits, short_fit_max_nfev):
     has_qs = _QS in names
     delta_mu = held.get("delta_mu_K", DELTA_MU_START_K)
     d_grid = (held["D_min_K"],) if "D_min_K" in held else D_MIN_GRID_K
@@ -375,7 +383,7 @@ def _intrinsic_start(data, model, names, held, fixed, proj, sources, notes, P_st
         sources["delta_mu_K"] = f"default {DELTA_MU_START_K:g} K, a small positive value (Eq. 15 on)"
     if has_qs:
         best = _charge_area_starts(data, model, names, held, fixed, proj, sources, D_best, c_best, c_fixed,
-                                   delta_mu, qs_grid, P_star, T0_K, species, short_fit_max_nfev)
+                                   delta_mu, qs_grid, P_star, T0_K, species, n_short_fits, short_fit_max_nfev)
     chi2, values = best
     if _AMPLITUDE in names and _AMPLITUDE not in held and not values[_AMPLITUDE] > 0:
         unit = proj.unit(model, {n: values[n] for n in names if n not in _LL and n != _AMPLITUDE})
@@ -388,7 +396,7 @@ def _intrinsic_start(data, model, names, held, fixed, proj, sources, notes, P_st
 
 
 def _charge_area_starts(data, model, names, held, fixed, proj, sources, D_best, c_best, c_fixed, delta_mu,
-                        qs_grid, P_star, T0_K, species, short_fit_max_nfev):
+                        qs_grid, P_star, T0_K, species, n_short_fits, short_fit_max_nfev):
     """Stage 3: per ``(Q/e) S`` a centre scan with the model, then a short fit; the lowest chi^2 wins."""
     candidates = []
     for qs in qs_grid:
@@ -402,14 +410,14 @@ def _charge_area_starts(data, model, names, held, fixed, proj, sources, D_best, 
     multi = _QS not in held
     n_fits = n_conv = 0
     if multi:
-        for chi2, values, _ in list(candidates):
+        for chi2, values, _ in sorted(candidates, key=lambda c: c[0])[:max(int(n_short_fits), 0)]:
             hold = {n: v for n, v in held.items() if n in names}  # given values stay as given
             start = {n: v for n, v in values.items() if n not in hold}
             n_fits += 1
             try:
                 res = fit_magnetization(data, model, start=start, fixed=hold, P_star=P_star, T0_K=T0_K,
                                         species=species, max_nfev=short_fit_max_nfev, tolerance=SHORT_FIT_TOLERANCE)
-            except (FitConvergenceError, FitError, ValueError):
+            except (FitConvergenceError, ValueError, ArithmeticError):
                 proj.evaluations += short_fit_max_nfev
                 continue
             proj.evaluations += res.nfev

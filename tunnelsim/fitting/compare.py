@@ -1,0 +1,287 @@
+"""Fit several models of Eq. 17 to the same data and compare them: :func:`compare_models`.
+
+Each model is fitted jointly to all runs (:func:`~tunnelsim.fitting.fit_magnetization`) from its
+own automatic start (:func:`~tunnelsim.fitting.start.estimate_start`), or from the values the
+caller gives (the rest estimated). The comparison reports per model the number of varied
+parameters, chi^2, reduced chi^2, AIC and BIC (lmfit's, ``n ln(chi^2/n) + 2k`` and
+``n ln(chi^2/n) + k ln n``), the AIC difference to the best model and the shared parameters side
+by side; the model with the lowest AIC is the preferred one. All fits use the same points and
+weights, so their chi^2, AIC and BIC are comparable. A model that does not converge is reported
+with its reason instead of numbers.
+
+A difference in AIC below 2 is conventionally not a preference (Burnham and Anderson); the text
+report says so when the runner-up is that close.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from ..paramagnet import FE2, FE3
+from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
+from .least_squares import FitConvergenceError, fit_magnetization
+from .models import MODELS, FitError, model_parameter_names
+from .start import check_determinable, estimate_start
+
+__all__ = ["AIC_INDISTINGUISHABLE", "COMPARED_PARAMETERS", "ComparisonRow", "ModelComparison", "compare_models",
+           "format_comparison", "parse_model_list"]
+
+#: Parameters shown side by side, in this order, where a model has them.
+COMPARED_PARAMETERS = ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe", "n_ATS_per_g", "D_min_K",
+                       "D0QS_min_K_A2", "D0QS_max_K_A2", "delta_mu_K", "charge_area_A2")
+#: An AIC difference below this is not read as a preference.
+AIC_INDISTINGUISHABLE = 2.0
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One model of a comparison.
+
+    Attributes
+    ----------
+    model : str
+    converged : bool
+    reason : str or None
+        Why there are no numbers (a fit that did not converge).
+    n_varied : int or None
+    chi2, chi2_reduced, aic, bic, delta_aic : float or None
+        ``delta_aic`` is ``aic`` minus the lowest AIC of the converged fits.
+    parameters : mapping of str to (float, float or None)
+        ``(value, standard error)`` of the :data:`COMPARED_PARAMETERS` the model has.
+    """
+
+    model: str
+    converged: bool
+    reason: str | None
+    n_varied: int | None
+    chi2: float | None
+    chi2_reduced: float | None
+    aic: float | None
+    bic: float | None
+    delta_aic: float | None
+    parameters: MappingProxyType
+
+    def to_dict(self):
+        def num(x):
+            return None if x is None or not np.isfinite(x) else float(x)
+
+        return {"model": self.model, "converged": self.converged, "reason": self.reason, "n_varied": self.n_varied,
+                "chi2": num(self.chi2), "chi2_reduced": num(self.chi2_reduced), "aic": num(self.aic),
+                "bic": num(self.bic), "delta_aic": num(self.delta_aic),
+                "parameters": {n: {"value": num(v), "stderr": num(e)} for n, (v, e) in self.parameters.items()}}
+
+
+@dataclass(frozen=True)
+class ModelComparison:
+    """The outcome of :func:`compare_models`.
+
+    Attributes
+    ----------
+    models : tuple of str
+        In the order given.
+    fits : mapping of str to FitResult
+        The converged fits.
+    failures : mapping of str to str
+        The reason of each model that did not converge.
+    starts : mapping of str to StartEstimate or None
+        The estimated start of each model (None when every value was given).
+    rows : tuple of ComparisonRow
+        One per model, in the order given.
+    preferred : str or None
+        The converged model with the lowest AIC (None if none converged).
+    n_points : int
+    weighted : bool
+    """
+
+    models: tuple
+    fits: MappingProxyType
+    failures: MappingProxyType
+    starts: MappingProxyType
+    rows: tuple
+    preferred: str | None
+    n_points: int
+    weighted: bool
+
+    def row(self, model):
+        return next(r for r in self.rows if r.model == model)
+
+    def to_dict(self):
+        """The comparison table, the preferred model and each fit's :meth:`FitResult.to_dict` (JSON-ready)."""
+        fits = {}
+        for m in self.models:
+            if m in self.fits:
+                fits[m] = self.fits[m].to_dict()
+            else:
+                fits[m] = {"model": m, "converged": False, "message": self.failures[m]}
+            if self.starts.get(m) is not None:
+                fits[m]["start"] = self.starts[m].to_dict()
+        return {"analysis": "model_comparison", "models": list(self.models), "preferred": self.preferred,
+                "criterion": "lowest AIC (lmfit: n ln(chi2/n) + 2k); delta_aic is relative to it",
+                "n_points": self.n_points,
+                "weights": "1/sigma from the data" if self.weighted else "uniform (the data carry no sigma)",
+                "table": [r.to_dict() for r in self.rows], "fits": fits}
+
+
+def parse_model_list(text):
+    """``"ll,etm"`` -> ``("ll", "etm")``; raises :class:`FitError` (one line) on unknown or repeated names."""
+    items = [m.strip() for m in str(text).split(",")]
+    if not items or any(not m for m in items):
+        raise FitError(f"--models: expected a comma-separated list of {', '.join(MODELS)}, got {text!r}")
+    for m in items:
+        if m not in MODELS:
+            raise FitError(f"--models: unknown model {m!r}; expected a comma-separated list of {', '.join(MODELS)}")
+    repeated = [m for k, m in enumerate(items) if m in items[:k]]
+    if repeated:
+        raise FitError(f"--models: {repeated[0]!r} is listed twice")
+    return tuple(items)
+
+
+def _for_model(mapping, model):
+    names = model_parameter_names(model)
+    return {n: v for n, v in (mapping or {}).items() if n in names}
+
+
+def compare_models(data, models=("ll", "etm"), start=None, fixed=None, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
+                   species=(FE2, FE3), eq15=True, max_nfev=None, progress=None):
+    """Fit each model to the same data and compare them by AIC.
+
+    Parameters
+    ----------
+    data : MagnetizationData
+    models : sequence of str
+        Names from :data:`~tunnelsim.fitting.MODELS`, each once.
+    start : mapping, optional
+        Starting values (numbers or ``ParameterEntry``) by reported name; each model uses the names
+        it has and estimates the others (:func:`~tunnelsim.fitting.start.estimate_start`).
+    fixed : mapping, optional
+        ``{name: value}`` held fixed in every model that has the name (each name must belong to at
+        least one model).
+    P_star, T0_K, species
+        Settings of every fit.
+    eq15 : bool, optional
+        Eq. 15 (``delta_mu_K``) in the intrinsic models; with ``start`` given, on only if it
+        holds ``delta_mu_K``.
+    max_nfev : int, optional
+        Budget of each fit.
+    progress : callable, optional
+        Called with a line of text as each model's start is found and its fit ends.
+
+    Returns
+    -------
+    ModelComparison
+
+    Raises
+    ------
+    FitError
+        Bad model names, a fixed name no model has, or data that cannot determine one of the models.
+    """
+    models = parse_model_list(models if isinstance(models, str) else ",".join(models))
+    fixed = dict(fixed or {})
+    start = dict(start or {})
+    for name in fixed:
+        if not any(name in model_parameter_names(m) for m in models):
+            raise FitError(f"cannot fix {name!r}: not a parameter of any of the models {', '.join(models)}")
+    if start:
+        eq15 = "delta_mu_K" in start or "delta_mu_K" in fixed
+    for m in models:  # refuse bad data before any fit
+        names = model_parameter_names(m, eq15)
+        check_determinable(data, m, len([n for n in names if n not in _for_model(fixed, m)]))
+    say = progress or (lambda line: None)
+    fits, failures, starts = {}, {}, {}
+    for m in models:
+        names = model_parameter_names(m, eq15)
+        given = _for_model(start, m)
+        held = _for_model(fixed, m)
+        known = {n: getattr(v, "value", v) for n, v in given.items()
+                 if n not in held and getattr(v, "vary", True)}
+        held.update({n: getattr(v, "value", v) for n, v in given.items() if not getattr(v, "vary", True)})
+        if all(n in given or n in held for n in names):
+            starts[m] = None
+            model_start = dict(given)
+        else:
+            est = estimate_start(data, m, known=known, fixed=held, P_star=P_star, T0_K=T0_K, species=species,
+                                 eq15=eq15)
+            starts[m] = est
+            model_start = {n: v for n, v in est.values.items() if n not in held}
+            model_start.update(given)
+            say(f"{m}: start estimated in {est.seconds:.2g} s ({est.n_evaluations} model evaluations)")
+        try:
+            fits[m] = fit_magnetization(data, m, start=model_start, fixed=_for_model(fixed, m), P_star=P_star,
+                                        T0_K=T0_K, species=species, max_nfev=max_nfev)
+            say(f"{m}: converged, chi2 = {fits[m].chi2:.6g}")
+        except FitConvergenceError as exc:
+            failures[m] = str(exc)
+            say(f"{m}: {exc}")
+    rows, preferred = _rows(models, fits, failures)
+    return ModelComparison(tuple(models), MappingProxyType(fits), MappingProxyType(failures),
+                           MappingProxyType(starts), rows, preferred, data.n_points,
+                           data.sigma_emu_per_g is not None)
+
+
+def _rows(models, fits, failures):
+    best = min(fits, key=lambda m: fits[m].aic) if fits else None
+    rows = []
+    for m in models:
+        if m not in fits:
+            rows.append(ComparisonRow(m, False, failures[m], None, None, None, None, None, None, MappingProxyType({})))
+            continue
+        r = fits[m]
+        params = {n: (r.parameters[n].value, r.parameters[n].stderr) for n in COMPARED_PARAMETERS
+                  if n in r.parameters}
+        rows.append(ComparisonRow(m, True, None, r.n_varied, r.chi2, r.chi2_reduced, r.aic, r.bic,
+                                  r.aic - fits[best].aic, MappingProxyType(params)))
+    return tuple(rows), best
+
+
+def _value(v, e):
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    if e is None or not np.isfinite(e):
+        return f"{v:.5g}"
+    return f"{v:.5g} +- {e:.2g}"
+
+
+def format_comparison(comparison):
+    """A plain-text report: the statistics table, the parameters side by side and the preferred model."""
+    c = comparison
+    lines = [f"model comparison: {c.n_points} points, weights "
+             + ("1/sigma" if c.weighted else "uniform (no sigma; reduced chi2 in emu^2/g^2)")]
+    header = ("model", "n_varied", "chi2", "red. chi2", "AIC", "BIC", "dAIC")
+    table = [header]
+    for r in c.rows:
+        if r.converged:
+            table.append((r.model, str(r.n_varied), f"{r.chi2:.6g}", f"{r.chi2_reduced:.4g}", f"{r.aic:.6g}",
+                          f"{r.bic:.6g}", f"{r.delta_aic:.4g}"))
+        else:
+            table.append((r.model, "-", "-", "-", "-", "-", "-"))
+    widths = [max(len(row[k]) for row in table) for k in range(len(header))]
+    for row in table:
+        lines.append("  " + "  ".join(cell.ljust(w) if k == 0 else cell.rjust(w)
+                                      for k, (cell, w) in enumerate(zip(row, widths))).rstrip())
+    for r in c.rows:
+        if not r.converged:
+            lines.append(f"  {r.model}: not converged: {r.reason}")
+    shown = [n for n in COMPARED_PARAMETERS if any(n in r.parameters for r in c.rows)]
+    fitted = [r for r in c.rows if r.converged]
+    if shown and fitted:
+        lines.append("parameters (value +- standard error):")
+        cells = [["parameter"] + [r.model for r in fitted]]
+        for n in shown:
+            cells.append([n] + [_value(*r.parameters[n]) if n in r.parameters else "-" for r in fitted])
+        widths = [max(len(row[k]) for row in cells) for k in range(len(cells[0]))]
+        for row in cells:
+            lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    if c.preferred is None:
+        lines.append("no model converged")
+    else:
+        others = sorted((r.delta_aic, r.model) for r in fitted if r.model != c.preferred)
+        text = f"AIC prefers {c.preferred}"
+        if others:
+            d, runner = others[0]
+            text += f" (next: {runner}, delta AIC = {d:.4g}"
+            text += "; below 2, not a clear preference)" if d < AIC_INDISTINGUISHABLE else ")"
+        lines.append(text)
+    return "\n".join(lines)
