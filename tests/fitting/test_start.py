@@ -133,7 +133,10 @@ def test_loop_size_multistart_finds_the_loop_size_of_etm11_data():
     truth = dict(pf.values(), charge_area_A2=30000.0)
     runs = seed_runs(n_temperatures=10, n_fields=12, fields_Oe=(10000.0, 50000.0), temperatures_K=(2.0, 4.5))
     data = synthesize(truth, runs, pf.noise, seed=5, model="etm11")
-    est = estimate_start(data, "etm11", n_short_fits=1, short_fit_max_nfev=60)
-    assert tuple(est.values) == model_parameter_names("etm11")
-    assert 30000.0 / 1.5 < est.values["charge_area_A2"] < 30000.0 * 1.5
-    assert "charge_area_A2" in est.sources
+    grid = estimate_start(data, "etm11", n_short_fits=0)
+    assert tuple(grid.values) == model_parameter_names("etm11")
+    assert 30000.0 / 1.5 < grid.values["charge_area_A2"] < 30000.0 * 1.5
+    assert "(Q/e) S on 6 log steps" in grid.sources["charge_area_A2"]
+    est = estimate_start(data, "etm11", n_short_fits=1)
+    assert est.sources["charge_area_A2"].startswith("best of 1 short fits (1 converged)")
+    assert est.chi2 < grid.chi2 and 30000.0 / 1.2 < est.values["charge_area_A2"] < 30000.0 * 1.2

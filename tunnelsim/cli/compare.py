@@ -42,11 +42,6 @@ def _cmd_compare(args, argv):
     comparison = compare_models(data, models, start=dict(pf.parameters) if pf else None, fixed=fixed,
                                 P_star=P_star, T0_K=T0_K, max_nfev=args.max_nfev,
                                 progress=lambda line: print(line, flush=True))
-    for m in models:
-        est = comparison.starts.get(m)
-        if est is not None:
-            for line in est.lines(f"start ({m})"):
-                print(line)
     print(format_comparison(comparison))
     if args.output is not None:
         document = comparison.to_dict()

@@ -49,8 +49,9 @@ class ComparisonRow:
     n_varied : int or None
     chi2, chi2_reduced, aic, bic, delta_aic : float or None
         ``delta_aic`` is ``aic`` minus the lowest AIC of the converged fits.
-    parameters : mapping of str to (float, float or None)
-        ``(value, standard error)`` of the :data:`COMPARED_PARAMETERS` the model has.
+    parameters : mapping of str to (float, float or None, bool)
+        ``(value, standard error, flagged as poorly determined)`` of the :data:`COMPARED_PARAMETERS`
+        the model has.
     """
 
     model: str
@@ -71,7 +72,8 @@ class ComparisonRow:
         return {"model": self.model, "converged": self.converged, "reason": self.reason, "n_varied": self.n_varied,
                 "chi2": num(self.chi2), "chi2_reduced": num(self.chi2_reduced), "aic": num(self.aic),
                 "bic": num(self.bic), "delta_aic": num(self.delta_aic),
-                "parameters": {n: {"value": num(v), "stderr": num(e)} for n, (v, e) in self.parameters.items()}}
+                "parameters": {n: {"value": num(v), "stderr": num(e), "flagged": f}
+                               for n, (v, e, f) in self.parameters.items()}}
 
 
 @dataclass(frozen=True)
@@ -207,6 +209,8 @@ def compare_models(data, models=("ll", "etm"), start=None, fixed=None, P_star=DE
             starts[m] = est
             model_start = {n: v for n, v in est.values.items() if n not in held}
             model_start.update(given)
+            for line in est.lines(f"start ({m})"):
+                say(line)
             say(f"{m}: start estimated in {est.seconds:.2g} s ({est.n_evaluations} model evaluations)")
         try:
             fits[m] = fit_magnetization(data, m, start=model_start, fixed=_for_model(fixed, m), P_star=P_star,
@@ -229,19 +233,20 @@ def _rows(models, fits, failures):
             rows.append(ComparisonRow(m, False, failures[m], None, None, None, None, None, None, MappingProxyType({})))
             continue
         r = fits[m]
-        params = {n: (r.parameters[n].value, r.parameters[n].stderr) for n in COMPARED_PARAMETERS
-                  if n in r.parameters}
+        params = {n: (r.parameters[n].value, r.parameters[n].stderr, bool(r.parameters[n].flags))
+                  for n in COMPARED_PARAMETERS if n in r.parameters}
         rows.append(ComparisonRow(m, True, None, r.n_varied, r.chi2, r.chi2_reduced, r.aic, r.bic,
                                   r.aic - fits[best].aic, MappingProxyType(params)))
     return tuple(rows), best
 
 
-def _value(v, e):
+def _value(v, e, flagged):
+    mark = " *" if flagged else ""
     if v is None or not np.isfinite(v):
         return "n/a"
     if e is None or not np.isfinite(e):
-        return f"{v:.5g}"
-    return f"{v:.5g} +- {e:.2g}"
+        return f"{v:.5g}{mark}"
+    return f"{v:.5g} +- {e:.2g}{mark}"
 
 
 def format_comparison(comparison):
@@ -274,6 +279,8 @@ def format_comparison(comparison):
         widths = [max(len(row[k]) for row in cells) for k in range(len(cells[0]))]
         for row in cells:
             lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        if any(f for r in fitted for (_, _, f) in r.parameters.values()):
+            lines.append("  * poorly determined (the fit's flags give the reason)")
     if c.preferred is None:
         lines.append("no model converged")
     else:

@@ -80,11 +80,11 @@ DELTA_MU_START_K = 0.3
 #: Starting values of ``charge_area_A2`` (A^2) of the multi-start (stage 3).
 CHARGE_AREA_GRID_A2 = tuple(float(x) for x in np.geomspace(3e3, 1e5, 6))
 #: Budget of model evaluations of each short fit of stage 3.
-SHORT_FIT_MAX_NFEV = 150
+SHORT_FIT_MAX_NFEV = 100
 #: How many of the best ``(Q/e) S`` grid points start a short fit.
-N_SHORT_FITS = 3
+N_SHORT_FITS = 2
 #: ``ftol = xtol = gtol`` of the short fits.
-SHORT_FIT_TOLERANCE = 1e-6
+SHORT_FIT_TOLERANCE = 1e-4
 
 _LL = ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe")
 _AMPLITUDE = "n_ATS_per_g"
