@@ -12,7 +12,6 @@ converged, 1 when none did, 2 on bad input (one line).
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 from ._common import EXIT_NOT_CONVERGED, PROG

@@ -20,20 +20,24 @@ names (:func:`~tunnelsim.fitting.model_parameter_names`) and evaluates models on
    range (:data:`D0QS_CENTRE_GRID_K_A2`, 1e4 ... 1e7 K A^2, a half decade apart), with
    ``D0QS_max / D0QS_min`` = :data:`D0QS_RATIO` (1.08, the width of the seed's Table 3) and
    ``delta_mu_K`` = :data:`DELTA_MU_START_K` (0.3 K) when Eq. 15 is on; then the centre is refined
-   on a grid ten times finer around the best point. Models with ``charge_area_A2`` run this grid
+   in steps of 10^(1/12) around the best point. Models with ``charge_area_A2`` run this grid
    on the ``"etm"`` model (their weak-field, small-loop limit), which is cheap.
 3. **Loop size, by a multi-start** (models reporting ``charge_area_A2`` only). For each
    ``(Q/e) S`` of :data:`CHARGE_AREA_GRID_A2` (3e3 ... 1e5 A^2, six values) the centre is scanned
-   again with the model itself (five values within a decade), and a short fit of all parameters
-   (``max_nfev`` = :data:`SHORT_FIT_MAX_NFEV`, tolerance :data:`SHORT_FIT_TOLERANCE`) starts from
-   the best of them; the start with the lowest chi^2 (converged short fit or grid point) is kept.
-   The high-field data carry ``(Q/e) S`` and its chi^2 is not monotone in it (the AB
-   oscillation), hence several starts.
+   again with the model itself (five values half a decade apart around the stage-2 centre); short
+   fits of all parameters (``max_nfev`` = :data:`SHORT_FIT_MAX_NFEV`, tolerance
+   :data:`SHORT_FIT_TOLERANCE`) start from the :data:`N_SHORT_FITS` best of these grid points, and
+   the start with the lowest chi^2 (a converged short fit, else a grid point) is kept. The
+   high-field data carry ``(Q/e) S`` and its chi^2 is not monotone in it (the AB oscillation),
+   hence several starts.
 
-**Cost.** Stage 1 costs nothing measurable; stage 2 evaluates the intrinsic term 5 x 7 + 6 = 41
-times (about 0.5 s for the ``etm`` model on the seed's 500 points); stage 3 adds 6 x 5 model
-evaluations and at most 6 x :data:`SHORT_FIT_MAX_NFEV`. :attr:`StartEstimate.n_evaluations`
-and :attr:`StartEstimate.seconds` report what an estimate took.
+**Cost.** Stage 1 costs nothing measurable; stage 2 evaluates the intrinsic term 5 x 7 + 10 = 45
+times (about 0.4 s for the ``etm`` model on the seed's 500 points, a third of the fit that
+follows); stage 3 adds 6 x 5 evaluations of the model itself and at most
+:data:`N_SHORT_FITS` x :data:`SHORT_FIT_MAX_NFEV` in the short fits (measured on the 456-point
+exact-model BK7 set: about 20 s for ``exact``, 194 evaluations, the short fits converging to the
+minimum a fit from the true values finds). :attr:`StartEstimate.n_evaluations` and
+:attr:`StartEstimate.seconds` report what an estimate took.
 
 Values given by the caller (``known``: starting values, e.g. from a parameter file; ``fixed``:
 held in the fit) are held at their values throughout, and the others are estimated around them.
@@ -111,6 +115,8 @@ class StartEstimate:
         Model evaluations spent (short fits counted by their budget when they did not converge).
     seconds : float
         Wall-clock time of the estimate.
+    notes : tuple of str
+        Remarks on the data (e.g. no intrinsic signal found).
     """
 
     model: str
