@@ -27,6 +27,7 @@ __all__ = ["REDUCED_CHI2_WARNING", "register"]
 #: A fit to data with sigma whose reduced chi^2 exceeds this prints a warning.
 REDUCED_CHI2_WARNING = 10.0
 
+
 def _cmd_synth(args, argv):
     from .. import __version__
     from ..fitting.data import write_csv
