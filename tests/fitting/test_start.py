@@ -138,5 +138,5 @@ def test_loop_size_multistart_finds_the_loop_size_of_etm11_data():
     assert 30000.0 / 1.5 < grid.values["charge_area_A2"] < 30000.0 * 1.5
     assert "(Q/e) S on 6 log steps" in grid.sources["charge_area_A2"]
     est = estimate_start(data, "etm11", n_short_fits=1)
-    assert est.sources["charge_area_A2"].startswith("best of 1 short fits (1 converged)")
+    assert est.sources["charge_area_A2"].startswith("best of 1 short fits of (Q/e) S")
     assert est.chi2 < grid.chi2 and 30000.0 / 1.2 < est.values["charge_area_A2"] < 30000.0 * 1.2
