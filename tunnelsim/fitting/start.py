@@ -36,11 +36,12 @@ names (:func:`~tunnelsim.fitting.model_parameter_names`) and evaluates models on
    call.
 
 **Cost.** Stage 1 costs nothing measurable; stage 2 evaluates the intrinsic term 5 x 7 + 10 = 45
-times (about 0.4 s for the ``etm`` model on the seed's 500 points, a third of the fit that
-follows); stage 3 adds 6 x 5 evaluations of the model itself and at most
-:data:`N_SHORT_FITS` x :data:`SHORT_FIT_MAX_NFEV` in the short fits (measured on the 456-point
-exact-model BK7 set: about 20 s for ``exact``, 194 evaluations, the short fits converging to the
-minimum a fit from the true values finds). :attr:`StartEstimate.n_evaluations` and
+times (0.4 s for the ``etm`` model on the seed's 500 points, a third of the fit that follows);
+stage 3 adds 6 x 5 evaluations of the model itself and at most :data:`N_SHORT_FITS` x
+:data:`SHORT_FIT_MAX_NFEV` = 50 more. Measured on the 456-point exact-model BK7 set
+(``simulations/bk7_exact_params.toml``): 13 s and 125 evaluations for ``exact``, landing at
+``(Q/e) S`` = 29200 A^2 (truth 30000) with the ``D0QS`` products within 3 %, from where the fit
+reaches the minimum a fit from the true values finds. :attr:`StartEstimate.n_evaluations` and
 :attr:`StartEstimate.seconds` report what an estimate took.
 
 Values given by the caller (``known``: starting values, e.g. from a parameter file; ``fixed``:
