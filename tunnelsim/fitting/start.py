@@ -296,7 +296,7 @@ def estimate_start(data, model="etm", known=None, fixed=None, P_star=DEFAULT_P_S
         sources.update({n: how for n in names if n not in held})
         best = (chi2, values)
     else:
-        best = _intrinsic_start(data, model, names, held, fixed, proj, sources, notes, P_star, T0_K, species,
+        best = _intrinsic_start(model, names, held, proj, sources, notes,
                                 tuple(charge_area_grid_A2), n_short_fits, short_fit_max_nfev)
     chi2, values = best
     ordered = {n: float(values[n]) for n in names}
@@ -337,8 +337,7 @@ def _scan(proj, model, names, held, points):
     return best
 
 
-def _intrinsic_start(data, model, names, held, fixed, proj, sources, notes, P_star, T0_K, species, qs_grid,
-                     n_short_fits, short_fit_max_nfev):
+def _intrinsic_start(model, names, held, proj, sources, notes, qs_grid, n_short_fits, short_fit_max_nfev):
     has_qs = _QS in names
     delta_mu = held.get("delta_mu_K", DELTA_MU_START_K)
     d_grid = (held["D_min_K"],) if "D_min_K" in held else D_MIN_GRID_K
@@ -389,8 +388,8 @@ def _intrinsic_start(data, model, names, held, fixed, proj, sources, notes, P_st
     if "delta_mu_K" not in held:
         sources["delta_mu_K"] = f"default {DELTA_MU_START_K:g} K, a small positive value (Eq. 15 on)"
     if has_qs:
-        best = _charge_area_starts(data, model, names, held, fixed, proj, sources, D_best, c_best, c_fixed,
-                                   delta_mu, qs_grid, P_star, T0_K, species, n_short_fits, short_fit_max_nfev)
+        best = _charge_area_starts(model, names, held, proj, sources, D_best, c_best, c_fixed, delta_mu, qs_grid,
+                                   n_short_fits, short_fit_max_nfev)
     chi2, values = best
     if _AMPLITUDE in names and _AMPLITUDE not in held and not values[_AMPLITUDE] > 0:
         unit = proj.unit(model, {n: values[n] for n in names if n not in _LL and n != _AMPLITUDE})
@@ -402,8 +401,8 @@ def _intrinsic_start(data, model, names, held, fixed, proj, sources, notes, P_st
     return chi2, values
 
 
-def _charge_area_starts(data, model, names, held, fixed, proj, sources, D_best, c_best, c_fixed, delta_mu,
-                        qs_grid, P_star, T0_K, species, n_short_fits, short_fit_max_nfev):
+def _charge_area_starts(model, names, held, proj, sources, D_best, c_best, c_fixed, delta_mu, qs_grid,
+                        n_short_fits, short_fit_max_nfev):
     """Stage 3: per ``(Q/e) S`` a centre scan with the model, then short fits; the lowest chi^2 wins."""
     candidates = []
     for qs in qs_grid:
