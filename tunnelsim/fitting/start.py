@@ -434,7 +434,8 @@ def _charge_area_starts(model, names, held, proj, sources, D_best, c_best, c_fix
             sources[n] = how
     for n in _LL + (_AMPLITUDE,):
         if n not in held:
-            sources[n] = f"linear least squares at the best (Q/e) S start ({kind} point)"
+            sources[n] = ("linear least squares at the best (Q/e) S start, "
+                          + ("after its short fit" if kind == "fit" else "a grid point"))
     return chi2, dict(values)
 
 
