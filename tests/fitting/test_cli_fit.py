@@ -81,7 +81,8 @@ def test_fit_ll_with_fixed_parameter_and_p_star(bk7_csv, tmp_path, capsys):
     out = tmp_path / "ll.json"
     assert main(["fit", str(bk7_csv), "--model", "ll", "--fix", "n_Fe2_per_g=1.0e17", "-o", str(out)]) == 0
     doc = json.loads(out.read_text())
-    assert doc["parameters"]["n_Fe2_per_g"] == {"value": 1.0e17, "stderr": None, "vary": False, "flags": []}
+    assert doc["parameters"]["n_Fe2_per_g"] == {"value": 1.0e17, "stderr": None, "vary": False, "flags": [],
+                                                "ci68": None, "ci95": None}
     assert doc["n_varied"] == 2
 
 
@@ -248,3 +249,85 @@ def test_compare_where_no_model_converges_exits_1(bk7_csv, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "etm: not converged" in captured.out and "no model converged" in captured.out
     assert json.loads(out.read_text())["preferred"] is None
+
+
+# ------------------------------------------------------------------ profile-likelihood intervals
+@pytest.fixture(scope="module")
+def small_etm_csv(tmp_path_factory):
+    """etm-model data on a reduced set of the seed's runs (102 points)."""
+    from tunnelsim.fitting.data import write_csv
+    from tunnelsim.fitting.parameters import load_parameter_file, seed_runs
+    from tunnelsim.fitting.synth import synthesize
+
+    pf = load_parameter_file(BK7_FILE)
+    runs = seed_runs(n_temperatures=18, n_fields=16, fields_Oe=(1000.0, 10000.0, 50000.0),
+                     temperatures_K=(2.0, 4.5, 10.0))
+    data = synthesize(pf.values(), runs, pf.noise, seed=7, P_star=pf.P_star, T0_K=pf.T0_K)
+    return write_csv(tmp_path_factory.mktemp("small") / "etm.csv", data)
+
+
+# the D0 width held at the truth: D_min_K and delta_mu_K are profiled (a few seconds)
+_HELD = ["--fix", "n_ATS_per_g=1.352e16", "D0QS_min_K_A2=2.717e5", "D0QS_max_K_A2=2.925e5"]
+
+
+def test_fit_writes_profile_intervals_by_default(small_etm_csv, tmp_path, capsys):
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(small_etm_csv), "--params", str(BK7_FILE), *_HELD, "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "ci68" in text and "ci95" in text and "(profile likelihood" in text
+    assert any(line.startswith("profile: delta_mu_K: ") and " refits in " in line for line in text.splitlines())
+    assert "profile likelihood: ci68 Delta chi2 = 1, ci95 Delta chi2 = 3.841; " in text and " s" in text
+    doc = json.loads(out.read_text())
+    pars = doc["parameters"]
+    for name in ("D_min_K", "delta_mu_K"):
+        low, high = pars[name]["ci95"]
+        lo68, hi68 = pars[name]["ci68"]
+        assert low <= lo68 <= pars[name]["value"] <= hi68 <= high, name
+    lo, hi = pars["delta_mu_K"]["ci95"]  # well determined: closed on both sides
+    assert 0 < lo < pars["delta_mu_K"]["value"] < hi < 1.0
+    # the schema does not depend on what was profiled: every parameter has the keys
+    for name, p in pars.items():
+        assert "ci68" in p and "ci95" in p, name
+    assert pars["n_ATS_per_g"]["ci95"] is None and pars["n_Fe2_per_g"]["ci68"] is None  # fixed / well determined
+    prof = doc["profile_likelihood"]
+    assert set(prof["refits"]) == {"D_min_K", "delta_mu_K"} and prof["total_refits"] >= 4
+    assert prof["max_refits_per_parameter"] == 16 and prof["seconds"] > 0
+
+
+def test_fit_no_intervals_gives_nulls_and_profile_refits_caps(small_etm_csv, tmp_path, capsys):
+    out = tmp_path / "plain.json"
+    assert main(["fit", str(small_etm_csv), "--params", str(BK7_FILE), *_HELD, "--no-intervals", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "ci95" not in text and "profile" not in text
+    doc = json.loads(out.read_text())
+    assert doc["profile_likelihood"] is None
+    assert all(p["ci68"] is None and p["ci95"] is None for p in doc["parameters"].values())
+    capped = tmp_path / "capped.json"
+    assert main(["fit", str(small_etm_csv), "--params", str(BK7_FILE), *_HELD, "--fix", "D_min_K=0.02671",
+                 "--profile-refits", "2", "-o", str(capped)]) == 0
+    prof = json.loads(capped.read_text())["profile_likelihood"]
+    assert prof["refits"] == {"delta_mu_K": 2} and prof["max_refits_per_parameter"] == 2
+    assert main(["fit", str(small_etm_csv), "--profile-refits", "-1"]) == 2
+    assert "--profile-refits must be >= 0" in _error_line(capsys)
+
+
+def test_compare_intervals_on_request(small_etm_csv, tmp_path, capsys):
+    """Off by default; --intervals profiles each fit and the table shows the 95 % intervals."""
+    out = tmp_path / "cmp.json"
+    args = ["compare", str(small_etm_csv), "--models", "ll,etm", "--params", str(BK7_FILE), *_HELD]
+    assert main([*args, "--intervals", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "etm: profile: delta_mu_K: " in text and "[95 % profile interval]" in text
+    doc = json.loads(out.read_text())
+    etm = doc["fits"]["etm"]
+    assert etm["profile_likelihood"] is not None and set(etm["profile_likelihood"]["refits"]) == {
+        "D_min_K", "delta_mu_K"}
+    low, high = etm["parameters"]["delta_mu_K"]["ci95"]
+    assert low < etm["parameters"]["delta_mu_K"]["value"] < high
+    row = {r["model"]: r for r in doc["table"]}["etm"]
+    assert row["parameters"]["delta_mu_K"]["ci95"] == [low, high]
+    assert all("ci95" in p for p in doc["fits"]["ll"]["parameters"].values())
+    plain = tmp_path / "plain.json"
+    assert main([*args, "--models", "etm", "-o", str(plain)]) == 0
+    assert "profile" not in capsys.readouterr().out
+    assert json.loads(plain.read_text())["fits"]["etm"]["profile_likelihood"] is None

@@ -165,9 +165,11 @@ def test_json_round_trip_has_interval_lists(degenerate_etm, ll_data, ll_fit, tmp
     trace = prof["traces"]["D_min_K"]  # (theta, Delta chi2) of each successful refit and the best fit, sorted
     assert 3 <= len(trace) <= out.profile.refits["D_min_K"] + 1
     assert [x for x, _ in trace] == sorted(x for x, _ in trace) and [out.parameters["D_min_K"].value, 0.0] in trace
-    # a fit without profiles has no interval keys
+    # a fit without profiles has the same keys, null
     plain = json.loads(json.dumps(ll_fit.to_dict(), allow_nan=False))
-    assert "ci68" not in plain["parameters"]["n_Fe2_per_g"] and plain["profile_likelihood"] is None
+    for p in plain["parameters"].values():
+        assert p["ci68"] is None and p["ci95"] is None and "intervals_open" not in p
+    assert plain["profile_likelihood"] is None
     text = out.summary()
     assert "ci68" in text and "ci95" in text and "profile likelihood: ci68 Delta chi2 = 1" in text
     assert "(0, " in text  # D_min's open lower 95 % end
@@ -178,6 +180,45 @@ def test_fit_with_intervals_profiles_after_fitting(ll_data):
     p = out.parameters["n_Fe3_per_g"]
     assert (p.value - p.ci68[0]) / p.stderr == pytest.approx(1.0, abs=1e-3) and p.ci95 is None
     assert out.profile.restarts == 0
+
+
+def test_fit_with_intervals_restarts_from_a_better_refit_and_says_so(ll_data, monkeypatch):
+    """The first fit is made to look stale (chi^2 + 10): the profile's refits beat it, the fit is redone
+    from the better point and profiled again; the cost of both passes is counted."""
+    from tunnelsim.fitting import least_squares
+
+    real, calls = least_squares.fit_magnetization, []
+
+    def first_one_stale(*args, **kwargs):
+        result = real(*args, **kwargs)
+        calls.append(kwargs.get("fixed"))
+        return replace(result, chi2=result.chi2 + 10.0) if len(calls) == 1 else result
+
+    monkeypatch.setattr(least_squares, "fit_magnetization", first_one_stale)
+    lines = []
+    out = fitting.fit_with_intervals(ll_data, "ll", names=["chi_L_emu_per_g_Oe"], progress=lines.append)
+    prof = out.profile
+    assert prof.restarts == 1 and len(prof.replaced_chi2) == 1 and prof.better_fit is None
+    assert prof.replaced_chi2[0] == pytest.approx(out.chi2 + 10.0, abs=1e-3)
+    assert prof.total_refits == sum(prof.refits.values()) + prof.earlier_refits and prof.earlier_refits >= 2
+    assert any(line.startswith("restart: a profile refit reached chi2") for line in lines)
+    assert "restart 1: a profile refit reached a lower chi2 than the fit" in out.summary()
+    doc = prof.to_dict()
+    assert doc["restarts"] == 1 and doc["replaced_chi2"] == list(prof.replaced_chi2)
+
+
+def test_defaults_depend_on_the_cost_of_the_model(ll_data, ll_fit):
+    from tunnelsim.fitting import intervals
+
+    for model in ("ll", "etm", "etm11"):
+        assert intervals.default_max_refits(model) == intervals.DEFAULT_MAX_REFITS
+        assert intervals.default_refit_tolerance(model) == intervals.DEFAULT_REFIT_TOLERANCE
+    assert intervals.default_max_refits("exact") < intervals.DEFAULT_MAX_REFITS
+    assert intervals.default_refit_tolerance("exact") > intervals.DEFAULT_REFIT_TOLERANCE
+    lines = []
+    out = fitting.profile_intervals(ll_data, ll_fit, names=["n_Fe3_per_g"], progress=lines.append)
+    assert out.profile.max_refits_per_parameter == intervals.DEFAULT_MAX_REFITS
+    assert len(lines) == 1 and lines[0].startswith("profile: n_Fe3_per_g: ") and "ci95 [" in lines[0]
 
 
 @pytest.mark.parametrize("kwargs, message", [

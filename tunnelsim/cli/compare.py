@@ -2,9 +2,10 @@
 
 ``tunnelsim compare DATA --models ll,etm[,etm11,exact] [-o OUT.json] [--plots DIR]
 [--params INIT.toml] [--fix NAME=VALUE ...] [--mass-mg M | --mass-g M] [--P-star P] [--T0-K T]
-[--force]`` fits each model to the same data (each from its own estimated start unless
+[--intervals] [--profile-refits N] [--force]`` fits each model to the same data (each from its own estimated start unless
 ``--params`` gives values), prints the statistics and the shared parameters side by side and
-the model AIC prefers, writes one residual figure per model into ``--plots`` and the comparison
+the model AIC prefers (with ``--intervals`` also each fit's profile-likelihood intervals, off by
+default as it multiplies the cost of every fit), writes one residual figure per model into ``--plots`` and the comparison
 with every fit as JSON. Outputs are checked before any fit. Exit 0 when at least one model
 converged, 1 when none did, 2 on bad input (one line).
 """
@@ -15,6 +16,7 @@ import shlex
 from pathlib import Path
 
 from ._common import EXIT_NOT_CONVERGED, PROG
+from .fit import add_interval_options
 
 __all__ = ["register"]
 
@@ -26,13 +28,14 @@ def _cmd_compare(args, argv):
     from ..fitting.data import read_data
     from ..fitting.parameters import load_parameter_file
     from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
-    from .fit import _parse_fix, check_outputs, warn_reduced_chi2
+    from .fit import _parse_fix, check_outputs, check_profile_refits, warn_reduced_chi2
 
     check_outputs(args.output, args.plots, args.force)
     models = parse_model_list(args.models)
     fixed = _parse_fix(args.fix)
     if args.max_nfev is not None and args.max_nfev < 1:
         raise ValueError(f"--max-nfev must be >= 1, got {args.max_nfev}")
+    check_profile_refits(args.profile_refits)
     data = read_data(args.data, mass_mg=args.mass_mg, mass_g=args.mass_g, moment_column=args.moment_column)
     pf = load_parameter_file(args.params) if args.params else None
     P_star = args.P_star if args.P_star is not None else (pf.P_star if pf else DEFAULT_P_STAR)
@@ -40,7 +43,8 @@ def _cmd_compare(args, argv):
     print(f"data: {data.source}: {data.n_points} points in {len(data.runs)} runs", flush=True)
     comparison = compare_models(data, models, start=dict(pf.parameters) if pf else None, fixed=fixed,
                                 P_star=P_star, T0_K=T0_K, max_nfev=args.max_nfev,
-                                progress=lambda line: print(line, flush=True))
+                                progress=lambda line: print(line, flush=True), intervals=args.intervals,
+                                max_refits_per_parameter=args.profile_refits)
     print(format_comparison(comparison))
     if args.output is not None:
         document = comparison.to_dict()
@@ -95,4 +99,5 @@ def register(subparsers):
                    help="P* of Eq. 8 (default: the parameter file's, else 1/(2 pi))")
     p.add_argument("--T0-K", dest="T0_K", type=float, default=None, help="reference temperature of Eq. 15 (K)")
     p.add_argument("--max-nfev", type=int, default=None, help="budget of model evaluations of each fit")
+    add_interval_options(p, default_on=False)
     p.set_defaults(handler=_cmd_compare)

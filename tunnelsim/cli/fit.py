@@ -2,9 +2,14 @@
 
 ``tunnelsim synth PARAMS.toml -o DATA.csv [--seed N] [--force]`` writes synthetic SQUID runs
 (:mod:`tunnelsim.fitting.synth`). ``tunnelsim fit DATA [--model {ll,etm,etm11,exact}]
-[--params INIT.toml] [--fix NAME=VALUE ...] [-o FIT.json] [--plots DIR] [--per-run]`` fits Eq. 17
-to all runs jointly (:mod:`tunnelsim.fitting`) or, with ``--per-run``, fits each run alone with the
-Larmor-Langevin model (:mod:`tunnelsim.fitting.langevin`). Starting values the parameter file does
+[--params INIT.toml] [--fix NAME=VALUE ...] [-o FIT.json] [--plots DIR] [--per-run]
+[--no-intervals] [--profile-refits N]`` fits Eq. 17 to all runs jointly (:mod:`tunnelsim.fitting`)
+and computes profile-likelihood intervals (ci68, ci95) of the parameters
+:func:`~tunnelsim.fitting.profile_intervals` chooses (:func:`~tunnelsim.fitting.fit_with_intervals`,
+which restarts the fit when a profile refit finds a lower chi^2; the printout states the refits and
+seconds spent and any restart), or, with ``--per-run``, fits each run alone with the
+Larmor-Langevin model (:mod:`tunnelsim.fitting.langevin`). The JSON of a joint fit carries
+``ci68``/``ci95`` for every parameter, null where not profiled. Starting values the parameter file does
 not give are estimated from the data (:func:`tunnelsim.fitting.start.estimate_start`) and printed,
 one ``start:`` line per parameter. Every output is checked before any fit: an existing ``-o`` file
 without ``--force``, or ``--plots`` naming a regular file, exits with code 2 and writes nothing.
@@ -129,7 +134,7 @@ def starting_values(data, model, pf, fixed, P_star, T0_K, params_path=None, pref
 def _cmd_fit(args, argv):
     from .. import __version__
     from ..fitting.data import read_data
-    from ..fitting import FitConvergenceError, fit_magnetization, write_json
+    from ..fitting import FitConvergenceError, fit_with_intervals, write_json
     from ..fitting.parameters import load_parameter_file
     from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 
@@ -138,6 +143,7 @@ def _cmd_fit(args, argv):
     fixed = _parse_fix(args.fix)
     if args.max_nfev is not None and args.max_nfev < 1:
         raise ValueError(f"--max-nfev must be >= 1, got {args.max_nfev}")
+    check_profile_refits(args.profile_refits)
     if args.per_run and (args.model != "ll" or fixed or args.params):
         raise ValueError("--per-run fits each run with the Larmor-Langevin model alone: use it with --model ll "
                          "and without --params or --fix")
@@ -153,8 +159,10 @@ def _cmd_fit(args, argv):
     for line in lines:
         print(line, flush=True)
     try:
-        result = fit_magnetization(data, args.model, start=start or None, fixed=fixed, P_star=P_star, T0_K=T0_K,
-                                   max_nfev=args.max_nfev)
+        result = fit_with_intervals(data, args.model, intervals=not args.no_intervals,
+                                    max_refits_per_parameter=args.profile_refits, start=start or None, fixed=fixed,
+                                    P_star=P_star, T0_K=T0_K, max_nfev=args.max_nfev,
+                                    progress=lambda line: print(line, flush=True))
     except FitConvergenceError as exc:
         print(f"tunnelsim: {exc}", file=sys.stderr)
         return EXIT_NOT_CONVERGED
@@ -170,6 +178,11 @@ def _cmd_fit(args, argv):
     if args.plots is not None:
         _fit_plots(args.plots, data, result, P_star, T0_K)
     return 0
+
+
+def check_profile_refits(n):
+    if n is not None and n < 0:
+        raise ValueError(f"--profile-refits must be >= 0, got {n}")
 
 
 def warn_reduced_chi2(result, label=""):
@@ -259,8 +272,25 @@ def _add_fit(subparsers):
     p.add_argument("--P-star", dest="P_star", type=float, default=None,
                    help="P* of Eq. 8 (default: the parameter file's, else 1/(2 pi))")
     p.add_argument("--T0-K", dest="T0_K", type=float, default=None, help="reference temperature of Eq. 15 (K)")
-    p.add_argument("--max-nfev", type=int, default=None, help="budget of model evaluations")
+    p.add_argument("--max-nfev", type=int, default=None, help="budget of model evaluations (of the fit and of "
+                   "each profile refit)")
+    add_interval_options(p, default_on=True)
     p.set_defaults(handler=_cmd_fit)
+
+
+def add_interval_options(p, default_on):
+    """``--no-intervals`` (``default_on``) or ``--intervals``, and ``--profile-refits N`` (the library is not
+    imported here: building the parser stays cheap)."""
+    if default_on:
+        p.add_argument("--no-intervals", action="store_true",
+                       help="skip the profile-likelihood intervals (ci68/ci95 are null in the JSON)")
+    else:
+        p.add_argument("--intervals", action="store_true",
+                       help="profile-likelihood intervals (ci68, ci95) of every fit (costly: refits per parameter)")
+    p.add_argument("--profile-refits", metavar="N", type=int, default=None,
+                   help="refits per profiled parameter at most (default: the library's for the model, "
+                   "tunnelsim.fitting.intervals.default_max_refits, fewer for the costly exact model; "
+                   "0: no intervals); the printout states the cap, the refits and the seconds spent")
 
 
 def register(subparsers):

@@ -11,19 +11,25 @@ with its reason instead of numbers.
 
 A difference in AIC below 2 is conventionally not a preference (Burnham and Anderson); the text
 report says so when the runner-up is that close.
+
+With ``intervals=True`` each fit also gets profile-likelihood intervals
+(:func:`~tunnelsim.fitting.fit_with_intervals`; off by default, as it multiplies the cost by the
+refits); the rows then carry each compared parameter's 95 % interval.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
 
 from ..paramagnet import FE2, FE3
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
-from .least_squares import FitConvergenceError, fit_magnetization
+from .intervals import fit_with_intervals
+from .least_squares import FitConvergenceError
 from .models import MODELS, FitError, model_parameter_names
+from .result import _format_interval
 from .start import check_determinable, estimate_start
 
 __all__ = ["AIC_INDISTINGUISHABLE", "COMPARED_PARAMETERS", "ComparisonRow", "ModelComparison", "compare_models",
@@ -52,6 +58,8 @@ class ComparisonRow:
     parameters : mapping of str to (float, float or None, bool)
         ``(value, standard error, flagged as poorly determined)`` of the :data:`COMPARED_PARAMETERS`
         the model has.
+    intervals : mapping of str to ProfileInterval
+        The 95 % profile interval of each compared parameter that has one (empty without profiles).
     """
 
     model: str
@@ -64,6 +72,7 @@ class ComparisonRow:
     bic: float | None
     delta_aic: float | None
     parameters: MappingProxyType
+    intervals: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 
     def to_dict(self):
         def num(x):
@@ -72,8 +81,12 @@ class ComparisonRow:
         return {"model": self.model, "converged": self.converged, "reason": self.reason, "n_varied": self.n_varied,
                 "chi2": num(self.chi2), "chi2_reduced": num(self.chi2_reduced), "aic": num(self.aic),
                 "bic": num(self.bic), "delta_aic": num(self.delta_aic),
-                "parameters": {n: {"value": num(v), "stderr": num(e), "flagged": f}
+                "parameters": {n: {"value": num(v), "stderr": num(e), "flagged": f, "ci95": self._ci95(n, num)}
                                for n, (v, e, f) in self.parameters.items()}}
+
+    def _ci95(self, name, num):
+        ci = self.intervals.get(name)
+        return None if ci is None else [num(ci.low), num(ci.high)]
 
 
 @dataclass(frozen=True)
@@ -147,7 +160,8 @@ def _for_model(mapping, model):
 
 
 def compare_models(data, models=("ll", "etm"), start=None, fixed=None, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
-                   species=(FE2, FE3), eq15=True, max_nfev=None, progress=None):
+                   species=(FE2, FE3), eq15=True, max_nfev=None, progress=None, intervals=False,
+                   max_refits_per_parameter=None):
     """Fit each model to the same data and compare them by AIC.
 
     Parameters
@@ -169,7 +183,13 @@ def compare_models(data, models=("ll", "etm"), start=None, fixed=None, P_star=DE
     max_nfev : int, optional
         Budget of each fit.
     progress : callable, optional
-        Called with a line of text as each model's start is found and its fit ends.
+        Called with a line of text as each model's start is found, its fit ends and (with intervals)
+        each parameter's profile ends.
+    intervals : bool, optional
+        Profile-likelihood intervals of each fit (:func:`~tunnelsim.fitting.fit_with_intervals`);
+        off by default (each profiled parameter costs up to ``max_refits_per_parameter`` refits).
+    max_refits_per_parameter : int, optional
+        Refit cap of the profiles (default: the library's for each model).
 
     Returns
     -------
@@ -213,8 +233,10 @@ def compare_models(data, models=("ll", "etm"), start=None, fixed=None, P_star=DE
                 say(line)
             say(f"{m}: start estimated in {est.seconds:.2g} s ({est.n_evaluations} model evaluations)")
         try:
-            fits[m] = fit_magnetization(data, m, start=model_start, fixed=_for_model(fixed, m), P_star=P_star,
-                                        T0_K=T0_K, species=species, max_nfev=max_nfev)
+            fits[m] = fit_with_intervals(data, m, intervals=intervals,
+                                         max_refits_per_parameter=max_refits_per_parameter, start=model_start,
+                                         fixed=_for_model(fixed, m), P_star=P_star, T0_K=T0_K, species=species,
+                                         max_nfev=max_nfev, progress=lambda line, m=m: say(f"{m}: {line}"))
             say(f"{m}: converged, chi2 = {fits[m].chi2:.6g}")
         except FitConvergenceError as exc:
             failures[m] = str(exc)
@@ -235,18 +257,20 @@ def _rows(models, fits, failures):
         r = fits[m]
         params = {n: (r.parameters[n].value, r.parameters[n].stderr, bool(r.parameters[n].flags))
                   for n in COMPARED_PARAMETERS if n in r.parameters}
+        cis = {n: r.parameters[n].interval("ci95") for n in params if r.parameters[n].interval("ci95") is not None}
         rows.append(ComparisonRow(m, True, None, r.n_varied, r.chi2, r.chi2_reduced, r.aic, r.bic,
-                                  r.aic - fits[best].aic, MappingProxyType(params)))
+                                  r.aic - fits[best].aic, MappingProxyType(params), MappingProxyType(cis)))
     return tuple(rows), best
 
 
-def _value(v, e, flagged):
+def _value(v, e, flagged, ci=None):
     mark = " *" if flagged else ""
     if v is None or not np.isfinite(v):
         return "n/a"
+    interval = "" if ci is None else " " + _format_interval(ci)
     if e is None or not np.isfinite(e):
-        return f"{v:.5g}{mark}"
-    return f"{v:.5g} +- {e:.2g}{mark}"
+        return f"{v:.5g}{interval}{mark}"
+    return f"{v:.5g} +- {e:.2g}{interval}{mark}"
 
 
 def format_comparison(comparison):
@@ -272,10 +296,12 @@ def format_comparison(comparison):
     shown = [n for n in COMPARED_PARAMETERS if any(n in r.parameters for r in c.rows)]
     fitted = [r for r in c.rows if r.converged]
     if shown and fitted:
-        lines.append("parameters (value +- standard error):")
+        with_ci = any(r.intervals for r in fitted)
+        lines.append("parameters (value +- standard error" + (" [95 % profile interval]" if with_ci else "") + "):")
         cells = [["parameter"] + [r.model for r in fitted]]
         for n in shown:
-            cells.append([n] + [_value(*r.parameters[n]) if n in r.parameters else "-" for r in fitted])
+            cells.append([n] + [_value(*r.parameters[n], r.intervals.get(n)) if n in r.parameters else "-"
+                                for r in fitted])
         widths = [max(len(row[k]) for row in cells) for k in range(len(cells[0]))]
         for row in cells:
             lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())

@@ -34,8 +34,13 @@ single ``D0``): beyond it ``n_ATS = A/L`` is unbounded and the profile is flat.
 ``Delta chi^2`` units) the fit was not at its minimum: the lowest such refit is kept in
 ``profile.better_fit``, the parameter is flagged, and :func:`fit_with_intervals` restarts from it.
 
-Cost: at most ``max_refits_per_parameter`` refits per parameter (default 16; 0 turns profiling
-off); the counts and the time spent are recorded in ``FitResult.profile``.
+Cost: at most ``max_refits_per_parameter`` refits per parameter (0 turns profiling off); the
+counts and the time spent are recorded in ``FitResult.profile``. The default depends on the cost
+of the model (:func:`default_max_refits`, :func:`default_refit_tolerance`): 16 refits at a
+tolerance of 1e-7 for ``ll``, ``etm`` and ``etm11``; for ``exact``, whose refits take seconds each
+(one model evaluation ~0.1-0.2 s on 456 points), COSTLY_MODEL_NOTE
+
+The search itself (one parameter's profile) lives in :mod:`tunnelsim.fitting._profile_search`.
 """
 
 from __future__ import annotations
@@ -47,49 +52,39 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ._profile_search import BETTER_FIT_DELTA, ONE_SIGMA_LEVEL, SIGNED_NAMES, _Profiler
 from .models import FitError
 from .parameters import ParameterEntry
-from .result import FitResult, ProfileInterval
+from .result import FitResult, _format_interval
 
 __all__ = [
+    "BETTER_FIT_DELTA",
     "DEFAULT_LEVELS",
+    "COSTLY_MODEL_DEFAULTS",
     "DEFAULT_MAX_REFITS",
     "ONE_SIGMA_LEVEL",
     "ProfileSummary",
+    "SIGNED_NAMES",
+    "default_max_refits",
+    "default_refit_tolerance",
     "fit_with_intervals",
     "profile_intervals",
 ]
 
-#: The confidence level of one standard deviation of a Gaussian, erf(1/sqrt 2) = 0.6827 (Delta chi^2 = 1).
-ONE_SIGMA_LEVEL = math.erf(1.0 / math.sqrt(2.0))
 #: Default confidence levels: 68.27 % and 95 %.
 DEFAULT_LEVELS = (ONE_SIGMA_LEVEL, 0.95)
 #: Default cap on the refits spent on one parameter.
 DEFAULT_MAX_REFITS = 16
 #: Default ftol/xtol/gtol of the profile refits.
 DEFAULT_REFIT_TOLERANCE = 1e-7
+#: Models whose refits are costly, with their default (max refits per parameter, refit tolerance).
+COSTLY_MODEL_DEFAULTS = MappingProxyType({"exact": (8, 1e-5)})
 #: Default search limit: this factor above and below the estimate.
 DEFAULT_SEARCH_FACTOR = 1e3
 #: Larmor-Langevin parameters (the model is linear in them); profiled only when poorly determined.
 LINEAR_NAMES = ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe")
 #: Relative standard error below which a linear parameter counts as well determined (not profiled).
 WELL_DETERMINED_REL_STDERR = 0.1
-#: Parameters that may take either sign (searched in theta, not ln theta).
-SIGNED_NAMES = frozenset({"chi_L_emu_per_g_Oe", "delta_mu_K"})
-#: A refit whose Delta chi^2 is below minus this found a better minimum.
-BETTER_FIT_DELTA = 0.01
-#: A refined crossing is accepted when |Delta chi^2 - threshold| <= this x threshold.
-_THRESHOLD_RTOL = 0.02
-#: ... or when the quadratic and linear interpolations of the crossing agree to this fraction of its distance.
-_END_RTOL = 0.01
-#: ... in a bracket this narrow in sqrt(Delta chi^2) (relative to sqrt(threshold)).
-_NARROW = 0.35
-#: A refit whose Delta chi^2 exceeds a point farther out by more than this (x max(1, Delta)) is redone
-#: from its other neighbour: the profile is a minimum, so it cannot fall away from the estimate.
-_MONOTONE_SLACK = 0.05
-#: ln(D0QS_max/D0QS_min) at or below this: the D0 width is at the fit's floor (problem._MIN_LOG_RATIO = 1e-6).
-_WIDTH_FLOOR = 1.5e-6
-_D0_NAMES = ("n_ATS_per_g", "D0QS_min_K_A2", "D0QS_max_K_A2")
 
 
 @dataclass(frozen=True)
@@ -111,9 +106,16 @@ class ProfileSummary:
     better_fit : FitResult or None
         The lowest-chi^2 refit if one beat the best fit by more than ``BETTER_FIT_DELTA``.
     seconds : float
-        Wall time spent on the profiles.
+        Wall time spent on the profiles (with :func:`fit_with_intervals` restarts: on every profile
+        pass and on the refits of the restarts).
     max_refits_per_parameter : int
     refit_tolerance, search_factor : float
+    restarts : int
+        How often :func:`fit_with_intervals` restarted the fit from a better refit.
+    replaced_chi2 : tuple of float
+        The chi^2 of each fit a restart replaced, in order.
+    earlier_refits : int
+        Refits spent on the profile passes the restarts discarded (counted in ``total_refits``).
     """
 
     levels: tuple
@@ -127,10 +129,13 @@ class ProfileSummary:
     refit_tolerance: float
     search_factor: float
     restarts: int = 0
+    replaced_chi2: tuple = ()
+    earlier_refits: int = 0
 
     @property
     def total_refits(self):
-        return int(sum(self.refits.values()))
+        """Every refit spent, those of discarded passes included."""
+        return int(sum(self.refits.values())) + int(self.earlier_refits)
 
     def to_dict(self):
         def num(x):
@@ -151,6 +156,8 @@ class ProfileSummary:
             "refit_tolerance": self.refit_tolerance,
             "search_factor": self.search_factor,
             "restarts": self.restarts,
+            "replaced_chi2": [float(c) for c in self.replaced_chi2],
+            "earlier_refits": int(self.earlier_refits),
             "better_fit": None if better is None else {
                 "chi2": better.chi2, "parameters": {n: num(p.value) for n, p in better.parameters.items()}},
             "traces": {n: [[num(x), num(d)] for x, d in tr] for n, tr in self.traces.items()},
@@ -163,7 +170,13 @@ class ProfileSummary:
                  + f"; {self.total_refits} refits in {self.seconds:.1f} s"
                  + (f", {self.restarts} restart(s)" if self.restarts else "")]
         if self.refits:
-            lines.append("  refits: " + ", ".join(f"{n} {k}" for n, k in self.refits.items()))
+            lines.append("  refits: " + ", ".join(f"{n} {k}" for n, k in self.refits.items())
+                         + f" (at most {self.max_refits_per_parameter} per parameter, tolerance "
+                         f"{self.refit_tolerance:.0e})")
+        for k, old in enumerate(self.replaced_chi2):
+            new = self.replaced_chi2[k + 1] if k + 1 < len(self.replaced_chi2) else self.chi2_min
+            lines.append(f"  restart {k + 1}: a profile refit reached a lower chi2 than the fit ({old:.8g}); the fit "
+                         f"was restarted from it (chi2 = {new:.8g}) and profiled again")
         if self.better_fit is not None:
             lines.append(f"  a refit found chi2 = {self.better_fit.chi2:.8g} < {self.chi2_min:.8g}: "
                          "the fit was not at its minimum (profile.better_fit; fit_with_intervals restarts from it)")
@@ -231,295 +244,21 @@ def _check_settings(max_refits, tolerance, search_factor):
         raise FitError(f"search_factor must be a finite number > 1, got {search_factor!r}")
 
 
-# ----------------------------------------------------------------------------- the profile of one parameter
-class _Point:
-    """One refit: position ``d`` along the search (in u-space, >= 0), ``theta``, ``Delta chi^2``, the fit."""
-
-    __slots__ = ("d", "theta", "delta", "fit")
-
-    def __init__(self, d, theta, delta, fit):
-        self.d, self.theta, self.delta, self.fit = d, theta, delta, fit
-
-    @property
-    def z(self):
-        return math.sqrt(max(self.delta, 0.0))
-
-
-class _Profiler:
-    """Profiles of the parameters of one fit (state shared by all parameters)."""
-
-    def __init__(self, data, result, fit, fit_kwargs, levels, max_refits, tolerance, search_factor):
-        self.data, self.result, self.fit, self.kw = data, result, fit, fit_kwargs
-        self.levels, self.max_refits, self.tolerance, self.factor = levels, max_refits, tolerance, search_factor
-        self.user_start = dict(fit_kwargs.pop("start", None) or {})
-        self.user_fixed = dict(fit_kwargs.pop("fixed", None) or {})
-        fit_kwargs.pop("tolerance", None)
-        self.scale = 1.0 if result.weighted else 1.0 / result.chi2_reduced
-        if not result.weighted and result.chi2 > 0:
-            # least_squares' gtol bounds the gradient of the unweighted residuals, whose size is the data's
-            # (emu/g), not 1: make it relative to the RMS residual, or refits stop before the minimum
-            self.tolerance = max(tolerance * min(1.0, math.sqrt(result.chi2 / result.n_points)), 1e-14)
-        self.better = None
-
-    # -- one refit
-    def _start(self, name, theta, near):
-        values = dict(near.values())
-        values[name] = theta
-        if all(n in values for n in _D0_NAMES) and name in _D0_NAMES:
-            n_ats, a, b = (values[n] for n in _D0_NAMES)
-            L = math.log(b / a) if b > a > 0 else _WIDTH_FLOOR
-            if name == "D0QS_min_K_A2":
-                values["D0QS_max_K_A2"] = theta * math.exp(L)
-            elif name == "D0QS_max_K_A2":
-                values["D0QS_min_K_A2"] = theta * math.exp(-L)
-            elif theta > 0:  # n_ATS: keep the weight A = n_ATS L and the geometric centre
-                c = math.sqrt(a * b)
-                L2 = max(n_ats * L / theta, 2 * _WIDTH_FLOOR)
-                values["D0QS_min_K_A2"], values["D0QS_max_K_A2"] = c * math.exp(-L2 / 2), c * math.exp(L2 / 2)
-        start = dict(self.user_start)
-        for n, p in self.result.parameters.items():
-            if not p.vary or n == name:
-                continue
-            entry = self.user_start.get(n)
-            v = values[n]
-            if isinstance(entry, ParameterEntry):
-                lo = -math.inf if entry.min is None else entry.min
-                hi = math.inf if entry.max is None else entry.max
-                start[n] = replace(entry, value=float(min(max(v, lo), hi)))
-            else:
-                start[n] = float(v)
-        return start
-
-    def refit(self, name, theta, near):
-        """``(fit, Delta chi^2, calls)``, or ``(None, message, calls)`` if the refit failed.
-
-        Warm-started from ``near``; if that fails (a neighbour can sit where the model is at the edge
-        of its range), once more from the best fit.
-        """
-        fixed = dict(self.user_fixed)
-        fixed[name] = float(theta)
-        calls = 0
-        for warm in (near, self.result) if near is not self.result else (near,):
-            calls += 1
-            try:
-                fit = self.fit(self.data, start=self._start(name, theta, warm), fixed=fixed,
-                               tolerance=self.tolerance, **self.kw)
-                break
-            except (ArithmeticError, ValueError, RuntimeError) as exc:  # FitError, FitConvergenceError, LinAlgError
-                message = " ".join(str(exc).split()) or type(exc).__name__
-        else:
-            return None, message, calls
-        delta = (fit.chi2 - self.result.chi2) * self.scale
-        if delta < -BETTER_FIT_DELTA and (self.better is None or fit.chi2 < self.better[1].chi2):
-            self.better = (name, fit)
-        return fit, delta, calls
-
-    # -- one parameter
-    def profile(self, name):
-        p = self.result.parameters[name]
-        value, se = p.value, p.stderr
-        se = se if se is not None and np.isfinite(se) and se > 0 else None
-        entry = self.user_start.get(name)
-        user_lo = entry.min if isinstance(entry, ParameterEntry) and entry.min is not None else None
-        user_hi = entry.max if isinstance(entry, ParameterEntry) and entry.max is not None else None
-        log = value > 0 and name not in SIGNED_NAMES and (user_lo is None or user_lo >= 0)
-        budget = [self.max_refits]
-        flags = []
-        ends = {}  # (label, side) -> (theta, open)
-        trace = [(value, 0.0)]
-        for side in (-1, +1):
-            bound = (user_lo if user_lo is not None else (0.0 if log or (name not in SIGNED_NAMES and value >= 0)
-                                                          else -math.inf)) if side < 0 else \
-                    (user_hi if user_hi is not None else math.inf)
-            half = (budget[0] + 1) // 2 if side < 0 else budget[0]
-            spent, results, why = self._side(name, value, se, log, side, bound, half, flags)
-            budget[0] -= spent
-            trace += [(q.theta, q.delta) for q in results]
-            ends.update(why)
-        refits = self.max_refits - budget[0]
-        intervals = []
-        for label, level, t in self.levels:
-            (lo, lo_open), (hi, hi_open) = ends[(label, -1)], ends[(label, +1)]
-            intervals.append(ProfileInterval(label, level, float(lo), float(hi), lo_open, hi_open))
-        one = next((ci for ci in intervals if abs(ci.level - ONE_SIGMA_LEVEL) < 1e-3), None)
-        if one is not None and p.stderr is not None and np.isfinite(p.stderr) and p.stderr > 0:
-            lo_w, hi_w = value - one.low, one.high - value
-            if not (0.5 * p.stderr <= lo_w <= 2 * p.stderr and 0.5 * p.stderr <= hi_w <= 2 * p.stderr):
-                flags.append(f"linearised stderr {p.stderr:.3g} does not describe the profile: 68 % interval "
-                             f"-{lo_w:.3g} / +{hi_w:.3g} around the value; quote the profile intervals")
-        return tuple(intervals), tuple(flags), refits, tuple(sorted(trace))
-
-    def _side(self, name, value, se, log, side, bound, budget, flags):
-        """Search one side; returns (refits spent, points, {(label, side): (end, open)})."""
-        word = "below" if side < 0 else "above"
-        if log:
-            u0 = math.log(value)
-            limit_theta = value * self.factor ** side
-            if side < 0 and bound > 0:
-                limit_theta = max(limit_theta, bound)
-            if side > 0:
-                limit_theta = min(limit_theta, bound)
-            to_theta = lambda d: math.exp(u0 + side * d)  # noqa: E731
-            first = math.log1p(se / value) if se else math.log(2.0)
-            first = min(max(first, 1e-9), math.log(4.0))
-            d_limit = abs(math.log(limit_theta) - u0) if limit_theta > 0 else math.inf
-        else:
-            span = self.factor * max(abs(value), se or 0.0) or self.factor
-            limit_theta = value + side * span
-            limit_theta = max(limit_theta, bound) if side < 0 else min(limit_theta, bound)
-            to_theta = lambda d: value + side * d  # noqa: E731
-            first = se if se else max(0.5 * abs(value), 1e-12)
-            d_limit = abs(limit_theta - value)
-        open_end = bound  # an open end is reported at the bound: 0 / +-inf / the user's min or max
-        best = _Point(0.0, value, 0.0, self.result)
-        pts = [best]
-        spent = 0
-        reached_limit = None  # theta where the search stopped at its limit
-        stop_reason = None
-        thresholds = [t for _, _, t in self.levels]
-
-        def evaluate(d):
-            nonlocal spent
-            theta = to_theta(d)
-            inner = max((q for q in pts if q.d < d), key=lambda q: q.d)
-            outer = min((q for q in pts if q.d > d), key=lambda q: q.d, default=None)
-            near = inner if outer is None or d - inner.d <= outer.d - d else outer
-            fit, delta, calls = self.refit(name, theta, near.fit)
-            spent += calls
-            if fit is not None and outer is not None and spent < budget and \
-                    delta > outer.delta + _MONOTONE_SLACK * max(1.0, outer.delta):
-                # above a point farther out: this refit is caught in another minimum; try the other neighbour
-                other = outer if near is inner else inner
-                fit2, delta2, calls = self.refit(name, theta, other.fit)
-                spent += calls
-                if fit2 is not None and delta2 < delta:
-                    fit, delta = fit2, delta2
-            if fit is None:
-                return None, delta
-            q = _Point(d, theta, delta, fit)
-            pts.append(q)
-            pts.sort(key=lambda q: q.d)
-            return q, None
-
-        # 1. step out until the highest threshold is bracketed, the limit reached or the budget spent
-        d = min(first, d_limit)
-        while spent < budget:
-            if d_limit == 0:
-                reached_limit = value
-                break
-            q, err = evaluate(d)
-            if q is None:
-                failed = to_theta(d)
-                if d - pts[-1].d > 1e-3 * d and spent < budget:
-                    d = 0.5 * (pts[-1].d + d)  # retry half way once
-                    q, _ = evaluate(d)
-                if q is None:
-                    flags.append(f"profile refit failed at {name} = {failed:.4g} ({err})")
-                    stop_reason = "failed"
-                    break
-            if name == "n_ATS_per_g" and side > 0 and _at_width_floor(q.fit):
-                # n_ATS = A / L with L at its floor: the refit is held by the floor, not by the data, and
-                # further up the profile is the flat L -> 0 limit
-                pts.remove(q)
-                reached_limit = q.theta
-                flags.append(f"n_ATS_per_g at {q.theta:.4g} puts the D0 width at its floor (a single D0), "
-                             "beyond which n_ATS = n_ATS_ln_ratio / ln(D0QS_max/D0QS_min) is unbounded")
-                break
-            if q.delta >= thresholds[-1]:
-                break
-            if d >= d_limit * (1 - 1e-12):
-                reached_limit = q.theta
-                break
-            # extrapolate sqrt(Delta chi^2), linear in theta for a quadratic profile, to the top threshold
-            dtheta = abs(q.theta - value)
-            if q.z > 0.05 * math.sqrt(thresholds[-1]):
-                target = value + side * 1.15 * dtheta * math.sqrt(thresholds[-1]) / q.z
-                if log:
-                    d_new = abs(math.log(target) - u0) if target > 0 else 4 * d
-                else:
-                    d_new = abs(target - value)
-                d_new = min(max(d_new, 1.5 * d), 4 * d)
-            else:
-                d_new = 4 * d
-            d = min(d_new, d_limit)
-        else:
-            stop_reason = "budget" if pts[-1].delta < thresholds[-1] else None
-
-        # 2. per threshold: bracket, refine, interpolate
-        ends = {}
-        for label, level, t in self.levels:
-            pct = f"{100 * level:.4g} %"
-
-            def bracket():
-                for a, b in zip(pts, pts[1:]):
-                    if a.delta < t <= b.delta:
-                        return a, b
-                return None
-
-            br = bracket()
-            while br is not None:
-                a, b = br
-                lin, quad = _crossing(pts, a, b, math.sqrt(t))
-                end_d = lin if quad is None else quad
-                if (abs(b.delta - t) <= _THRESHOLD_RTOL * t or abs(a.delta - t) <= _THRESHOLD_RTOL * t
-                        or (quad is not None and abs(quad - lin) <= _END_RTOL * lin
-                            and b.z - a.z <= _NARROW * math.sqrt(t)) or spent >= budget):
-                    break
-                d_new = end_d if a.d + 0.1 * (b.d - a.d) <= end_d <= b.d - 0.1 * (b.d - a.d) else 0.5 * (a.d + b.d)
-                q, err = evaluate(d_new)
-                if q is None:
-                    flags.append(f"profile refit failed at {name} = {to_theta(d_new):.4g} ({err})")
-                    break
-                br = bracket()
-            if br is not None:
-                ends[(label, side)] = (to_theta(end_d), False)
-                continue
-            below = [q for q in pts if q.delta < t]
-            far = below[-1] if below else best
-            if reached_limit is not None and far is pts[-1]:
-                shown = "0" if open_end == 0 else f"{open_end:.4g}"
-                flags.append(f"{pct} interval reaches the search limit {word} the value ({reached_limit:.4g}): "
-                             f"open, reported as {shown}")
-                ends[(label, side)] = (open_end, True)
-            else:
-                why = {"failed": "a refit failed", "budget": f"the refit budget ({self.max_refits}) was spent"}.get(
-                    stop_reason, "the profile is not monotonic")
-                flags.append(f"{pct} interval {word} the value not closed ({why}): reported at the farthest "
-                             f"point with Delta chi2 < {t:.3g}, {far.theta:.4g}")
-                ends[(label, side)] = (far.theta, False)
-        return spent, [q for q in pts if q is not best], ends
-
-
-def _crossing(pts, a, b, zt):
-    """Where ``sqrt(Delta chi^2)`` crosses ``zt`` between points ``a`` and ``b`` (positions ``d``):
-    ``(linear, quadratic)``, the second through ``a``, ``b`` and the nearest other point (None without one
-    or when it has no root in the bracket). Both are exact for a quadratic profile."""
-    lin = a.d + (zt - a.z) / (b.z - a.z) * (b.d - a.d)
-    others = [q for q in pts if q is not a and q is not b]
-    if not others:
-        return lin, None
-    c = min(others, key=lambda q: min(abs(q.d - a.d), abs(q.d - b.d)))
-    width = b.d - a.d
-    s = np.array([0.0, 1.0, (c.d - a.d) / width])
-    coef = np.polyfit(s, np.array([a.z, b.z, c.z]) - zt, 2)
-    roots = [r.real for r in np.roots(coef) if abs(r.imag) < 1e-12 and -1e-9 <= r.real <= 1 + 1e-9]
-    if len(roots) != 1:
-        return lin, None
-    return lin, a.d + roots[0] * width
-
-
-def _at_width_floor(fit):
-    """Whether a fit's ``D0QS_max/D0QS_min`` is at the floor of the internal width ``L``."""
-    p = fit.parameters
-    if not all(n in p for n in _D0_NAMES):
-        return False
-    a, b = p["D0QS_min_K_A2"].value, p["D0QS_max_K_A2"].value
-    return a > 0 and math.log(b / a) <= _WIDTH_FLOOR
-
-
 # ----------------------------------------------------------------------------- public functions
-def profile_intervals(data, result, *, levels=DEFAULT_LEVELS, names=None, max_refits_per_parameter=DEFAULT_MAX_REFITS,
-                      refit_tolerance=DEFAULT_REFIT_TOLERANCE, search_factor=DEFAULT_SEARCH_FACTOR, fit_function=None,
+def default_max_refits(model):
+    """The default cap on the refits per parameter for ``model``: :data:`DEFAULT_MAX_REFITS`, or
+    fewer for the costly models of :data:`COSTLY_MODEL_DEFAULTS`."""
+    return COSTLY_MODEL_DEFAULTS.get(model, (DEFAULT_MAX_REFITS, None))[0]
+
+
+def default_refit_tolerance(model):
+    """The default tolerance of the profile refits for ``model``: :data:`DEFAULT_REFIT_TOLERANCE`, or
+    looser for the costly models of :data:`COSTLY_MODEL_DEFAULTS`."""
+    return COSTLY_MODEL_DEFAULTS.get(model, (None, DEFAULT_REFIT_TOLERANCE))[1]
+
+
+def profile_intervals(data, result, *, levels=DEFAULT_LEVELS, names=None, max_refits_per_parameter=None,
+                      refit_tolerance=None, search_factor=DEFAULT_SEARCH_FACTOR, fit_function=None, progress=None,
                       **fit_kwargs):
     """Profile-likelihood confidence intervals of the varied parameters of a fit.
 
@@ -540,15 +279,19 @@ def profile_intervals(data, result, *, levels=DEFAULT_LEVELS, names=None, max_re
         Larmor-Langevin ones (``n_Fe2_per_g``, ``n_Fe3_per_g``, ``chi_L_emu_per_g_Oe``) with relative
         standard error below 0.1, for which the linearised error holds.
     max_refits_per_parameter : int, optional
-        Cap on the refits per parameter (default 16); 0 computes nothing and returns ``result``.
+        Cap on the refits per parameter (default :func:`default_max_refits` of the model: 16, fewer
+        for ``exact``); 0 computes nothing and returns ``result``.
     refit_tolerance : float, optional
-        ``tolerance`` of the profile refits (default 1e-7).
+        ``tolerance`` of the profile refits (default :func:`default_refit_tolerance` of the model:
+        1e-7, looser for ``exact``).
     search_factor : float, optional
         How far the search goes: ``value * factor**+-1`` for a positive parameter,
         ``value +- factor max(|value|, stderr)`` for a signed one (default 1e3).
     fit_function : callable, optional
         The fitter, called as ``fit_function(data, start=..., fixed=..., tolerance=..., **fit_kwargs)``
         (default :func:`~tunnelsim.fitting.fit_magnetization`).
+    progress : callable, optional
+        Called with one line of text as each parameter's profile ends (refits, seconds, intervals).
     **fit_kwargs
         The keyword arguments the best fit was made with (``model``, ``start``, ``fixed``, ``P_star``,
         ``T0_K``, ``species``, ``max_nfev``, ...). ``model``, ``P_star``, ``T0_K`` and ``species``
@@ -569,6 +312,10 @@ def profile_intervals(data, result, *, levels=DEFAULT_LEVELS, names=None, max_re
     """
     if not isinstance(result, FitResult):
         raise FitError(f"result must be the FitResult of the fit, got {type(result).__name__}")
+    if max_refits_per_parameter is None:
+        max_refits_per_parameter = default_max_refits(result.model)
+    if refit_tolerance is None:
+        refit_tolerance = default_refit_tolerance(result.model)
     levels = _check_levels(levels)
     names = _check_names(result, names)
     _check_settings(max_refits_per_parameter, refit_tolerance, search_factor)
@@ -582,16 +329,20 @@ def profile_intervals(data, result, *, levels=DEFAULT_LEVELS, names=None, max_re
     kw["model"] = result.model
     for key, value in (("P_star", result.P_star), ("T0_K", result.T0_K), ("species", result.species)):
         kw.setdefault(key, value)
+    say = progress or (lambda line: None)
     clock = time.perf_counter()
     profiler = _Profiler(data, result, fit_function, kw, levels, int(max_refits_per_parameter), float(refit_tolerance),
                          float(search_factor))
     parameters = dict(result.parameters)
     refits, traces = {}, {}
     for name in names:
+        tick = time.perf_counter()
         intervals, flags, spent, trace = profiler.profile(name)
         p = parameters[name]
         parameters[name] = replace(p, flags=tuple(p.flags) + flags, intervals=intervals)
         refits[name], traces[name] = spent, trace
+        shown = ", ".join(f"{ci.label} {_format_interval(ci)}" for ci in intervals)
+        say(f"profile: {name}: {spent} refits in {time.perf_counter() - tick:.1f} s: {shown}")
     better = None
     if profiler.better is not None:
         name, better = profiler.better
@@ -609,12 +360,15 @@ def profile_intervals(data, result, *, levels=DEFAULT_LEVELS, names=None, max_re
 
 
 def fit_with_intervals(data, model="etm", *, intervals=True, levels=DEFAULT_LEVELS, names=None,
-                       max_refits_per_parameter=DEFAULT_MAX_REFITS, refit_tolerance=DEFAULT_REFIT_TOLERANCE,
-                       search_factor=DEFAULT_SEARCH_FACTOR, max_restarts=1, **fit_kwargs):
+                       max_refits_per_parameter=None, refit_tolerance=None, search_factor=DEFAULT_SEARCH_FACTOR,
+                       max_restarts=1, progress=None, **fit_kwargs):
     """:func:`~tunnelsim.fitting.fit_magnetization`, then :func:`profile_intervals`.
 
     If a profile refit finds a lower chi^2 than the fit, the fit is restarted from that point and
-    profiled again, at most ``max_restarts`` times (``profile.restarts`` counts them).
+    profiled again, at most ``max_restarts`` times (``profile.restarts`` counts them,
+    ``profile.replaced_chi2`` keeps the chi^2 of the fits replaced, and ``profile.seconds`` and
+    ``profile.total_refits`` include the passes discarded). A restart whose fit does not converge
+    keeps the previous result (its better fit stays flagged).
 
     Parameters
     ----------
@@ -622,8 +376,9 @@ def fit_with_intervals(data, model="etm", *, intervals=True, levels=DEFAULT_LEVE
     model : str, optional
     intervals : bool, optional
         False: the plain fit, no profiles.
-    levels, names, max_refits_per_parameter, refit_tolerance, search_factor
-        As for :func:`profile_intervals`.
+    levels, names, max_refits_per_parameter, refit_tolerance, search_factor, progress
+        As for :func:`profile_intervals` (``None`` for the model's defaults). ``progress`` is also
+        called when the fit ends and when it restarts.
     max_restarts : int, optional
     **fit_kwargs
         Passed to :func:`~tunnelsim.fitting.fit_magnetization` (``start``, ``fixed``, ``P_star``, ...).
@@ -632,25 +387,44 @@ def fit_with_intervals(data, model="etm", *, intervals=True, levels=DEFAULT_LEVE
     -------
     FitResult
     """
-    from .least_squares import fit_magnetization
+    from .least_squares import FitConvergenceError, fit_magnetization
 
     # check the interval settings before spending time on the fit
+    if max_refits_per_parameter is None:
+        max_refits_per_parameter = default_max_refits(model)
+    if refit_tolerance is None:
+        refit_tolerance = default_refit_tolerance(model)
     _check_levels(levels)
     _check_settings(max_refits_per_parameter, refit_tolerance, search_factor)
+    say = progress or (lambda line: None)
+    clock = time.perf_counter()
     result = fit_magnetization(data, model, **fit_kwargs)
-    if not intervals:
+    if not intervals or max_refits_per_parameter == 0:
         return result
+    say(f"fit: chi2 = {result.chi2:.8g} after {result.nfev} model evaluations in {time.perf_counter() - clock:.1f} s; "
+        f"profiling (at most {max_refits_per_parameter} refits per parameter)")
     kw = dict(fit_kwargs, levels=levels, names=names, max_refits_per_parameter=max_refits_per_parameter,
-              refit_tolerance=refit_tolerance, search_factor=search_factor)
+              refit_tolerance=refit_tolerance, search_factor=search_factor, progress=progress)
+    clock = time.perf_counter()
     out = profile_intervals(data, result, model=model, **kw)
-    restarts = 0
-    while out.profile is not None and out.profile.better_fit is not None and restarts < max_restarts:
-        restarts += 1
+    replaced, earlier = [], 0
+    while out.profile is not None and out.profile.better_fit is not None and len(replaced) < max_restarts:
+        say(f"restart: a profile refit reached chi2 = {out.profile.better_fit.chi2:.8g} < {result.chi2:.8g}; "
+            "fitting again from it")
         start = _restart_values(fit_kwargs.get("start"), out.profile.better_fit)
-        result = fit_magnetization(data, model, **dict(fit_kwargs, start=start))
+        try:
+            again = fit_magnetization(data, model, **dict(fit_kwargs, start=start))
+        except FitConvergenceError as exc:
+            say(f"restart: the fit from the better point did not converge ({exc}); keeping the first result")
+            break
+        replaced.append(result.chi2)
+        earlier += out.profile.total_refits
+        result = again
+        say(f"restart: chi2 = {result.chi2:.8g}; profiling again")
         out = profile_intervals(data, result, model=model, **dict(kw, start=start))
-    if restarts and out.profile is not None:
-        out = replace(out, profile=replace(out.profile, restarts=restarts))
+    if out.profile is not None:
+        out = replace(out, profile=replace(out.profile, restarts=len(replaced), replaced_chi2=tuple(replaced),
+                                           earlier_refits=earlier, seconds=time.perf_counter() - clock))
     return out
 
 

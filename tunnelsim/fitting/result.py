@@ -13,7 +13,8 @@ from .models import model_magnetization_emu_per_g
 
 __all__ = ["FitResult", "ParameterEstimate", "ProfileInterval", "write_json"]
 
-#: Interval labels always present in the JSON of a parameter (null where not computed).
+#: Interval labels always present in the JSON of every parameter (null where not computed), so that the
+#: schema does not depend on whether (or which) parameters were profiled.
 _REPORTED_INTERVALS = ("ci68", "ci95")
 
 
@@ -78,13 +79,12 @@ class ParameterEstimate:
         ci = self.interval("ci95")
         return None if ci is None else ci.bounds()
 
-    def to_dict(self, intervals=None):
-        """JSON-ready. With profile intervals (or ``intervals=True``, as for every parameter of a profiled
-        fit): ``ci68``/``ci95`` (and any other level) as ``[low, high]``, null where not computed; an
-        infinite (open) end is null too, and ``intervals_open`` says which ends are open."""
+    def to_dict(self):
+        """JSON-ready: ``ci68`` and ``ci95`` are always present, ``[low, high]`` of the profile interval
+        or null where it was not computed (any other level is added when computed); an infinite (open)
+        end is null too, and ``intervals_open`` (only with intervals) says which ends are open."""
         out = {"value": _num(self.value), "stderr": _num(self.stderr), "vary": self.vary, "flags": list(self.flags)}
-        if intervals or (intervals is None and self.intervals):
-            out.update({label: None for label in _REPORTED_INTERVALS})
+        out.update({label: None for label in _REPORTED_INTERVALS})
         for ci in self.intervals:
             out[ci.label] = [_num(ci.low), _num(ci.high)]
         if self.intervals:
@@ -170,7 +170,7 @@ class FitResult:
         corr = [[num(x) for x in row] for row in np.asarray(self.correlation)]
         return {
             "model": self.model,
-            "parameters": {n: p.to_dict(intervals=self.profile is not None) for n, p in self.parameters.items()},
+            "parameters": {n: p.to_dict() for n, p in self.parameters.items()},
             "derived": {n: {"value": num(p.value), "stderr": num(p.stderr)} for n, p in self.derived.items()},
             "chi2": num(self.chi2),
             "chi2_reduced": num(self.chi2_reduced),
