@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ TABLE3 = {"n_Fe2_per_g": 1.099e17, "n_Fe3_per_g": 0.599e17, "chi_L_emu_per_g_Oe"
           "n_ATS_per_g": 1.352e16, "D_min_K": 2.671e-2, "D0QS_min_K_A2": 2.717e5, "D0QS_max_K_A2": 2.925e5,
           "delta_mu_K": 0.319}
 LL_ONLY = dict(TABLE3, n_ATS_per_g=0.0)
+BK7_PARAMS = Path(__file__).resolve().parents[2] / "simulations" / "bk7_synthetic_params.toml"
 
 
 @pytest.fixture(scope="module")
@@ -256,3 +258,41 @@ def test_small_data_sets_fit_without_a_traceback(seed):
         assert "did not converge" in str(exc)
         return
     assert math.isfinite(result.chi2) and result.chi2_reduced < 3.0
+
+
+def test_fit_without_sigma_does_not_depend_on_the_unit_of_the_data():
+    """Without sigma the fit must not depend on the data's unit: M in emu/g and the same M x 1000
+    (emu/kg) give the same nonlinear parameters and densities x 1000. The absolute termination tests of
+    least_squares on residuals of 1e-6 emu/g used to stop the first fit early (at D_min = 0.19 K
+    against 0.03 K here) and not the second."""
+    pf = parameters.load_parameter_file(BK7_PARAMS)
+    noisy = synth.synthesize(TABLE3, pf.runs, pf.noise, seed=1)
+    start = {k: 1.3 * v for k, v in TABLE3.items()}
+    fits = []
+    for factor in (1.0, 1e3):
+        data = make_dataset(noisy.temperature_K, noisy.field_Oe, factor * noisy.magnetization_emu_per_g)
+        fits.append(fitting.fit_magnetization(data, "etm", start=dict(start, **{k: factor * start[k] for k in (
+            "n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe", "n_ATS_per_g")})))
+    small, large = fits
+    for name in ("D_min_K", "delta_mu_K", "D0QS_min_K_A2"):
+        assert small.parameters[name].value == pytest.approx(large.parameters[name].value, rel=1e-2), name
+    for name in ("n_Fe2_per_g", "chi_L_emu_per_g_Oe"):
+        assert 1e3 * small.parameters[name].value == pytest.approx(large.parameters[name].value, rel=1e-3), name
+    assert large.chi2 == pytest.approx(1e6 * small.chi2, rel=1e-4)       # chi^2 in the data units
+
+
+def test_fit_without_sigma_converges_to_the_same_minimum_from_far_away():
+    """Without sigma the residuals are in emu/g (1e-6 and below); the fit must still run to the
+    minimum (it used to stop at once on the absolute gradient test) and report chi^2 in (emu/g)^2."""
+    runs = (parameters.RunSpec("M_vs_T", 5000.0, tuple(np.geomspace(2.0, 300.0, 16))),
+            parameters.RunSpec("M_vs_T", 50000.0, tuple(np.geomspace(2.0, 300.0, 16))),
+            parameters.RunSpec("M_vs_H", 2.0, tuple(np.linspace(2500.0, 70000.0, 16))),
+            parameters.RunSpec("M_vs_H", 10.0, tuple(np.linspace(2500.0, 70000.0, 16))))
+    noisy = synth.synthesize(TABLE3, runs, parameters.NoiseModel(relative=1e-3), seed=5)
+    data = make_dataset(noisy.temperature_K, noisy.field_Oe, noisy.magnetization_emu_per_g)
+    near = fitting.fit_magnetization(data, "etm", start=TABLE3)
+    far = fitting.fit_magnetization(data, "etm", start={k: 1.3 * v for k, v in TABLE3.items()})
+    assert not near.weighted and near.chi2 < 1e-6                      # (emu/g)^2, not in residual units
+    assert far.chi2 <= near.chi2 * (1 + 1e-3)                          # as deep a minimum (the valley is flat)
+    assert far.nfev > 5
+    assert near.aic == pytest.approx(near.n_points * math.log(near.chi2 / near.n_points) + 2 * near.n_varied)

@@ -100,6 +100,8 @@ def magnetization_etm_high_field(temperature_K, field_T, D_min_K, D0QS_min_K_A2,
     phi1 = phase_per_tesla(a["charge_area_A2"]) * np.abs(a["field_T"])  # phi at u = 1
     u_max = np.where(phi1**2 > _PHI2_MAX, math.sqrt(_PHI2_MAX) / np.where(phi1 > 0, phi1, 1.0), 1.0)
     ratio = np.max(_w_per_tesla(a["D0QS_max_K_A2"]) * np.abs(a["field_T"]) / a["D_min_K"], initial=1.0)
+    if not math.isfinite(ratio):
+        raise ValueError("D_min_K: too small against D0 phi for the Eq. 11 quadrature (beyond double precision)")
     levels_zero = int(np.clip(math.ceil(math.log(max(ratio, 1.0) * 4.0, 4.0)), 2, 40))
     graded_top = bool(np.any(phi1**2 > 1.0))  # the gap closes towards phi^2 = 27: grade there too
     levels_edge = int(np.clip(math.ceil(math.log(max(ratio, 1.0) ** 2 * 4.0, 4.0)), 2, 40)) if graded_top else 0

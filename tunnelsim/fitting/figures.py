@@ -16,6 +16,7 @@ from ..plotting import agg_figure, save_figure
 
 __all__ = [
     "plot_curie_test",
+    "plot_iron_fraction_scan",
     "plot_fit",
     "plot_langevin_drift",
     "plot_residuals",
@@ -160,6 +161,58 @@ def plot_curie_test(curie, model=None, ax=None):
     ax.set_title(f"Curie test (Eq. 18), chi_L = {curie.chi_L_emu_per_g_Oe:.4g} emu/(g Oe)")
     ax.legend(fontsize="small")
     return fig, ax
+
+
+def plot_iron_fraction_scan(data, scan, run=None, axes=None):
+    """The seed's Figs. 16-18: ``M - M_Langevin(x)`` of one run for each Fe2+ fraction, with the model
+    fitted at that ``x`` (lines), and chi^2 against ``x``.
+
+    Parameters
+    ----------
+    data : MagnetizationData
+    scan : tunnelsim.fitting.iron.IronFractionScan
+    run : Run, optional
+        Default: the M vs T run at the highest field, else the M vs H run at the lowest temperature.
+    axes : sequence of two matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    fig, axes
+    """
+    if axes is None:
+        fig, axes = _figure(2)
+    else:
+        fig = axes[0].figure
+    if run is None:
+        by_T = data.runs_of_kind("M_vs_T")
+        run = (max(by_T, key=lambda r: abs(r.fixed_value)) if by_T
+               else min(data.runs_of_kind("M_vs_H"), key=lambda r: r.fixed_value))
+    s = run.indices
+    versus_T = run.kind == "M_vs_T"
+    x_axis = 1.0 / data.temperature_K[s] if versus_T else data.field_Oe[s] / 1e3
+    order = np.argsort(x_axis)
+    ax = axes[0]
+    for k, (x, color) in enumerate(zip(scan.x_values, _colors(len(scan.x_values)))):
+        remainder = scan.remainder_emu_per_g[k, s]
+        ax.plot(x_axis[order], remainder[order], "o", ms=3, color=color, label=f"x = {x:.2g}")
+        fit = scan.fits[k]
+        if fit is not None:
+            model = fit.best_fit_emu_per_g[s] - (data.magnetization_emu_per_g[s] - remainder)
+            ax.plot(x_axis[order], model[order], "-", lw=0.8, color=color)
+    ax.set_xlabel("1/T (1/K)" if versus_T else "H (kOe)")
+    ax.set_ylabel("M - M_Langevin (emu/g)")
+    ax.set_title(f"{run.label}: Langevin subtracted, n_Fe = {scan.n_Fe_total_per_g:.3g} g^-1")
+    ax.legend(fontsize="x-small")
+    ax = axes[1]
+    ax.plot(scan.x_values, scan.chi2, "o-", color="C0")
+    best, err = scan.best_x
+    if best is not None:
+        ax.axvline(best, color="C3", lw=0.8, label=f"fitted x = {best:.3g}" + ("" if err is None else f" +- {err:.2g}"))
+        ax.legend(fontsize="small")
+    ax.set_yscale("log")
+    ax.set_xlabel("x = n(Fe2+)/n(Fe)")
+    ax.set_ylabel(f"chi2 ({scan.model} fitted at each x)")
+    return fig, axes
 
 
 def save_fit_plots(directory, data, result=None, per_run_rows=None, curie=None, curie_model=None):

@@ -24,14 +24,15 @@ class FitConvergenceError(RuntimeError):
 
 
 def fit_magnetization(data, model="etm", start=None, fixed=None, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
-                      species=(FE2, FE3), max_nfev=None, tolerance=1e-10):
+                      species=(FE2, FE3), max_nfev=None, tolerance=1e-10, iron_total_per_g=None):
     """Joint weighted least-squares fit of Eq. 17 to all runs of a data set.
 
     Parameters
     ----------
     data : MagnetizationData
-    model : {"etm", "ll"}
-        Full Eq. 17 or Larmor-Langevin only.
+    model : {"ll", "etm", "etm11", "exact"}
+        Larmor-Langevin only, or Eq. 17 with the intrinsic term of Eq. 10, Eq. 11 or the exact
+        ATS ensemble (:mod:`tunnelsim.fitting.models`).
     start : mapping, optional
         Starting values by the seed's names: numbers or
         :class:`tunnelsim.parameters.ParameterEntry` (``vary = False`` fixes; ``min``/``max`` bound
@@ -52,6 +53,10 @@ def fit_magnetization(data, model="etm", start=None, fixed=None, P_star=DEFAULT_
         a fit that spends it raises :class:`FitConvergenceError`.
     tolerance : float, optional
         ``ftol``, ``xtol`` and ``gtol`` of ``scipy.optimize.least_squares``.
+    iron_total_per_g : float, optional
+        Total iron fixed (e.g. at a mass-spectrometry value, the seed's Figs. 16-18): the fit then
+        reports ``n_Fe_total_per_g`` (fixed) and the Fe2+ fraction ``x_Fe2`` in [0, 1] instead of the
+        two species densities (``n_Fe2 = x n_Fe``, ``n_Fe3 = (1 - x) n_Fe``, given as derived values).
 
     Returns
     -------
@@ -70,7 +75,7 @@ def fit_magnetization(data, model="etm", start=None, fixed=None, P_star=DEFAULT_
         raise FitError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     if not (isinstance(P_star, (int, float)) and P_star > 0 and math.isfinite(P_star)):
         raise FitError(f"P_star must be a finite number > 0, got {P_star!r}")
-    prob = _Problem(data, model, start, fixed, P_star, T0_K, species)
+    prob = _Problem(data, model, start, fixed, P_star, T0_K, species, iron_total_per_g)
     x0 = prob.start / prob.scale
     first = prob.residual(x0)
     if not np.all(np.isfinite(first)):
@@ -106,7 +111,7 @@ def _minimize(minimizer, **kwargs):
     cannot continue from there) ends as :class:`FitConvergenceError` with the reason, not a traceback."""
     try:
         return minimizer.minimize(**kwargs)
-    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
+    except (ValueError, OverflowError, FloatingPointError, np.linalg.LinAlgError) as exc:
         raise FitConvergenceError(f"fit did not converge (the model is not finite near the trial parameters: "
                                   f"{' '.join(str(exc).split())}); try other starting values or --fix") from None
 

@@ -22,7 +22,7 @@ from ..paramagnet import FE2, FE3, PARAMETER_NAMES, species_magnetization_emu_pe
 from ..temperature_dependence import scaled_parameters
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K, oe_to_tesla
 
-__all__ = ["FitError", "INTRINSIC_MODELS", "MODELS", "intrinsic_per_amplitude", "model_magnetization_emu_per_g",
+__all__ = ["FitError", "INTRINSIC_MODELS", "IRON_TOTAL_NAMES", "iron_densities", "MODELS", "intrinsic_per_amplitude", "model_magnetization_emu_per_g",
            "model_parameter_names"]
 
 MODELS = ("ll", "etm", "etm11", "exact")
@@ -31,8 +31,13 @@ INTRINSIC_MODELS = ("etm", "etm11", "exact")
 #: Models whose intrinsic term needs the loop size (Q/e) S_Delta by itself, not only the D0QS products.
 LOOP_SIZE_MODELS = ("etm11", "exact")
 _LL_NAMES = ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe")
+#: The alternative iron parametrisation (the seed's Figs. 16-18): total iron and the Fe2+ fraction,
+#: ``n_Fe2 = x n_Fe``, ``n_Fe3 = (1 - x) n_Fe``.
+IRON_TOTAL_NAMES = ("n_Fe_total_per_g", "x_Fe2")
+#: The parameters of the models that need the loop size (Table 3's with charge_area_A2 before delta_mu_K).
+_LOOP_SIZE_NAMES = PARAMETER_NAMES[:-1] + ("charge_area_A2", "delta_mu_K")
 #: Every parameter name a model may report.
-ALL_PARAMETER_NAMES = PARAMETER_NAMES[:-1] + ("charge_area_A2", "delta_mu_K")
+ALL_PARAMETER_NAMES = _LOOP_SIZE_NAMES + IRON_TOTAL_NAMES
 
 
 class FitError(ValueError):
@@ -44,14 +49,26 @@ def _check_model(model):
         raise FitError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
 
 
-def model_parameter_names(model, eq15=True):
+def iron_densities(parameters):
+    """``(n_Fe2_per_g, n_Fe3_per_g)`` from either parametrisation (species densities, or
+    ``n_Fe_total_per_g`` and the Fe2+ fraction ``x_Fe2``)."""
+    if "x_Fe2" in parameters:
+        total, x = parameters["n_Fe_total_per_g"], parameters["x_Fe2"]
+        return x * total, (1.0 - x) * total
+    return parameters["n_Fe2_per_g"], parameters["n_Fe3_per_g"]
+
+
+def model_parameter_names(model, eq15=True, iron_total=False):
     """The reported parameter names of a model, in the seed's Table 3 order (``charge_area_A2``
-    before ``delta_mu_K`` for the models that need the loop size)."""
+    before ``delta_mu_K`` for the models that need the loop size); with ``iron_total`` the two
+    species densities are replaced by ``n_Fe_total_per_g`` and ``x_Fe2``."""
     _check_model(model)
+    if iron_total:
+        return IRON_TOTAL_NAMES + model_parameter_names(model, eq15)[2:]
     if model == "ll":
         names = _LL_NAMES
     elif model in LOOP_SIZE_MODELS:
-        names = ALL_PARAMETER_NAMES
+        names = _LOOP_SIZE_NAMES
     else:
         names = PARAMETER_NAMES
     return tuple(n for n in names if eq15 or n != "delta_mu_K")
@@ -104,6 +121,10 @@ def model_magnetization_emu_per_g(model, temperature_K, field_Oe, parameters, P_
                                   T0_K=DEFAULT_T0_K, species=(FE2, FE3)):
     """Eq. 17 for a model (:data:`MODELS`), emu/g."""
     _check_model(model)
+    if "x_Fe2" in parameters:
+        n2, n3 = iron_densities(parameters)
+        parameters = {k: v for k, v in parameters.items() if k not in IRON_TOTAL_NAMES}
+        parameters.update(n_Fe2_per_g=n2, n_Fe3_per_g=n3)
     if model == "etm":
         return total_magnetization_emu_per_g(temperature_K, field_Oe, parameters, P_star, T0_K, species)
     T = np.asarray(temperature_K, dtype=float)

@@ -37,6 +37,7 @@ from .models import (
     _LL_NAMES,
     ALL_PARAMETER_NAMES,
     INTRINSIC_MODELS,
+    IRON_TOTAL_NAMES,
     FitError,
     intrinsic_per_amplitude,
     model_parameter_names,
@@ -53,7 +54,13 @@ _LN_D_MIN = "ln_D_min_K"
 _LN_QS = "ln_charge_area_A2"
 #: Residual of every point where the model cannot be evaluated (variable projection stage).
 _OUTSIDE_RESIDUAL = 1e8
-_LINEAR = _LL_NAMES  # the model is linear in these
+_LINEAR = _LL_NAMES + ("x_Fe2",)  # the model is linear in these
+
+
+def _unweighted_unit(M):
+    """Residual unit of a fit without sigma: 1e-3 of the rms of the data (1 if they are all zero)."""
+    rms = float(np.sqrt(np.mean(np.square(M)))) if M.size else 0.0
+    return 1e-3 * rms if rms > 0 and math.isfinite(rms) else 1.0
 
 
 def _as_entry(name, value):
@@ -71,17 +78,25 @@ def _as_entry(name, value):
 class _Problem:
     """Internal parameterisation, residuals and Jacobian of one fit (see the module docstring)."""
 
-    def __init__(self, data, model, start, fixed, P_star, T0_K, species):
+    def __init__(self, data, model, start, fixed, P_star, T0_K, species, iron_total_per_g=None):
         self.model, self.P_star, self.T0_K, self.species = model, float(P_star), float(T0_K), tuple(species)
         self.T, self.H, self.M = data.temperature_K, data.field_Oe, data.magnetization_emu_per_g
         self.weighted = data.sigma_emu_per_g is not None
-        self.sigma = data.sigma_emu_per_g if self.weighted else np.ones_like(self.M)
+        # Without sigma the residuals are taken in units of 1e-3 of the data's rms (the termination tests of
+        # least_squares are absolute in the residual); chi^2, AIC and BIC are reported in (emu/g)^2 as before.
+        self.residual_unit = 1.0 if self.weighted else _unweighted_unit(self.M)
+        self.sigma = data.sigma_emu_per_g if self.weighted else np.full_like(self.M, self.residual_unit)
         self.basis = {"n_Fe2_per_g": species_magnetization_emu_per_g(1.0, self.species[0], self.H, self.T),
                       "n_Fe3_per_g": species_magnetization_emu_per_g(1.0, self.species[1], self.H, self.T),
                       "chi_L_emu_per_g_Oe": -self.H}
+        self.iron_total = None
+        self.ll_names = _LL_NAMES
+        self._iron_offset = 0.0
+        if iron_total_per_g is not None:
+            self._set_iron_total(iron_total_per_g)
         entries = self._entries(start, fixed)
         self.eq15 = model in INTRINSIC_MODELS and "delta_mu_K" in entries
-        self.names = model_parameter_names(model, self.eq15)
+        self.names = model_parameter_names(model, self.eq15, iron_total=self.iron_total is not None)
         self._setup(entries)
         self._cache_key, self._cache = None, None
         self._exact = None
@@ -91,8 +106,38 @@ class _Problem:
             self._exact = ExactIntrinsicModel(self.T, self.H * 1e-4, P_star=1.0, T0_K=self.T0_K)
 
     # -------------------------------------------------------------------- set-up
+    def _set_iron_total(self, total):
+        """Total iron fixed (mass spectrometry): the Fe2+ fraction ``x`` is the linear parameter,
+        ``M_Fe = N b3 + x N (b2 - b3)`` (the seed's Figs. 16-18)."""
+        N = _as_entry("n_Fe_total_per_g", total).value
+        if not N > 0:
+            raise FitError(f"n_Fe_total_per_g: must be > 0, got {N!r}")
+        self.iron_total = N
+        self.ll_names = ("x_Fe2", "chi_L_emu_per_g_Oe")
+        self.basis["x_Fe2"] = N * (self.basis["n_Fe2_per_g"] - self.basis["n_Fe3_per_g"])
+        self._iron_offset = N * self.basis["n_Fe3_per_g"]
+
+    def _iron_start(self, start):
+        """With total iron fixed: ``x_Fe2`` from a start given as species densities."""
+        start = dict(start or {})
+        if self.iron_total is None:
+            for name in IRON_TOTAL_NAMES:
+                if name in start:
+                    raise FitError(f"{name}: give the total iron as a setting (n_Fe_total_per_g / --iron-total) "
+                                   "to fit the Fe2+ fraction")
+            return start
+        start.pop("n_Fe_total_per_g", None)
+        n2, n3 = start.pop("n_Fe2_per_g", None), start.pop("n_Fe3_per_g", None)
+        if "x_Fe2" not in start and n2 is not None and n3 is not None:
+            n2 = n2.value if isinstance(n2, ParameterEntry) else float(n2)
+            n3 = n3.value if isinstance(n3, ParameterEntry) else float(n3)
+            if n2 + n3 > 0:
+                start["x_Fe2"] = min(max(n2 / (n2 + n3), 0.0), 1.0)
+        return start
+
     def _entries(self, start, fixed):
-        allowed = model_parameter_names(self.model)
+        allowed = model_parameter_names(self.model, iron_total=self.iron_total is not None)
+        start = self._iron_start(start)
         entries = {}
         for name, value in (start or {}).items():
             if name not in ALL_PARAMETER_NAMES:
@@ -104,7 +149,11 @@ class _Problem:
                 raise FitError(f"cannot fix {name!r}: not a parameter of model {self.model!r} "
                                f"(expected one of {', '.join(allowed)})")
             entries[name] = ParameterEntry(_as_entry(name, value).value, vary=False)
-        missing = [n for n in allowed if n not in entries and n not in _LL_NAMES and n != "delta_mu_K"]
+        if self.iron_total is not None:
+            entries["n_Fe_total_per_g"] = ParameterEntry(self.iron_total, vary=False)
+            if "x_Fe2" in entries and not 0.0 <= entries["x_Fe2"].value <= 1.0:
+                raise FitError(f"x_Fe2: must be in [0, 1], got {entries['x_Fe2'].value!r}")
+        missing = [n for n in allowed if n not in entries and n not in self.ll_names and n != "delta_mu_K"]
         if missing:
             raise FitError(f"model {self.model} needs a starting value for {missing[0]} (give a parameter file, "
                            f"--params INIT.toml, or --fix {missing[0]}=VALUE)")
@@ -124,17 +173,20 @@ class _Problem:
 
     def _fill_linear_start(self, entries):
         """Missing Larmor-Langevin starting values: the weighted linear least squares of the LL model alone."""
-        missing = [n for n in _LL_NAMES if n not in entries]
+        missing = [n for n in self.ll_names if n not in entries]
         if not missing:
             return
         from scipy.optimize import lsq_linear
 
-        A = np.stack([self.basis[n] for n in _LL_NAMES], axis=1) / self.sigma[:, None]
+        A = np.stack([self.basis[n] for n in self.ll_names], axis=1) / self.sigma[:, None]
         norms = np.linalg.norm(A, axis=0)
         norms[norms == 0] = 1.0
-        lower = np.array([0.0, 0.0, -np.inf])
-        sol = lsq_linear(A / norms, self.M / self.sigma, bounds=(lower, np.full(3, np.inf)))
-        for k, name in enumerate(_LL_NAMES):
+        bounds = {"n_Fe2_per_g": (0.0, np.inf), "n_Fe3_per_g": (0.0, np.inf), "x_Fe2": (0.0, 1.0),
+                  "chi_L_emu_per_g_Oe": (-np.inf, np.inf)}
+        lower = np.array([bounds[n][0] for n in self.ll_names]) * norms
+        upper = np.array([bounds[n][1] for n in self.ll_names]) * norms
+        sol = lsq_linear(A / norms, (self.M - self._iron_offset) / self.sigma, bounds=(lower, upper))
+        for k, name in enumerate(self.ll_names):
             if name not in entries:
                 entries[name] = ParameterEntry(float(sol.x[k] / norms[k]))
 
@@ -143,10 +195,12 @@ class _Problem:
         self.fixed = {}      # internal name -> value
         self.fixed_reported = {}  # D0-block reported name -> value
         free = {}            # internal name -> (start, lower, upper)
-        default_bounds = {"n_Fe2_per_g": (0.0, np.inf), "n_Fe3_per_g": (0.0, np.inf),
+        default_bounds = {"n_Fe2_per_g": (0.0, np.inf), "n_Fe3_per_g": (0.0, np.inf), "x_Fe2": (0.0, 1.0),
+                          "n_Fe_total_per_g": (0.0, np.inf),
                           "chi_L_emu_per_g_Oe": (-np.inf, np.inf), "D_min_K": (0.0, np.inf),
                           "charge_area_A2": (0.0, np.inf), "delta_mu_K": (0.0, np.inf)}
-        for name in ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe", "D_min_K", "charge_area_A2", "delta_mu_K"):
+        for name in ("n_Fe2_per_g", "n_Fe3_per_g", "n_Fe_total_per_g", "x_Fe2", "chi_L_emu_per_g_Oe", "D_min_K",
+                     "charge_area_A2", "delta_mu_K"):
             if name not in self.names:
                 continue
             e = entries[name]
@@ -210,8 +264,8 @@ class _Problem:
             values["D_min_K"] = np.exp(values[_LN_D_MIN])
         if _LN_QS in values:
             values["charge_area_A2"] = np.exp(values[_LN_QS])
-        out = {n: values[n] for n in ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe", "D_min_K", "charge_area_A2",
-                                      "delta_mu_K") if n in self.names}
+        out = {n: values[n] for n in ("n_Fe2_per_g", "n_Fe3_per_g", "n_Fe_total_per_g", "x_Fe2", "chi_L_emu_per_g_Oe",
+                                      "D_min_K", "charge_area_A2", "delta_mu_K") if n in self.names}
         if self.model in INTRINSIC_MODELS:
             fr = self.fixed_reported
             if _V in values:
@@ -235,7 +289,10 @@ class _Problem:
         """Derived quantities: ``n_Fe_total_per_g`` and, for ``etm``, ``n_ATS_P_star_per_g`` (the
         amplitude of Eq. 10), ``n_ATS_ln_ratio_per_g`` (``n_ATS ln(D0QS_max/D0QS_min)``, the ATS weight
         of the ``D0`` distribution) and ``D0QS_geometric_mean_K_A2``."""
-        out = {"n_Fe_total_per_g": rep["n_Fe2_per_g"] + rep["n_Fe3_per_g"]}
+        if self.iron_total is not None:
+            out = {"n_Fe2_per_g": rep["x_Fe2"] * self.iron_total, "n_Fe3_per_g": (1.0 - rep["x_Fe2"]) * self.iron_total}
+        else:
+            out = {"n_Fe_total_per_g": rep["n_Fe2_per_g"] + rep["n_Fe3_per_g"]}
         if self.model in INTRINSIC_MODELS:
             out["n_ATS_P_star_per_g"] = rep["n_ATS_per_g"] * self.P_star
             out["n_ATS_ln_ratio_per_g"] = rep["n_ATS_per_g"] * rep["_log_ratio"]
@@ -258,8 +315,10 @@ class _Problem:
                                        exact_model=self._exact)
 
     def _linear_part(self, rep):
-        return (rep["n_Fe2_per_g"] * self.basis["n_Fe2_per_g"] + rep["n_Fe3_per_g"] * self.basis["n_Fe3_per_g"]
-                + rep["chi_L_emu_per_g_Oe"] * self.basis["chi_L_emu_per_g_Oe"])
+        total = self._iron_offset
+        for name in self.ll_names:
+            total = total + rep[name] * self.basis[name]
+        return total
 
     def _evaluate(self, x):
         """``(rep, intrinsic unit or None, model)`` at ``x``; cached for the Jacobian that follows.
@@ -269,25 +328,30 @@ class _Problem:
         """
         key = x.tobytes()
         if key != self._cache_key:
-            rep = self.reported(x)
-            unit = None
-            self._unit_jacobian = None
-            if self.model == "exact":
-                params = self._intrinsic_params(rep)
-                unit, self._unit_jacobian = self._exact.unit_and_jacobian(params)
-                self._theta_names = self._exact.theta_names(params)
-            elif self.model in INTRINSIC_MODELS:
-                unit = self._etm_unit(rep)
-            model = self._linear_part(rep)
-            if unit is not None:
-                model = model + rep["n_ATS_per_g"] * self.P_star * unit
-            self._cache_key, self._cache = key, (rep, unit, model)
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # trial points far out
+                self._fill_cache(x, key)
         return self._cache
+
+    def _fill_cache(self, x, key):
+        """Evaluate the model at ``x`` into the cache."""
+        rep = self.reported(x)
+        unit = None
+        self._unit_jacobian = None
+        if self.model == "exact":
+            params = self._intrinsic_params(rep)
+            unit, self._unit_jacobian = self._exact.unit_and_jacobian(params)
+            self._theta_names = self._exact.theta_names(params)
+        elif self.model in INTRINSIC_MODELS:
+            unit = self._etm_unit(rep)
+        model = self._linear_part(rep)
+        if unit is not None:
+            model = model + rep["n_ATS_per_g"] * self.P_star * unit
+        self._cache_key, self._cache = key, (rep, unit, model)
 
     def residual(self, x):
         try:
             _, _, model = self._evaluate(np.asarray(x, dtype=float))
-        except ValueError:  # a trial point the model rejects: let the trust region shrink
+        except (ValueError, OverflowError):  # a trial point the model rejects: let the trust region shrink
             return np.full_like(self.M, np.nan)
         return (model - self.M) / self.sigma
 
@@ -309,7 +373,7 @@ class _Problem:
         x[self.linear] = 0.0
         try:
             rep, unit, model0 = self._evaluate(x)
-        except ValueError:  # outside the model's domain: a large finite residual turns the optimiser back
+        except (ValueError, OverflowError):  # outside the model's domain: a large finite residual turns the optimiser back
             return x, np.full_like(self.M, _OUTSIDE_RESIDUAL)
         if not np.all(np.isfinite(model0)):
             return x, np.full_like(self.M, _OUTSIDE_RESIDUAL)
@@ -362,7 +426,7 @@ class _Problem:
             try:
                 r = self.reported(xs)
                 column = (r["n_ATS_per_g"] * self.P_star * self._etm_unit(r) - base) / step
-            except ValueError:
+            except (ValueError, OverflowError):
                 continue
             if np.all(np.isfinite(column)):
                 return column

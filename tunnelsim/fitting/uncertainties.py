@@ -100,11 +100,18 @@ def _result(prob, res, x, nfev):
                for i, n in enumerate(all_names) if i >= k}
     model = prob._evaluate(x)[2]
     internal = {n: (float(x[j] * prob.scale[j]), float(internal_err[j])) for j, n in enumerate(prob.free)}
+    # chi^2 in the data's units: (emu/g)^2 without sigma (the fit ran in units of prob.residual_unit)
+    n, nvary = int(res.ndata), int(res.nvarys)
+    chi2 = float(res.chisqr) * prob.residual_unit**2
+    chi2_reduced = chi2 / (n - nvary) if n > nvary else float("nan")
+    with np.errstate(divide="ignore"):
+        log_term = n * math.log(chi2 / n) if chi2 > 0 else -math.inf
+    aic, bic = log_term + 2 * nvary, log_term + nvary * math.log(n)
     return FitResult(
         model=prob.model, parameters=MappingProxyType(parameters), derived=MappingProxyType(derived),
-        correlation_names=tuple(names[i] for i in vi), correlation=corr, chi2=float(res.chisqr),
-        chi2_reduced=float(res.redchi), aic=float(res.aic), bic=float(res.bic), n_points=int(res.ndata),
-        n_varied=int(res.nvarys), stderr_scaled_by_reduced_chi2=not prob.weighted, P_star=prob.P_star,
+        correlation_names=tuple(names[i] for i in vi), correlation=corr, chi2=chi2,
+        chi2_reduced=chi2_reduced, aic=aic, bic=bic, n_points=n,
+        n_varied=nvary, stderr_scaled_by_reduced_chi2=not prob.weighted, P_star=prob.P_star,
         T0_K=prob.T0_K, eq15=prob.eq15, message=" ".join(str(res.message).split()), nfev=int(nfev),
-        best_fit_emu_per_g=model, normalized_residuals=(model - prob.M) / prob.sigma, weighted=prob.weighted,
+        best_fit_emu_per_g=model, normalized_residuals=(model - prob.M) / prob.sigma * prob.residual_unit, weighted=prob.weighted,
         species=prob.species, internal=MappingProxyType(internal))
