@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from tunnelsim import units
 from tunnelsim.fitting import langevin as la
 from tunnelsim.fitting import parameters, synth
 from tunnelsim.fitting.data import Run, make_dataset
@@ -96,6 +97,17 @@ def test_amplitude_solve_hits_the_target(weighting):
     again = la.apparent_density(TABLE3, RunSpec("M_vs_T", 1000.0, T_AXIS), P_star=sol["P_star"],
                                 weighting=weighting)
     assert again[0] == pytest.approx(target, rel=1e-6)
+    # what the weak-field data fix is G of Eq. 12: the same G with other cutoffs gives the same density
+    G = sol["G_eq12_emu_K_per_g_Oe"]
+    assert G == pytest.approx(math.pi / 6 * sol["n_ATS_P_star_per_g"] * units.phase_per_tesla(1.0) ** 2
+                              * (TABLE3["D0QS_max_K_A2"] ** 2 - TABLE3["D0QS_min_K_A2"] ** 2)
+                              * units.kelvin_per_tesla2_to_emu_per_oe(1.0), rel=1e-12)
+    wider = dict(TABLE3, D0QS_max_K_A2=1.2 * TABLE3["D0QS_max_K_A2"])
+    scale = (TABLE3["D0QS_max_K_A2"] ** 2 - TABLE3["D0QS_min_K_A2"] ** 2) / (
+        wider["D0QS_max_K_A2"] ** 2 - wider["D0QS_min_K_A2"] ** 2)
+    same_G = la.apparent_density(wider, RunSpec("M_vs_T", 1000.0, T_AXIS), P_star=sol["P_star"] * scale,
+                                 weighting=weighting)
+    assert same_G[0] == pytest.approx(target, rel=2e-2)
 
 
 def test_amplitude_solve_without_a_bracketed_root():

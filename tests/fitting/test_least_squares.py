@@ -296,3 +296,18 @@ def test_fit_without_sigma_converges_to_the_same_minimum_from_far_away():
     assert far.chi2 <= near.chi2 * (1 + 1e-3)                          # as deep a minimum (the valley is flat)
     assert far.nfev > 5
     assert near.aic == pytest.approx(near.n_points * math.log(near.chi2 / near.n_points) + 2 * near.n_varied)
+
+
+def test_derived_G_of_eq12_is_finite_and_equals_the_etm_formula():
+    """G of Eq. 12, the weak-field combination, is reported for every intrinsic fit and equals
+    tunnelsim.etm.etm_G_emu_K_per_g_Oe at the fitted values (1e-10)."""
+    from tunnelsim import etm
+
+    pf = parameters.load_parameter_file(BK7_PARAMS)
+    data = synth.synthesize(TABLE3, pf.runs, pf.noise, seed=3)
+    fit = fitting.fit_magnetization(data, "etm", start=TABLE3)
+    p = fit.parameters
+    G = fit.derived["G_eq12_emu_K_per_g_Oe"]
+    assert G.value == pytest.approx(etm.etm_G_emu_K_per_g_Oe(p["D0QS_min_K_A2"].value, p["D0QS_max_K_A2"].value,
+                                                             p["n_ATS_per_g"].value * fit.P_star), rel=1e-10)
+    assert G.stderr is not None and 0 < G.stderr < G.value

@@ -259,7 +259,10 @@ def amplitude_for_apparent_density(target_per_g, parameters, run=None, mode="Fe3
     Returns
     -------
     dict
-        ``{"P_star", "n_ATS_P_star_per_g", "n_apparent_per_g", "chi_L_emu_per_g_Oe"}``.
+        ``{"P_star", "n_ATS_P_star_per_g", "G_eq12_emu_K_per_g_Oe", "n_apparent_per_g",
+        "chi_L_emu_per_g_Oe"}``. Weak-field data fix ``G`` of Eq. 12 (with ``D_min``), not ``n_ATS P*``
+        at fixed cutoffs: any ``(n_ATS P*, D0QS_min, D0QS_max)`` with the same ``G`` gives the same
+        apparent density, so ``G`` is the number to compare with a fit.
 
     Raises
     ------
@@ -285,8 +288,10 @@ def amplitude_for_apparent_density(target_per_g, parameters, run=None, mode="Fe3
     log_P = brentq(gap, lo, hi, xtol=rtol, rtol=rtol)
     P = math.exp(log_P)
     n, chi = apparent_density(parameters, run, P, mode, weighting, noise, T0_K, species)
-    return {"P_star": P, "n_ATS_P_star_per_g": P * parameters["n_ATS_per_g"], "n_apparent_per_g": n,
-            "chi_L_emu_per_g_Oe": chi}
+    G = etm.etm_G_emu_K_per_g_Oe(parameters["D0QS_min_K_A2"], parameters["D0QS_max_K_A2"],
+                                 P * parameters["n_ATS_per_g"])
+    return {"P_star": P, "n_ATS_P_star_per_g": P * parameters["n_ATS_per_g"], "G_eq12_emu_K_per_g_Oe": float(G),
+            "n_apparent_per_g": n, "chi_L_emu_per_g_Oe": chi}
 
 
 # ----------------------------------------------------------------------------------- Eq. 18

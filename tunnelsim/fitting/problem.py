@@ -32,7 +32,7 @@ import numpy as np
 from .. import etm
 from ..paramagnet import species_magnetization_emu_per_g
 from ..temperature_dependence import scaled_parameters
-from ..units import oe_to_tesla
+from ..units import kelvin_per_tesla2_to_emu_per_oe, oe_to_tesla, phase_per_tesla
 from .models import (
     _LL_NAMES,
     ALL_PARAMETER_NAMES,
@@ -52,6 +52,8 @@ _FD_STEP = 1e-6
 _A, _C, _V = "ats_weight_per_g", "D0QS_centre_K_A2", "D0QS_log_ratio_squared"
 _LN_D_MIN = "ln_D_min_K"
 _LN_QS = "ln_charge_area_A2"
+#: G of Eq. 12 per unit n_ATS P* D0QS_min D0QS_max (2 sinh L): (pi/6) phi'(1 A^2)^2 in emu K / (g Oe) per K^2 A^4.
+_G_FACTOR = math.pi / 6.0 * float(phase_per_tesla(1.0)) ** 2 * float(kelvin_per_tesla2_to_emu_per_oe(1.0))
 #: Residual of every point where the model cannot be evaluated (variable projection stage).
 _OUTSIDE_RESIDUAL = 1e8
 _LINEAR = _LL_NAMES + ("x_Fe2",)  # the model is linear in these
@@ -286,9 +288,11 @@ class _Problem:
         return out
 
     def derived(self, rep):
-        """Derived quantities: ``n_Fe_total_per_g`` and, for ``etm``, ``n_ATS_P_star_per_g`` (the
-        amplitude of Eq. 10), ``n_ATS_ln_ratio_per_g`` (``n_ATS ln(D0QS_max/D0QS_min)``, the ATS weight
-        of the ``D0`` distribution) and ``D0QS_geometric_mean_K_A2``."""
+        """Derived quantities: ``n_Fe_total_per_g`` (or, with the total iron fixed, the two species
+        densities) and, for the intrinsic models, ``n_ATS_P_star_per_g`` (the amplitude of Eq. 10),
+        ``n_ATS_ln_ratio_per_g`` (``n_ATS ln(D0QS_max/D0QS_min)``, the ATS weight of the ``D0``
+        distribution), ``D0QS_geometric_mean_K_A2`` and ``G_eq12_emu_K_per_g_Oe`` (``G`` of Eq. 12, the
+        weak-field combination the data fix; :func:`tunnelsim.etm.etm_G_emu_K_per_g_Oe`)."""
         if self.iron_total is not None:
             out = {"n_Fe2_per_g": rep["x_Fe2"] * self.iron_total, "n_Fe3_per_g": (1.0 - rep["x_Fe2"]) * self.iron_total}
         else:
@@ -297,6 +301,10 @@ class _Problem:
             out["n_ATS_P_star_per_g"] = rep["n_ATS_per_g"] * self.P_star
             out["n_ATS_ln_ratio_per_g"] = rep["n_ATS_per_g"] * rep["_log_ratio"]
             out["D0QS_geometric_mean_K_A2"] = np.sqrt(rep["D0QS_min_K_A2"] * rep["D0QS_max_K_A2"])
+            # G of Eq. 12 (what weak-field data fix): (pi/6) n_ATS P* phi'^2 (D0QS_max^2 - D0QS_min^2), written
+            # as n_ATS D0QS_min D0QS_max 2 sinh(L) so that it stays finite as the width L -> 0 at fixed n_ATS L
+            out["G_eq12_emu_K_per_g_Oe"] = (_G_FACTOR * self.P_star * rep["n_ATS_per_g"] * rep["D0QS_min_K_A2"]
+                                             * rep["D0QS_max_K_A2"] * 2.0 * np.sinh(rep["_log_ratio"]))
         return out
 
     def _intrinsic_params(self, rep):
