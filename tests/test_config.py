@@ -357,3 +357,36 @@ def test_unreadable_config_files(tmp_path, content, fragment):
 
 def test_config_error_is_a_value_error():
     assert issubclass(ConfigError, ValueError)
+
+
+def test_eq16_temperature_dependence_in_a_config_runs_and_scales_like_its_ratio():
+    """[temperature_dependence] with gamma and E0_K (Eq. 16): parsed, run, and equal to the plain run
+    with every parameter scaled by N(T)/N(T0) = (1 - Gamma e^{E0/T}) / (1 - Gamma e^{E0/T0})."""
+    from tunnelsim import runner
+    from tunnelsim.temperature_dependence import tunnelling_number_ratio_activated
+
+    base = {"grid.temperature_K": [4.0], "grid.field_Oe": [20000.0], "output.observables": ["magnetization"],
+            "averaging.error_estimate": False}
+    cfg = parse({**base, "temperature_dependence.gamma": 0.2, "temperature_dependence.E0_K": 1.0})
+    tdc = cfg.temperature_dependence
+    assert (tdc.delta_mu_K, tdc.gamma, tdc.E0_K) == (None, 0.2, 1.0)
+    res = runner.run(cfg)
+    assert res.info["temperature_law"] == "eq16" and res.info["gamma"] == 0.2
+    r = float(tunnelling_number_ratio_activated(4.0, 0.2, 1.0, 1.26))
+    p = cfg.distribution.parameters
+    plain = parse({**base, "system.charge_area_A2": cfg.system.charge_area_A2 * r**2,
+                   "distribution.D_min_K": p["D_min_K"] * r,
+                   "distribution.D0QS_min_K_A2": _DELETE, "distribution.D0QS_max_K_A2": _DELETE,
+                   "distribution.D0_min_K": p["D0_min_K"] * r, "distribution.D0_max_K": p["D0_max_K"] * r})
+    ref = runner.run(plain)
+    np.testing.assert_allclose(res.values["magnetization"], ref.values["magnetization"], rtol=1e-3)
+
+
+@pytest.mark.parametrize("table, message", [
+    pytest.param({"temperature_dependence.delta_mu_K": 0.3, "temperature_dependence.gamma": 0.1}, "not both",
+                 id="both-laws"),
+    pytest.param({"temperature_dependence.gamma": 0.1}, "E0_K", id="eq16-no-E0"),
+])
+def test_eq16_config_errors(table, message):
+    with pytest.raises(ConfigError, match=message):
+        parse(table)

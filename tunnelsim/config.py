@@ -105,18 +105,23 @@ class DistributionConfig:
 
 @dataclass(frozen=True)
 class TemperatureDependenceConfig:
-    """``[temperature_dependence]``: Eq. 15, ``N_tunn(T) = N0 exp(-delta_mu / k_B T)``.
+    """``[temperature_dependence]``: Eq. 15, ``N_tunn(T) = N0 exp(-delta_mu / k_B T)`` (``delta_mu_K``),
+    or Eq. 16, ``N_tunn(T) = N0 (1 - Gamma exp(E0 / k_B T))`` (``gamma`` and ``E0_K``).
 
     Attributes
     ----------
-    delta_mu_K : float
-        ``Delta mu`` in K, >= 0.
+    delta_mu_K : float or None
+        ``Delta mu`` in K, >= 0 (Eq. 15).
     T0_K : float or None
         Reference temperature of the distribution's parameters; None keeps the library default.
+    gamma, E0_K : float or None
+        Eq. 16's ``Gamma`` and ``E0`` (K).
     """
 
-    delta_mu_K: float
+    delta_mu_K: float | None
     T0_K: float | None = None
+    gamma: float | None = None
+    E0_K: float | None = None
 
 
 @dataclass(frozen=True)
@@ -314,10 +319,21 @@ def _tunnelling_cutoffs(sec, system):
 
 
 def _parse_temperature_dependence(source, table, system):
-    sec = Section(source, "temperature_dependence", table, ("delta_mu_K", "T0_K"), ConfigError)
+    sec = Section(source, "temperature_dependence", table, ("delta_mu_K", "gamma", "E0_K", "T0_K"), ConfigError)
     if system.kind == "two_level":
         raise ConfigError(
             f"{source}: temperature_dependence: Eq. 15 applies to ATS ensembles, not to two_level systems"
+        )
+    eq16 = "gamma" in table or "E0_K" in table
+    if eq16 and "delta_mu_K" in table:
+        raise ConfigError(f"{source}: temperature_dependence: give delta_mu_K (Eq. 15) or gamma and E0_K (Eq. 16), "
+                          "not both")
+    if eq16:
+        return TemperatureDependenceConfig(
+            delta_mu_K=None,
+            T0_K=sec.number("T0_K", required=False, minimum=0.0),
+            gamma=sec.number("gamma"),
+            E0_K=sec.number("E0_K"),
         )
     return TemperatureDependenceConfig(
         delta_mu_K=sec.number("delta_mu_K", minimum=0.0, strict=False),

@@ -59,6 +59,12 @@ OBSERVABLES = {
 
 # Per-system thermodynamics is in units of k_B (energies in K, fields in T); these turn
 # one system's value into the per-gram unit of OBSERVABLES when multiplied by the density.
+_FROZEN = ("heat_capacity", "entropy")
+_FROZEN_SUFFIX = " (parameters frozen at each T)"
+#: How C and S are defined when N_tunn depends on T (Eq. 15/16): stated in every result set that has it.
+_FROZEN_NOTE = ("heat capacity and entropy are those of the ensemble with its parameters frozen at each T "
+                "(N_tunn(T) of Eq. 15/16 not differentiated)")
+
 _TO_PER_GRAM = {
     "magnetization": float(units.kelvin_per_tesla_to_emu(1.0)),
     "susceptibility": float(units.kelvin_per_tesla2_to_emu_per_oe(1.0)),
@@ -385,7 +391,8 @@ def compute(
         values=values,
         errors=errors,
         units={name: OBSERVABLES[name][0] for name in wanted},
-        long_names={name: OBSERVABLES[name][1] for name in wanted},
+        long_names={name: OBSERVABLES[name][1] + (_FROZEN_SUFFIX if td is not None and name in _FROZEN else "")
+                    for name in wanted},
         info=info,
     )
 
@@ -463,6 +470,8 @@ def _provenance(ensemble, plan, settings, scale, elapsed):
         info["seed"] = int(settings.seed)
     td = ensemble.temperature_dependence
     if td is not None:
-        info["delta_mu_K"] = float(td.delta_mu_K)
-        info["T0_K"] = float(td.T0_K)
+        info.update({k: v for k, v in td.describe().items() if k != "law"})
+        if td.law == "eq16":
+            info["temperature_law"] = "eq16"
+        info["thermodynamics_with_temperature_dependence"] = _FROZEN_NOTE
     return info

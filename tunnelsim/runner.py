@@ -110,7 +110,7 @@ def build_ensemble(cfg):
         tdc = cfg.temperature_dependence
         kwargs = {} if tdc.T0_K is None else {"T0_K": tdc.T0_K}
         try:
-            td = ensemble.TemperatureDependence(tdc.delta_mu_K, **kwargs)
+            td = ensemble.TemperatureDependence(tdc.delta_mu_K, gamma=tdc.gamma, E0_K=tdc.E0_K, **kwargs)
         except ValueError as exc:
             raise _config_error(cfg, "temperature_dependence", exc) from None
     try:
@@ -150,8 +150,10 @@ def _analytic_outputs(cfg, ens, function, T, B):
         "charge_area_A2": ens.system.charge_area_A2,
         "amplitude_per_g": ens.density_per_g * dist.amplitude,
     }
-    if td is not None:
+    if td is not None and td.law == "eq15":
         kwargs.update(delta_mu_K=td.delta_mu_K, T0_K=td.T0_K)
+    elif td is not None:  # Eq. 16: the ratio itself
+        kwargs.update(tunnelling_ratio=td.ratio(T))
     outputs = {}
     for name in cfg.output.analytic:
         try:

@@ -99,26 +99,58 @@ def scaled_parameters(temperature_K, D_min_K, D0QS_min_K_A2, D0QS_max_K_A2, delt
 
 @dataclass(frozen=True)
 class TemperatureDependence:
-    """Eq. 15: ``N_tunn(T) = N0 exp(-delta_mu / k_B T)``, parameters given at ``T0_K``.
+    """``N_tunn(T)``: Eq. 15, ``N0 exp(-delta_mu / k_B T)``, or Eq. 16, ``N0 (1 - Gamma e^{E0 / k_B T})``;
+    the parameters hold at ``T0_K``.
+
+    Give ``delta_mu_K`` (Eq. 15) or both ``gamma`` and ``E0_K`` (Eq. 16), not both laws.
 
     Parameters
     ----------
-    delta_mu_K : float
-        Chemical-potential difference ``Delta mu`` in K, >= 0.
+    delta_mu_K : float, optional
+        Chemical-potential difference ``Delta mu`` in K, >= 0 (Eq. 15).
     T0_K : float
         Reference temperature at which the distribution's parameters hold (seed: 1.26 K).
+    gamma, E0_K : float, optional
+        ``Gamma`` (dimensionless) and ``E0`` (K) of Eq. 16; ``1 - Gamma e^{E0/T}`` must stay > 0
+        at every temperature asked for (checked by :meth:`ratio`).
     """
 
-    delta_mu_K: float
+    delta_mu_K: float | None = None
     T0_K: float = DEFAULT_T0_K
+    gamma: float | None = None
+    E0_K: float | None = None
 
     def __post_init__(self):
-        as_positive_array(self.delta_mu_K, "delta_mu_K", allow_zero=True)
+        eq16 = self.gamma is not None or self.E0_K is not None
+        if eq16 == (self.delta_mu_K is not None):
+            raise ValueError("temperature dependence: give delta_mu_K (Eq. 15) or gamma and E0_K (Eq. 16), "
+                             "one of the two laws")
+        if eq16:
+            if self.gamma is None or self.E0_K is None:
+                raise ValueError("Eq. 16 needs both gamma and E0_K")
+            as_real_array(self.gamma, "gamma")
+            as_real_array(self.E0_K, "E0_K")
+            tunnelling_number_ratio_activated(self.T0_K, self.gamma, self.E0_K)  # N(T0) > 0
+        else:
+            as_positive_array(self.delta_mu_K, "delta_mu_K", allow_zero=True)
         as_positive_array(self.T0_K, "T0_K")
 
+    @property
+    def law(self):
+        """``"eq15"`` or ``"eq16"``."""
+        return "eq15" if self.delta_mu_K is not None else "eq16"
+
     def ratio(self, temperature_K):
-        """``N_tunn(T) / N_tunn(T0)`` of Eq. 15."""
-        return tunnelling_number_ratio(temperature_K, self.delta_mu_K, self.T0_K)
+        """``N_tunn(T) / N_tunn(T0)`` (Eq. 15 or Eq. 16)."""
+        if self.law == "eq15":
+            return tunnelling_number_ratio(temperature_K, self.delta_mu_K, self.T0_K)
+        return tunnelling_number_ratio_activated(temperature_K, self.gamma, self.E0_K, self.T0_K)
+
+    def describe(self):
+        """The law and its parameters, JSON-serialisable."""
+        if self.law == "eq15":
+            return {"law": "eq15", "delta_mu_K": float(self.delta_mu_K), "T0_K": float(self.T0_K)}
+        return {"law": "eq16", "gamma": float(self.gamma), "E0_K": float(self.E0_K), "T0_K": float(self.T0_K)}
 
 
 def scale_system_nodes(system, params, ratio):

@@ -16,7 +16,8 @@ ANALYTIC_NAMES = ("etm", "etm_high_field", "etm_shortcut")
 
 
 def analytic_magnetization(name, temperature_K, field_T, *, D_min_K, D0_min_K, D0_max_K, charge_area_A2,
-                           amplitude_per_g, delta_mu_K=None, T0_K=DEFAULT_T0_K, B_star_T=None):
+                           amplitude_per_g, delta_mu_K=None, T0_K=DEFAULT_T0_K, B_star_T=None,
+                           tunnelling_ratio=None):
     """Analytic ETM magnetisation on a (temperature, field) grid, emu/g, shape ``(nT, nB)``.
 
     Parameters
@@ -37,6 +38,9 @@ def analytic_magnetization(name, temperature_K, field_T, *, D_min_K, D0_min_K, D
         Eq. 15 temperature dependence (parameters scaled from ``T0_K``).
     T0_K : float, optional
         Reference temperature of Eq. 15.
+    tunnelling_ratio : array_like, optional
+        ``N_tunn(T)/N_tunn(T0)`` at each temperature, from any law (Eq. 15 or Eq. 16); instead of
+        ``delta_mu_K``.
     B_star_T : float, optional
         ``B*`` of the shortcut; default ``B_phi`` of the (scaled) ``(Q/e) S_Delta``.
 
@@ -53,7 +57,12 @@ def analytic_magnetization(name, temperature_K, field_T, *, D_min_K, D0_min_K, D
     D0_min = as_positive_array(D0_min_K, "D0_min_K")
     D0_max = as_positive_array(D0_max_K, "D0_max_K")
     qs = as_positive_array(charge_area_A2, "charge_area_A2")
-    if delta_mu_K is None:
+    if tunnelling_ratio is not None:
+        if delta_mu_K is not None:
+            raise ValueError("give delta_mu_K or tunnelling_ratio, not both")
+        ratio = np.broadcast_to(as_positive_array(tunnelling_ratio, "tunnelling_ratio"), T.shape)
+        p = scale_parameters_by_ratio(ratio, D_min_K, D0_min * qs, D0_max * qs, qs)
+    elif delta_mu_K is None:
         p = scale_parameters_by_ratio(np.ones_like(T), D_min_K, D0_min * qs, D0_max * qs, qs)
     else:
         p = scaled_parameters(T, D_min_K, D0_min * qs, D0_max * qs, delta_mu_K, T0_K, qs)
