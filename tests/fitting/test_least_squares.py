@@ -311,3 +311,20 @@ def test_derived_G_of_eq12_is_finite_and_equals_the_etm_formula():
     assert G.value == pytest.approx(etm.etm_G_emu_K_per_g_Oe(p["D0QS_min_K_A2"].value, p["D0QS_max_K_A2"].value,
                                                              p["n_ATS_per_g"].value * fit.P_star), rel=1e-10)
     assert G.stderr is not None and 0 < G.stderr < G.value
+
+
+def test_seed_prefactor_convention_halves_the_fitted_amplitude():
+    """The seed's printed Eq. 10 prefactor pi/B is twice the corrected pi/(2B): on the same data the
+    fitted n_ATS is half as large (1e-6) and every other parameter and chi^2 are the same."""
+    pf = parameters.load_parameter_file(BK7_PARAMS)
+    data = synth.synthesize(TABLE3, pf.runs, pf.noise, seed=4)
+    corrected = fitting.fit_magnetization(data, "etm", start=TABLE3)
+    seed = fitting.fit_magnetization(data, "etm", start=dict(TABLE3, n_ATS_per_g=TABLE3["n_ATS_per_g"] / 2),
+                                     eq10_prefactor="seed")
+    assert seed.parameters["n_ATS_per_g"].value == pytest.approx(corrected.parameters["n_ATS_per_g"].value / 2,
+                                                                 rel=1e-5)
+    for name in ("D_min_K", "D0QS_min_K_A2", "chi_L_emu_per_g_Oe"):
+        assert seed.parameters[name].value == pytest.approx(corrected.parameters[name].value, rel=1e-5)
+    assert seed.chi2 == pytest.approx(corrected.chi2, rel=1e-8)
+    with pytest.raises(FitError, match="eq10_prefactor"):
+        fitting.fit_magnetization(data, "etm", start=TABLE3, eq10_prefactor="printed")

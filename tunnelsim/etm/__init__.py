@@ -35,7 +35,13 @@ Eq. 11: modified gap, orientation average, sign change, the seed's shortcut);
 """
 
 from .analytic import ANALYTIC_NAMES, analytic_magnetization
-from .eq10 import eq10_integrals_K, effective_two_level_magnetization, magnetization_eq10, magnetization_etm
+from .eq10 import (
+    EQ10_PREFACTORS,
+    eq10_integrals_K,
+    effective_two_level_magnetization,
+    magnetization_eq10,
+    magnetization_etm,
+)
 from .eq11 import (
     high_field_sign_change_T,
     magnetization_eq11,
@@ -63,6 +69,7 @@ from .weak_field import (
 )
 
 __all__ = [
+    "EQ10_PREFACTORS",
     "ANALYTIC_NAMES",
     "ScaledParameters",
     "analytic_magnetization",

@@ -18,7 +18,14 @@ from ..units import kelvin_per_tesla_to_emu
 from ._gap import _check_model, _unit_interval, _w_per_tesla
 from ._integrals import _panels, _raw_integral
 
-__all__ = ["eq10_integrals_K", "effective_two_level_magnetization", "magnetization_eq10", "magnetization_etm"]
+__all__ = ["EQ10_PREFACTORS", "eq10_integrals_K", "effective_two_level_magnetization", "magnetization_eq10", "magnetization_etm"]
+
+
+#: The Eq. 10 prefactor as a named convention: the factor on the corrected ``pi P* n_ATS / (2 B)``.
+#: ``"corrected"`` (default) is consistent with Eq. 12 and with the exact ensemble; ``"seed"`` is the
+#: printed ``pi P* n_ATS / B``, twice as large, which the seed most likely fitted its Tables 3 and 4
+#: with: an amplitude fitted with it is half of the corrected one.
+EQ10_PREFACTORS = {"corrected": 1.0, "seed": 2.0}
 
 
 def _magnetization_emu(a, integral):

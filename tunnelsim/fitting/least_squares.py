@@ -24,7 +24,8 @@ class FitConvergenceError(RuntimeError):
 
 
 def fit_magnetization(data, model="etm", start=None, fixed=None, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
-                      species=(FE2, FE3), max_nfev=None, tolerance=1e-10, iron_total_per_g=None):
+                      species=(FE2, FE3), max_nfev=None, tolerance=1e-10, iron_total_per_g=None,
+                      eq10_prefactor="corrected"):
     """Joint weighted least-squares fit of Eq. 17 to all runs of a data set.
 
     Parameters
@@ -53,6 +54,10 @@ def fit_magnetization(data, model="etm", start=None, fixed=None, P_star=DEFAULT_
         a fit that spends it raises :class:`FitConvergenceError`.
     tolerance : float, optional
         ``ftol``, ``xtol`` and ``gtol`` of ``scipy.optimize.least_squares``.
+    eq10_prefactor : {"corrected", "seed"}, optional
+        The Eq. 10 prefactor convention of ``etm`` and ``etm11`` (:data:`tunnelsim.etm.EQ10_PREFACTORS`):
+        ``"corrected"`` ``pi P* n_ATS / (2B)`` (default), or the seed's printed ``pi P* n_ATS / B``, with
+        which the fitted ``n_ATS`` is half as large. The result states it.
     iron_total_per_g : float, optional
         Total iron fixed (e.g. at a mass-spectrometry value, the seed's Figs. 16-18): the fit then
         reports ``n_Fe_total_per_g`` (fixed) and the Fe2+ fraction ``x_Fe2`` in [0, 1] instead of the
@@ -75,7 +80,7 @@ def fit_magnetization(data, model="etm", start=None, fixed=None, P_star=DEFAULT_
         raise FitError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     if not (isinstance(P_star, (int, float)) and P_star > 0 and math.isfinite(P_star)):
         raise FitError(f"P_star must be a finite number > 0, got {P_star!r}")
-    prob = _Problem(data, model, start, fixed, P_star, T0_K, species, iron_total_per_g)
+    prob = _Problem(data, model, start, fixed, P_star, T0_K, species, iron_total_per_g, eq10_prefactor)
     x0 = prob.start / prob.scale
     first = prob.residual(x0)
     if not np.all(np.isfinite(first)):

@@ -74,7 +74,17 @@ def model_parameter_names(model, eq15=True, iron_total=False):
     return tuple(n for n in names if eq15 or n != "delta_mu_K")
 
 
-def intrinsic_per_amplitude(model, temperature_K, field_Oe, parameters, T0_K=DEFAULT_T0_K, exact_model=None):
+def _prefactor(model, eq10_prefactor):
+    """The factor of the Eq. 10 prefactor convention (Eq. 10 and Eq. 11 share it; none for exact)."""
+    from ..etm import EQ10_PREFACTORS
+
+    if eq10_prefactor not in EQ10_PREFACTORS:
+        raise FitError(f"eq10_prefactor must be one of {', '.join(EQ10_PREFACTORS)}, got {eq10_prefactor!r}")
+    return EQ10_PREFACTORS[eq10_prefactor] if model in ("etm", "etm11") else 1.0
+
+
+def intrinsic_per_amplitude(model, temperature_K, field_Oe, parameters, T0_K=DEFAULT_T0_K, exact_model=None,
+                            eq10_prefactor="corrected"):
     """The intrinsic term of Eq. 17 per unit amplitude ``n_ATS P*`` (emu/g per g^-1) at each point.
 
     Parameters
@@ -89,7 +99,10 @@ def intrinsic_per_amplitude(model, temperature_K, field_Oe, parameters, T0_K=DEF
         Reference temperature of Eq. 15.
     exact_model : ExactIntrinsicModel, optional
         A prepared evaluator for these points (``"exact"``; made here when not given).
+    eq10_prefactor : {"corrected", "seed"}, optional
+        The Eq. 10 prefactor convention (:data:`tunnelsim.etm.EQ10_PREFACTORS`) of ``etm`` and ``etm11``.
     """
+    factor = _prefactor(model, eq10_prefactor)
     if model not in INTRINSIC_MODELS:
         raise FitError(f"model {model!r} has no intrinsic term; expected one of {', '.join(INTRINSIC_MODELS)}")
     T = np.asarray(temperature_K, dtype=float)
@@ -113,19 +126,19 @@ def intrinsic_per_amplitude(model, temperature_K, field_Oe, parameters, T0_K=DEF
         s = scaled_parameters(T, D_min, a, b, dmu, T0_K, charge_area_A2=qs)
         D_min, a, b, qs = s.D_min_K, s.D0QS_min_K_A2, s.D0QS_max_K_A2, s.charge_area_A2
     if model == "etm":
-        return etm.magnetization_etm(T, B, D_min, a, b, 1.0)
-    return etm.magnetization_etm_high_field(T, B, D_min, a, b, qs, 1.0)
+        return factor * etm.magnetization_etm(T, B, D_min, a, b, 1.0)
+    return factor * etm.magnetization_etm_high_field(T, B, D_min, a, b, qs, 1.0)
 
 
 def model_magnetization_emu_per_g(model, temperature_K, field_Oe, parameters, P_star=DEFAULT_P_STAR,
-                                  T0_K=DEFAULT_T0_K, species=(FE2, FE3)):
-    """Eq. 17 for a model (:data:`MODELS`), emu/g."""
+                                  T0_K=DEFAULT_T0_K, species=(FE2, FE3), eq10_prefactor="corrected"):
+    """Eq. 17 for a model (:data:`MODELS`), emu/g; ``eq10_prefactor`` as :func:`intrinsic_per_amplitude`."""
     _check_model(model)
     if "x_Fe2" in parameters:
         n2, n3 = iron_densities(parameters)
         parameters = {k: v for k, v in parameters.items() if k not in IRON_TOTAL_NAMES}
         parameters.update(n_Fe2_per_g=n2, n_Fe3_per_g=n3)
-    if model == "etm":
+    if model == "etm" and _prefactor(model, eq10_prefactor) == 1.0:
         return total_magnetization_emu_per_g(temperature_K, field_Oe, parameters, P_star, T0_K, species)
     T = np.asarray(temperature_K, dtype=float)
     H = np.asarray(field_Oe, dtype=float)
@@ -135,6 +148,6 @@ def model_magnetization_emu_per_g(model, temperature_K, field_Oe, parameters, P_
     shape = np.broadcast_shapes(T.shape, H.shape)
     if model != "ll":
         T1, H1 = np.broadcast_arrays(T, H)
-        unit = intrinsic_per_amplitude(model, T1, H1, parameters, T0_K)
+        unit = intrinsic_per_amplitude(model, T1, H1, parameters, T0_K, eq10_prefactor=eq10_prefactor)
         m = m + parameters["n_ATS_per_g"] * P_star * unit
     return np.broadcast_to(m, shape).copy()

@@ -39,6 +39,7 @@ from .models import (
     INTRINSIC_MODELS,
     IRON_TOTAL_NAMES,
     FitError,
+    _prefactor,
     intrinsic_per_amplitude,
     model_parameter_names,
 )
@@ -80,8 +81,11 @@ def _as_entry(name, value):
 class _Problem:
     """Internal parameterisation, residuals and Jacobian of one fit (see the module docstring)."""
 
-    def __init__(self, data, model, start, fixed, P_star, T0_K, species, iron_total_per_g=None):
+    def __init__(self, data, model, start, fixed, P_star, T0_K, species, iron_total_per_g=None,
+                 eq10_prefactor="corrected"):
         self.model, self.P_star, self.T0_K, self.species = model, float(P_star), float(T0_K), tuple(species)
+        self.eq10_prefactor = eq10_prefactor
+        self._prefactor = _prefactor(model, eq10_prefactor) if model in INTRINSIC_MODELS else 1.0
         self.T, self.H, self.M = data.temperature_K, data.field_Oe, data.magnetization_emu_per_g
         self.weighted = data.sigma_emu_per_g is not None
         # Without sigma the residuals are taken in units of 1e-3 of the data's rms (the termination tests of
@@ -318,9 +322,10 @@ class _Problem:
             if self.eq15:
                 s = scaled_parameters(self.T, D_min, a, b, rep["delta_mu_K"], self.T0_K)
                 D_min, a, b = s.D_min_K, s.D0QS_min_K_A2, s.D0QS_max_K_A2
-            return etm.magnetization_etm(self.T, oe_to_tesla(self.H), D_min, a, b, 1.0)
+            unit = etm.magnetization_etm(self.T, oe_to_tesla(self.H), D_min, a, b, 1.0)
+            return unit if self._prefactor == 1.0 else self._prefactor * unit
         return intrinsic_per_amplitude(self.model, self.T, self.H, self._intrinsic_params(rep), self.T0_K,
-                                       exact_model=self._exact)
+                                       exact_model=self._exact, eq10_prefactor=self.eq10_prefactor)
 
     def _linear_part(self, rep):
         total = self._iron_offset
