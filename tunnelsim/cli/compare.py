@@ -2,12 +2,13 @@
 
 ``tunnelsim compare DATA --models ll,etm[,etm11,exact] [-o OUT.json] [--plots DIR]
 [--params INIT.toml] [--fix NAME=VALUE ...] [--mass-mg M | --mass-g M] [--P-star P] [--T0-K T]
-[--intervals] [--profile-refits N] [--force]`` fits each model to the same data (each from its own estimated start unless
-``--params`` gives values), prints the statistics and the shared parameters side by side and
-the model AIC prefers (with ``--intervals`` also each fit's profile-likelihood intervals, off by
-default as it multiplies the cost of every fit), writes one residual figure per model into ``--plots`` and the comparison
-with every fit as JSON. Outputs are checked before any fit. Exit 0 when at least one model
-converged, 1 when none did, 2 on bad input (one line).
+[--intervals] [--profile-refits N] [--force]`` fits each model to the same data (each from its
+own estimated start unless ``--params`` gives values), prints the statistics and the shared
+parameters side by side and the model AIC prefers (with ``--intervals`` also each fit's
+profile-likelihood intervals, off by default as it multiplies the cost of every fit), writes one
+residual figure per model into ``--plots`` and the comparison with every fit as JSON. Outputs are
+checked before any fit. Exit 0 when at least one model converged, 1 when none did, 2 on bad input
+(one line).
 """
 
 from __future__ import annotations

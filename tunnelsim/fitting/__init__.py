@@ -29,12 +29,14 @@ runs, its residuals and Jacobians); :mod:`~tunnelsim.fitting.least_squares` (the
 driver, :func:`fit_magnetization`); :mod:`~tunnelsim.fitting.uncertainties` (propagated
 standard errors, correlations and the flags of poorly determined parameters);
 :mod:`~tunnelsim.fitting.intervals` (profile-likelihood confidence intervals,
-:func:`profile_intervals` and :func:`fit_with_intervals`) and
+:func:`profile_intervals` and :func:`fit_with_intervals`, the search itself in
+:mod:`~tunnelsim.fitting._profile_search`) and
 :mod:`~tunnelsim.fitting.result` (:class:`FitResult`, its JSON and text reports). This package
 re-exports the public names of all of them.
 """
 
-from .intervals import DEFAULT_LEVELS, ONE_SIGMA_LEVEL, ProfileSummary, fit_with_intervals, profile_intervals
+from .intervals import (DEFAULT_LEVELS, ONE_SIGMA_LEVEL, ProfileSummary, default_max_refits, default_refit_tolerance,
+                        fit_with_intervals, profile_intervals)
 from .least_squares import FitConvergenceError, fit_magnetization
 from .models import MODELS, FitError, model_magnetization_emu_per_g, model_parameter_names
 from .problem import _Problem  # noqa: F401  (tests build a problem directly)
@@ -53,6 +55,8 @@ __all__ = [
     "ProfileInterval",
     "ProfileSummary",
     "REL_STDERR_LIMIT",
+    "default_max_refits",
+    "default_refit_tolerance",
     "fit_magnetization",
     "fit_with_intervals",
     "model_magnetization_emu_per_g",

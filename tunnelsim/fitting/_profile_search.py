@@ -12,6 +12,7 @@ minimum, the better fit a refit may find) is described in :mod:`tunnelsim.fittin
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -109,8 +110,10 @@ class _Profiler:
         for warm in (near, self.result) if near is not self.result else (near,):
             calls += 1
             try:
-                fit = self.fit(self.data, start=self._start(name, theta, warm), fixed=fixed,
-                               tolerance=self.tolerance, **self.kw)
+                with warnings.catch_warnings():  # trial points far out overflow; a refit that fails is reported
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    fit = self.fit(self.data, start=self._start(name, theta, warm), fixed=fixed,
+                                   tolerance=self.tolerance, **self.kw)
                 break
             except (ArithmeticError, ValueError, RuntimeError) as exc:  # FitError, FitConvergenceError, LinAlgError
                 message = " ".join(str(exc).split()) or type(exc).__name__
