@@ -64,7 +64,8 @@ def test_synth_bad_parameter_file(tmp_path, capsys):
 @pytest.mark.slow
 def test_fit_etm_writes_json_and_plots(bk7_csv, tmp_path, capsys):
     out, plots = tmp_path / "fit.json", tmp_path / "plots"
-    assert main(["fit", str(bk7_csv), "--params", str(BK7_FILE), "-o", str(out), "--plots", str(plots)]) == 0
+    assert main(["fit", str(bk7_csv), "--params", str(BK7_FILE), "-o", str(out), "--plots", str(plots),
+                 "--no-intervals"]) == 0  # intervals: test_fit_writes_profile_intervals_by_default
     text = capsys.readouterr().out
     assert "model etm: 500 points, 8 varied parameters" in text and "P* = 0.159155" in text
     doc = json.loads(out.read_text())
@@ -160,7 +161,7 @@ def _zero_field_csv(tmp_path):
 @pytest.mark.slow
 def test_fit_without_params_estimates_and_prints_the_start(bk7_csv, tmp_path, capsys):
     out = tmp_path / "fit.json"
-    assert main(["fit", str(bk7_csv), "-o", str(out)]) == 0
+    assert main(["fit", str(bk7_csv), "-o", str(out), "--no-intervals"]) == 0
     captured = capsys.readouterr()
     starts = [line for line in captured.out.splitlines() if line.startswith("start: ")]
     names = ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe", "n_ATS_per_g", "D_min_K", "D0QS_min_K_A2",

@@ -40,11 +40,13 @@ of the model (:func:`default_max_refits`, :func:`default_refit_tolerance`): 16 r
 tolerance of 1e-7 for ``ll``, ``etm`` and ``etm11``; for ``exact``, whose refits take seconds each
 (one model evaluation ~0.1-0.2 s on 456 points), 6 refits at 1e-4. Measured on the 456-point
 exact BK7 set (``simulations/bk7_exact_params.toml``, fit from estimated starting values, 2 shared
-cores): 16 refits at 1e-7 spent up to 84 s on one refit; 8 at 1e-5 took 44 refits in 379 s; 6 at
-1e-4 about 32 refits in 250 s, with the same intervals to the digits shown (``ftol`` 1e-4 of
-chi^2/2 ~ 230 stops a refit within ~0.05 of its minimum, 1-5 % of the thresholds). Each 95 %
-interval contained the true value. Most of the time goes to ``n_ATS_per_g`` when the fit sits at
-the single-``D0`` corner, whose profile is flat down to the search limit.
+cores under other load): 16 refits at 1e-7 spent up to 84 s on one refit; 8 at 1e-5 took 44
+refits in 379 s; 6 at 1e-4 took 34 refits in 285-342 s, with the same interval ends within 1 %
+(``ftol`` 1e-4 of chi^2/2 ~ 230 stops a refit within ~0.05 of its minimum, 1-5 % of the
+thresholds). Each 95 % interval contained the true value. Over half the time goes to
+``n_ATS_per_g`` and ``D0QS_max_K_A2`` when the fit sits at the single-``D0`` corner (the
+``n_ATS`` profile is flat from the width floor down to the search limit); ``tunnelsim fit
+--profile-refits N`` or ``names=`` trade intervals for time.
 
 The search itself (one parameter's profile) lives in :mod:`tunnelsim.fitting._profile_search`.
 """
