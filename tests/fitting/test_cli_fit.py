@@ -332,3 +332,38 @@ def test_compare_intervals_on_request(small_etm_csv, tmp_path, capsys):
     assert main([*args, "--models", "etm", "-o", str(plain)]) == 0
     assert "profile" not in capsys.readouterr().out
     assert json.loads(plain.read_text())["fits"]["etm"]["profile_likelihood"] is None
+
+
+def test_fit_with_total_iron_scans_the_fraction_and_states_the_conventions(small_etm_csv, tmp_path, capsys):
+    """--iron-total with --iron-fractions: the chi2 profile of x (the seed's Figs. 16-18), the fit with x
+    free, its figure; --eq10-prefactor seed is stated in the printout and the JSON."""
+    out, plots = tmp_path / "f.json", tmp_path / "plots"
+    code = main(["fit", str(small_etm_csv), "--no-intervals", "--iron-total", "1.698e17",
+                 "--iron-fractions", "0,0.6,1", "--eq10-prefactor", "seed", "-o", str(out), "--plots", str(plots)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "chi2 against x(Fe2+)" in text and "fitted x(Fe2+)" in text and "seed's printed" in text
+    doc = json.loads(out.read_text())
+    assert doc["iron_fraction_scan"]["x_values"] == [0.0, 0.6, 1.0]
+    chi2 = doc["iron_fraction_scan"]["chi2"]
+    assert chi2[1] < chi2[0] and chi2[1] < chi2[2]                     # the truth is x = 1.099/1.698 = 0.647
+    assert abs(doc["parameters"]["x_Fe2"]["value"] - 1.099 / 1.698) < 0.05
+    assert doc["parameters"]["n_Fe_total_per_g"]["vary"] is False
+    assert "seed" in doc["settings"]["eq10_prefactor"]
+    assert (plots / "iron_fraction_scan.png").is_file()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    pytest.param(["--iron-fractions", "0,1"], "needs --iron-total", id="fractions-without-total"),
+    pytest.param(["--iron-total", "-1"], "--iron-total", id="negative-total"),
+    pytest.param(["--iron-total", "1e17", "--iron-fractions", "0,x"], "--iron-fractions", id="not-numbers"),
+])
+def test_fit_iron_options_are_checked_before_any_fit(small_etm_csv, capsys, args, fragment):
+    assert main(["fit", str(small_etm_csv), *args]) == 2
+    assert fragment in _error_line(capsys)
+
+
+def test_fit_unknown_prefactor_convention_is_a_usage_error(small_etm_csv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", str(small_etm_csv), "--eq10-prefactor", "printed"])
+    assert exit_info.value.code == 2 and "eq10-prefactor" in capsys.readouterr().err

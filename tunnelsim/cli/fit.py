@@ -144,6 +144,7 @@ def _cmd_fit(args, argv):
     if args.max_nfev is not None and args.max_nfev < 1:
         raise ValueError(f"--max-nfev must be >= 1, got {args.max_nfev}")
     check_profile_refits(args.profile_refits)
+    iron = _iron_options(args)
     if args.per_run and (args.model != "ll" or fixed or args.params):
         raise ValueError("--per-run fits each run with the Larmor-Langevin model alone: use it with --model ll "
                          "and without --params or --fix")
@@ -158,10 +159,20 @@ def _cmd_fit(args, argv):
     start, lines, estimate = starting_values(data, args.model, pf, fixed, P_star, T0_K, args.params)
     for line in lines:
         print(line, flush=True)
+    scan = None
     try:
+        if iron["fractions"] is not None:
+            from ..fitting.iron import iron_fraction_scan
+
+            scan = iron_fraction_scan(data, iron["total"], iron["fractions"], args.model, start=start or None,
+                                      fixed=fixed, P_star=P_star, T0_K=T0_K, max_nfev=args.max_nfev)
+            print(scan.summary(), flush=True)
+            if scan.free_fit is not None:
+                start = dict(scan.free_fit.values())
         result = fit_with_intervals(data, args.model, intervals=not args.no_intervals,
                                     max_refits_per_parameter=args.profile_refits, start=start or None, fixed=fixed,
                                     P_star=P_star, T0_K=T0_K, max_nfev=args.max_nfev,
+                                    eq10_prefactor=args.eq10_prefactor, iron_total_per_g=iron["total"],
                                     progress=lambda line: print(line, flush=True))
     except FitConvergenceError as exc:
         print(f"tunnelsim: {exc}", file=sys.stderr)
@@ -174,10 +185,30 @@ def _cmd_fit(args, argv):
         document.update(header)
         if estimate is not None:
             document["start"] = estimate.to_dict()
+        if scan is not None:
+            document["iron_fraction_scan"] = scan.to_dict()
         print(f"result: {write_json(args.output, document, force=args.force)}")
     if args.plots is not None:
-        _fit_plots(args.plots, data, result, P_star, T0_K)
+        _fit_plots(args.plots, data, result, P_star, T0_K, scan)
     return 0
+
+
+def _iron_options(args):
+    """``--iron-total`` (g^-1) and ``--iron-fractions`` (the re-plot of the seed's Figs. 16-18)."""
+    total = args.iron_total
+    if total is not None and not (total > 0 and total < float("inf")):
+        raise ValueError(f"--iron-total must be a finite number > 0 (per gram), got {total!r}")
+    fractions = None
+    if args.iron_fractions is not None:
+        if total is None:
+            raise ValueError("--iron-fractions needs --iron-total (the mass-spectrometry iron per gram)")
+        try:
+            fractions = [float(x) for x in args.iron_fractions.split(",") if x.strip()]
+        except ValueError:
+            raise ValueError(f"--iron-fractions: expected numbers separated by commas, got {args.iron_fractions!r}") from None
+        if not fractions or any(not 0.0 <= x <= 1.0 for x in fractions):
+            raise ValueError(f"--iron-fractions: every fraction must be in [0, 1], got {args.iron_fractions!r}")
+    return {"total": total, "fractions": fractions}
 
 
 def check_profile_refits(n):
@@ -192,12 +223,12 @@ def warn_reduced_chi2(result, label=""):
               "model does not describe the data within their sigma (or sigma is underestimated)", file=sys.stderr)
 
 
-def _fit_plots(directory, data, result, P_star, T0_K):
+def _fit_plots(directory, data, result, P_star, T0_K, iron_scan=None):
     from ..fitting.figures import save_fit_plots
     from ..fitting.langevin import curie_analysis
 
     curie, model = curie_analysis(data, result, P_star, T0_K)
-    for path in save_fit_plots(directory, data, result, curie=curie, curie_model=model):
+    for path in save_fit_plots(directory, data, result, curie=curie, curie_model=model, iron_scan=iron_scan):
         print(f"plot: {path}")
 
 
@@ -272,6 +303,15 @@ def _add_fit(subparsers):
     p.add_argument("--P-star", dest="P_star", type=float, default=None,
                    help="P* of Eq. 8 (default: the parameter file's, else 1/(2 pi))")
     p.add_argument("--T0-K", dest="T0_K", type=float, default=None, help="reference temperature of Eq. 15 (K)")
+    p.add_argument("--eq10-prefactor", choices=("corrected", "seed"), default="corrected",
+                   help="Eq. 10 prefactor of the etm/etm11 models: corrected pi P* n/(2B) (default) or the seed's "
+                   "printed pi P* n/B (n_ATS then comes out half as large); stated in the output")
+    p.add_argument("--iron-total", metavar="N_PER_G", type=float, default=None,
+                   help="total iron per gram held fixed (mass spectrometry): the fit reports n_Fe_total_per_g and "
+                   "the Fe2+ fraction x_Fe2 instead of the two species densities")
+    p.add_argument("--iron-fractions", metavar="X,X,...", default=None,
+                   help="with --iron-total: the Langevin-subtracted re-plot and chi2 profile of the Fe2+ fraction "
+                   "at these x (the seed's Figs. 16-18), e.g. 0,0.2,0.4,0.6,0.8,1")
     p.add_argument("--max-nfev", type=int, default=None, help="budget of model evaluations (of the fit and of "
                    "each profile refit)")
     add_interval_options(p, default_on=True)

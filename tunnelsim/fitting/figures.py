@@ -215,11 +215,12 @@ def plot_iron_fraction_scan(data, scan, run=None, axes=None):
     return fig, axes
 
 
-def save_fit_plots(directory, data, result=None, per_run_rows=None, curie=None, curie_model=None):
+def save_fit_plots(directory, data, result=None, per_run_rows=None, curie=None, curie_model=None, iron_scan=None):
     """Write the fit figures into ``directory`` and return their paths.
 
     ``fit.png`` and ``residuals.png`` (with a result), ``langevin_per_run.png`` (with per-run rows),
-    ``curie_test.png`` (with a :class:`tunnelsim.fitting.langevin.CurieTest`).
+    ``curie_test.png`` (with a :class:`tunnelsim.fitting.langevin.CurieTest`),
+    ``iron_fraction_scan.png`` (with a :class:`tunnelsim.fitting.iron.IronFractionScan`).
     """
     directory = Path(directory)
     paths = []
@@ -230,4 +231,6 @@ def save_fit_plots(directory, data, result=None, per_run_rows=None, curie=None, 
         paths.append(save_figure(plot_langevin_drift(per_run_rows)[0], directory / "langevin_per_run.png"))
     if curie is not None:
         paths.append(save_figure(plot_curie_test(curie, curie_model)[0], directory / "curie_test.png"))
+    if iron_scan is not None:
+        paths.append(save_figure(plot_iron_fraction_scan(data, iron_scan)[0], directory / "iron_fraction_scan.png"))
     return paths

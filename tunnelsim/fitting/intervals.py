@@ -335,8 +335,11 @@ def profile_intervals(data, result, *, levels=DEFAULT_LEVELS, names=None, max_re
     if "model" in kw and kw["model"] != result.model:
         raise FitError(f"model {kw['model']!r} differs from the fit's {result.model!r}")
     kw["model"] = result.model
-    for key, value in (("P_star", result.P_star), ("T0_K", result.T0_K), ("species", result.species)):
+    for key, value in (("P_star", result.P_star), ("T0_K", result.T0_K), ("species", result.species),
+                       ("eq10_prefactor", result.eq10_prefactor)):
         kw.setdefault(key, value)
+    if "x_Fe2" in result.parameters:  # total iron fixed: the refits keep it
+        kw.setdefault("iron_total_per_g", result.parameters["n_Fe_total_per_g"].value)
     say = progress or (lambda line: None)
     clock = time.perf_counter()
     profiler = _Profiler(data, result, fit_function, kw, levels, int(max_refits_per_parameter), float(refit_tolerance),

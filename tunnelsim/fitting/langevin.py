@@ -34,6 +34,7 @@ from ..paramagnet import FE2, FE3, curie_constant_emu_K_per_g_Oe, total_magnetiz
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 from .data import Run, make_dataset
 from .least_squares import FitConvergenceError, fit_magnetization
+from .models import iron_densities
 from .parameters import NoiseModel, RunSpec, seed_runs
 
 __all__ = [
@@ -360,8 +361,7 @@ def curie_product_model(temperature_K, parameters, P_star=DEFAULT_P_STAR, T0_K=D
     (numpy.ndarray, float)
     """
     T = np.asarray(temperature_K, dtype=float)
-    C = sum(float(curie_constant_emu_K_per_g_Oe(parameters[k], s))
-            for k, s in zip(("n_Fe2_per_g", "n_Fe3_per_g"), species))
+    C = sum(float(curie_constant_emu_K_per_g_Oe(n, s)) for n, s in zip(iron_densities(parameters), species))
     if "n_ATS_per_g" not in parameters:
         return np.full_like(T, C), C
     D_min, a, b = parameters["D_min_K"], parameters["D0QS_min_K_A2"], parameters["D0QS_max_K_A2"]

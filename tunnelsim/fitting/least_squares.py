@@ -7,6 +7,7 @@ non-finite chi^2) raises :class:`FitConvergenceError` instead of returning numbe
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -115,7 +116,9 @@ def _minimize(minimizer, **kwargs):
     """``minimizer.minimize(**kwargs)``; a trial region where the model is not finite (the optimiser
     cannot continue from there) ends as :class:`FitConvergenceError` with the reason, not a traceback."""
     try:
-        return minimizer.minimize(**kwargs)
+        with warnings.catch_warnings():  # lmfit's sqrt of a negative covariance diagonal: reported as unavailable
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return minimizer.minimize(**kwargs)
     except (ValueError, OverflowError, FloatingPointError, np.linalg.LinAlgError) as exc:
         raise FitConvergenceError(f"fit did not converge (the model is not finite near the trial parameters: "
                                   f"{' '.join(str(exc).split())}); try other starting values or --fix") from None

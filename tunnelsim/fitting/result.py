@@ -149,6 +149,7 @@ class FitResult:
     species: tuple = (FE2, FE3)
     internal: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     profile: object = None
+    eq10_prefactor: str = "corrected"
 
     def values(self):
         """``{name: value}`` of the reported parameters (for :func:`model_magnetization_emu_per_g`)."""
@@ -162,7 +163,19 @@ class FitResult:
     def evaluate(self, temperature_K, field_Oe):
         """The fitted model at other points (emu/g)."""
         return model_magnetization_emu_per_g(self.model, temperature_K, field_Oe, self.values(), self.P_star,
-                                             self.T0_K, self.species)
+                                             self.T0_K, self.species, eq10_prefactor=self.eq10_prefactor)
+
+    def _amplitude_statement(self):
+        if self.model == "ll":
+            return "no intrinsic term in this model"
+        return f"only n_ATS P* enters the intrinsic term; n_ATS_per_g is reported with P* held at {self.P_star:.6g}"
+
+    def _prefactor_statement(self):
+        if self.model not in ("etm", "etm11"):
+            return "not used (no Eq. 10 term in this model)"
+        if self.eq10_prefactor == "corrected":
+            return "corrected pi P* n_ATS / (2B) (consistent with Eq. 12 and the exact ensemble)"
+        return "the seed's printed pi P* n_ATS / B (twice the corrected one: n_ATS is half the corrected value)"
 
     def to_dict(self):
         """A JSON-ready dictionary (no NaN: unavailable numbers are None)."""
@@ -183,8 +196,8 @@ class FitResult:
             "settings": {
                 "P_star": self.P_star,
                 "T0_K": self.T0_K,
-                "amplitude": f"only n_ATS P* enters Eq. 10; n_ATS_per_g is reported with P* held at {self.P_star:.6g}"
-                if self.model == "etm" else "no intrinsic term in this model",
+                "amplitude": self._amplitude_statement(),
+                "eq10_prefactor": self._prefactor_statement(),
                 "eq15_temperature_dependence": self.eq15,
                 "weights": "1/sigma from the data" if self.weighted else "uniform (the data carry no sigma)",
                 "stderr_scaled_by_reduced_chi2": self.stderr_scaled_by_reduced_chi2,
@@ -202,9 +215,10 @@ class FitResult:
     def summary(self):
         """A plain-text report: values, standard errors, flags, statistics and correlations."""
         lines = [f"model {self.model}: {self.n_points} points, {self.n_varied} varied parameters"]
-        if self.model == "etm":
-            lines.append(f"P* = {self.P_star:.6g} (fixed setting; only n_ATS P* enters Eq. 10), T0 = {self.T0_K:g} K, "
+        if self.model != "ll":
+            lines.append(f"P* = {self.P_star:.6g} (fixed setting; only n_ATS P* enters), T0 = {self.T0_K:g} K, "
                          f"Eq. 15 {'on' if self.eq15 else 'off (no delta_mu_K)'}")
+            lines.append(f"Eq. 10 prefactor: {self._prefactor_statement()}")
         width = max(len(n) for n in list(self.parameters) + list(self.derived))
         labels = list(dict.fromkeys(ci.label for p in self.parameters.values() for ci in p.intervals))
         rows = []

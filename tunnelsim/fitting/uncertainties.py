@@ -114,4 +114,4 @@ def _result(prob, res, x, nfev):
         n_varied=nvary, stderr_scaled_by_reduced_chi2=not prob.weighted, P_star=prob.P_star,
         T0_K=prob.T0_K, eq15=prob.eq15, message=" ".join(str(res.message).split()), nfev=int(nfev),
         best_fit_emu_per_g=model, normalized_residuals=(model - prob.M) / prob.sigma * prob.residual_unit, weighted=prob.weighted,
-        species=prob.species, internal=MappingProxyType(internal))
+        species=prob.species, internal=MappingProxyType(internal), eq10_prefactor=prob.eq10_prefactor)
