@@ -324,3 +324,20 @@ def test_eq10_meets_the_mapped_exact_ensemble_at_low_T_and_weak_field():
         temperature_K=(0.01,), field_T=(0.003,), D_max_over_D0_min=(100.0,)))
     assert units.phase_per_tesla(1.0e4) * 0.003 < 1e-3
     assert abs(r.relative_error[0, 0, 0]) < 0.01
+
+
+def test_four_well_verdict_includes_the_exact_three_level_refit(quick):
+    """Part e fits the exact 3LS model to the four-well M(T, B): the verdict says what absorbs the
+    difference; the same refit of the 3LS curves themselves returns their own parameters."""
+    with h5py.File(quick.out, "r") as f:
+        assert "refitted" in f["four_well"].attrs["verdict"]
+        assert "charge_area_A2" in f["four_well"].attrs["refit_three_level"]
+    settings = validation.quick_settings()
+    material = settings.material
+    r = validation.four_well.compare_four_well(material, settings.four_well)
+    assert r.refit is not None and "refitted" in r.verdict
+    assert r.refit.max_residual < 0.05
+    own = validation.four_well.refit_three_level(r.temperature_K, r.field_T, r.magnetization_three_level, material)
+    for name in ("charge_area_A2", "D0QS_min_K_A2", "D0QS_max_K_A2"):
+        assert own.moved[name] == pytest.approx(1.0, abs=0.1), name
+    assert own.max_residual < 0.01

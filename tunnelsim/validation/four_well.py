@@ -15,7 +15,69 @@ from .curves import grid_axis
 from .reference import ats_ensemble, exact_averaging
 from .settings import FourWellSettings, Material
 
-__all__ = ["FourWellResult", "compare_four_well", "four_well_verdict"]
+__all__ = ["FourWellResult", "ThreeLevelRefit", "compare_four_well", "four_well_verdict", "refit_three_level"]
+
+#: Absolute error assumed per point of the four-well M(T, B) when the exact 3LS model is fitted to it,
+#: as a fraction of max|M| (the quadrature of the four-well ensemble is good to about this).
+REFIT_SIGMA_FRACTION = 1e-3
+
+
+@dataclass(frozen=True)
+class ThreeLevelRefit:
+    """The exact three-level ATS model (``--model exact``) fitted to the four-well M(T, B).
+
+    Attributes
+    ----------
+    parameters : dict of str to float
+        Fitted ``n_ATS_per_g``, ``D_min_K``, ``D0QS_min_K_A2``, ``D0QS_max_K_A2``, ``charge_area_A2``.
+    moved : dict of str to float
+        Each fitted parameter over the value the four-well ensemble was built with.
+    max_residual : float
+        ``max |M_fit - M_4w| / max |M_4w|``.
+    chi2_reduced : float
+        With a per-point error of :data:`REFIT_SIGMA_FRACTION` of ``max |M_4w|``.
+    message : str
+        One line: what absorbs the difference and how well the 3LS model describes the four-well data.
+    """
+
+    parameters: dict
+    moved: dict
+    max_residual: float
+    chi2_reduced: float
+    message: str
+
+
+def refit_three_level(temperature_K, field_T, magnetization_emu_per_g, material):
+    """Fit the exact 3LS ensemble (Eq. 6, 8; ``D_max`` infinite) to a four-well M(T, B) grid.
+
+    Starts from the parameters the four-well ensemble was built with (``material``); the
+    Larmor-Langevin terms are held at 0 (the grid holds the intrinsic term only). Returns
+    :class:`ThreeLevelRefit`, or None when the fit does not converge.
+    """
+    from ..fitting import FitConvergenceError, fit_magnetization
+    from ..fitting.data import make_dataset
+
+    T, B = np.meshgrid(np.asarray(temperature_K, float), np.asarray(field_T, float), indexing="ij")
+    M = np.asarray(magnetization_emu_per_g, float)
+    scale = float(np.max(np.abs(M)))
+    sigma = np.full(M.size, REFIT_SIGMA_FRACTION * scale)
+    data = make_dataset(T.ravel(), units.tesla_to_oe(B.ravel()), M.ravel(), sigma, source="four-well ensemble")
+    truth = {"n_ATS_per_g": material.density_per_g, "D_min_K": material.D_min_K,
+             "D0QS_min_K_A2": material.D0QS_min_K_A2, "D0QS_max_K_A2": material.D0QS_max_K_A2,
+             "charge_area_A2": material.charge_area_A2}
+    try:
+        fit = fit_magnetization(data, "exact", start=truth, P_star=material.P_star,
+                                fixed={"n_Fe2_per_g": 0.0, "n_Fe3_per_g": 0.0, "chi_L_emu_per_g_Oe": 0.0})
+    except FitConvergenceError:
+        return None
+    params = {n: fit.parameters[n].value for n in truth}
+    moved = {n: params[n] / truth[n] for n in truth}
+    worst = float(np.max(np.abs(fit.best_fit_emu_per_g - data.magnetization_emu_per_g)) / scale)
+    biggest = max(moved, key=lambda n: abs(math.log(moved[n])))
+    message = (f"the exact 3LS model refitted to it leaves residuals up to {worst:.1%} of max|M| "
+               f"(reduced chi2 {fit.chi2_reduced:.3g} at {REFIT_SIGMA_FRACTION:.0e} of max|M| per point); "
+               + ", ".join(f"{n} x{moved[n]:.3g}" for n in truth) + f"; mostly absorbed by {biggest}")
+    return ThreeLevelRefit(params, moved, worst, float(fit.chi2_reduced), message)
 
 
 @dataclass(frozen=True)
@@ -32,9 +94,12 @@ class FourWellResult:
     shape_ratio : numpy.ndarray, shape (nT, nB)
         Ratio of the curves normalised per field to their value at the lowest temperature.
     verdict : str
-        :func:`four_well_verdict`.
+        :func:`four_well_verdict` of the ratios, and what a refit of the exact 3LS model to the
+        four-well curves absorbs (:func:`refit_three_level`).
     matching : str
         How the parameters were matched.
+    refit : ThreeLevelRefit or None
+        The exact 3LS model fitted to the four-well M(T, B) (None if it did not converge).
     """
 
     temperature_K: np.ndarray
@@ -45,6 +110,7 @@ class FourWellResult:
     shape_ratio: np.ndarray
     verdict: str
     matching: str
+    refit: ThreeLevelRefit | None = None
 
 
 def four_well_verdict(ratio, close=0.05, same_shape=1.10):
@@ -100,4 +166,7 @@ def compare_four_well(material=Material(), settings=FourWellSettings()):
     matching = (f"same n_ATS = {material.density_per_g:.4g}/g, D_min = {material.D_min_K:g} K, "
                 f"D_max = {D_max:g} K, D0 = {D0_min:.4g}..{D0_max:.4g} K, (Q/e) S = {qs:g} A^2 per loop/face; "
                 f"P* = {material.P_star:.4g} (3LS, d alpha) and P*/2 (four-well, d Omega)")
-    return FourWellResult(T, B, m3, m4, ratio, shape, four_well_verdict(ratio), matching)
+    refit = refit_three_level(T, B, m4, material)
+    verdict = four_well_verdict(ratio) + ("; " + refit.message if refit is not None
+                                          else "; the exact 3LS model refitted to it did not converge")
+    return FourWellResult(T, B, m3, m4, ratio, shape, verdict, matching, refit)

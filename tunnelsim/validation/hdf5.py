@@ -136,7 +136,10 @@ def _four_well_group(r):
         ("magnetization_four_well", r.magnetization_four_well, _EMU_PER_G, "four-well ensemble (temperature, field)"),
         ("ratio", r.ratio, _DIMENSIONLESS, "M_4w/M_3LS"),
         ("shape_ratio", r.shape_ratio, _DIMENSIONLESS, "ratio of curves normalised at the lowest temperature"),
-    ], {"verdict": r.verdict, "matching": r.matching})
+    ], {"verdict": r.verdict, "matching": r.matching,
+        "refit_three_level": json.dumps(None if r.refit is None else {
+            "parameters": r.refit.parameters, "moved": r.refit.moved, "max_residual": r.refit.max_residual,
+            "chi2_reduced": r.refit.chi2_reduced})})
 
 
 #: part -> ``([(name, array, units, long_name)], {attr: value})`` of its HDF5 group
