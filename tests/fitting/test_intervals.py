@@ -82,6 +82,8 @@ def test_refit_cap_is_respected_and_an_unclosed_end_is_flagged(ll_data, ll_fit):
     assert (p.ci68[1] - p.value) / p.stderr == pytest.approx(1.0, abs=1e-3)
     assert any("95 % interval above the value not closed (the refit budget (2) was spent)" in f for f in p.flags)
     assert p.ci95[1] == pytest.approx(p.ci68[1])  # the farthest point with Delta chi2 < 3.84
+    ci95, ci68 = p.interval("ci95"), p.interval("ci68")
+    assert ci95.high_open and not ci68.high_open  # reaches at least that far: not a closed end
 
 
 def test_a_lower_chi2_found_by_a_refit_is_returned_and_flagged(ll_data, ll_fit):

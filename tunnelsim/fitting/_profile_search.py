@@ -296,7 +296,7 @@ class _Profiler:
                     stop_reason, "the profile is not monotonic")
                 flags.append(f"{pct} interval {word} the value not closed ({why}): reported at the farthest "
                              f"point with Delta chi2 < {t:.3g}, {far.theta:.4g}")
-                ends[(label, side)] = (far.theta, False)
+                ends[(label, side)] = (far.theta, True)  # open: the interval reaches at least this far
         return spent, [q for q in pts if q is not best], ends
 
 

@@ -29,6 +29,9 @@ parameter). An end that does not close there is *open*: it is reported at the bo
 positive parameter, ``+-inf`` for an unbounded one, JSON null) and flagged. ``n_ATS_per_g``
 upwards also stops where the ``D0`` width reaches its floor (``ln(D0QS_max/D0QS_min) ~ 1e-6``, a
 single ``D0``): beyond it ``n_ATS = A/L`` is unbounded and the profile is flat.
+An end the refit budget did not close (or where a refit failed) is open too: it is reported at the
+farthest point refitted with ``Delta chi^2`` below the threshold, so the interval reaches at least
+that far, and flagged.
 
 **A better fit.** If a refit reaches a chi^2 lower than the best fit's by more than 0.01 (in
 ``Delta chi^2`` units) the fit was not at its minimum: the lowest such refit is kept in

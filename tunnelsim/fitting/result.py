@@ -35,7 +35,9 @@ class ProfileInterval:
     low, high : float
         The ends. An end the search could not close (``Delta chi^2`` stays below the threshold up to
         the search limit) is *open* and reported at the parameter's bound: 0 for a positive
-        parameter, ``-inf``/``inf`` for an unbounded one, or a user bound.
+        parameter, ``-inf``/``inf`` for an unbounded one, or a user bound; an end the refit budget did
+        not close is open and reported at the farthest point refitted below the threshold (the
+        interval reaches at least that far).
     low_open, high_open : bool
         Whether that end is open.
     """
