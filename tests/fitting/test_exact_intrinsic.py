@@ -73,12 +73,6 @@ def test_polar_spectrum_matches_eigh(rng):
         assert np.max(np.abs(magnetisation(levels, slopes) - magnetisation(ref.levels, ref.slopes)) / D0) < 1e-11
 
 
-def test_exp_neg_matches_numpy():
-    x = np.concatenate([np.linspace(0.0, 50.0, 5001), np.geomspace(1e-12, 699.0, 2001)])
-    assert np.max(np.abs(quad.exp_neg(x) / np.exp(-x) - 1.0)) < 1e-14
-    assert np.all(quad.exp_neg(np.array([700.0, 1e5, 1e300])) == 0.0)
-
-
 @pytest.mark.parametrize("n", [2, 3, 5, 9])
 def test_lobatto_and_radau_degrees(n):
     """Gauss-Lobatto (both ends) is exact to degree 2n-3, right Gauss-Radau (node +1) to 2n-2."""

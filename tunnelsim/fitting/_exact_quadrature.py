@@ -37,7 +37,7 @@ In units of ``a = sqrt(p / 3)``: the isolated root ``mu_0 = 2 sign(q) z``, ``4 z
 ``q' = -2 D0^3 sin(phi)``, the pair's written with ``rho = 2 D0^3 sin(phi) / sqrt(Delta)``
 (bounded by ``1/sqrt(27)``) so that nothing divides by the vanishing gap of a near-degenerate
 pair. Everything is branch-free (the inner loop over ``alpha`` vectorises), the Boltzmann factors
-use :func:`_exp_neg` (Cody-Waite reduction, Taylor polynomial, power of two from its bits).
+use the kernels' vectorisable :func:`tunnelsim.kernels._common._exp_neg`.
 """
 
 from __future__ import annotations
@@ -49,9 +49,10 @@ import numba
 import numpy as np
 from numpy.polynomial import legendre as _leg
 
+from ..kernels._common import _exp_neg
+
 __all__ = [
     "alpha_half_rule",
-    "exp_neg",
     "gauss_legendre",
     "gauss_lobatto",
     "gauss_radau_right",
@@ -122,57 +123,6 @@ def alpha_half_rule(n_half):
     return 0.5 * (t + 1.0), 0.5 * w
 
 
-# --------------------------------------------------------------------------- exp(-x)
-_LOG2E = 1.4426950408889634
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-_TWO52 = 4503599627370496.0
-_EXP_BITS = 0x4330000000000000
-_EXP_CUT = 700.0  # exp(-x) < 1e-304 beyond: taken as 0
-
-
-@numba.njit(inline="always", **_JIT)
-def _exp_neg(x):
-    """``exp(-x)`` for ``x >= 0`` (0 beyond 700), a few ulp; branch-free so loops over it vectorise."""
-    xc = min(x, _EXP_CUT)
-    kf = np.floor(xc * _LOG2E + 0.5)
-    r = (kf * _LN2_HI - xc) + kf * _LN2_LO  # -x + k ln 2, |r| <= ln(2)/2
-    poly = 1.0 / 6227020800.0
-    poly = poly * r + 1.0 / 479001600.0
-    poly = poly * r + 1.0 / 39916800.0
-    poly = poly * r + 1.0 / 3628800.0
-    poly = poly * r + 1.0 / 362880.0
-    poly = poly * r + 1.0 / 40320.0
-    poly = poly * r + 1.0 / 5040.0
-    poly = poly * r + 1.0 / 720.0
-    poly = poly * r + 1.0 / 120.0
-    poly = poly * r + 1.0 / 24.0
-    poly = poly * r + 1.0 / 6.0
-    poly = poly * r + 0.5
-    poly = poly * r + 1.0
-    poly = poly * r + 1.0
-    bits = np.float64((1023.0 - kf) + _TWO52).view(np.int64) - _EXP_BITS  # 2^-k, k <= 1010
-    value = poly * np.int64(bits << 52).view(np.float64)
-    return value if x < _EXP_CUT else 0.0
-
-
-@numba.njit(**_JIT)
-def _exp_neg_array(x, out):
-    for i in range(x.size):
-        out[i] = _exp_neg(x[i])
-
-
-def exp_neg(x):
-    """``exp(-x)`` of the kernels for ``x >= 0`` (for tests)."""
-    flat = np.ascontiguousarray(x, dtype=float).ravel()
-    if np.any(~(flat >= 0)):
-        raise ValueError("x must be >= 0 and not NaN")
-    out = np.empty_like(flat)
-    _exp_neg_array(flat, out)
-    return out.reshape(np.shape(x))
-
-
-# --------------------------------------------------------------------------- one system
 @numba.njit(inline="always", **_JIT)
 def _levels_slopes(d, d0, c3, s3, cphi, sphi):
     """Normalised spectrum of Eq. 6 from ``d = D/a``, ``d0 = D0/a``, ``a = sqrt(D0^2 + D^2/6)``.
