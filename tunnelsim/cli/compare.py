@@ -17,7 +17,7 @@ import shlex
 from pathlib import Path
 
 from ._common import EXIT_NOT_CONVERGED, PROG
-from .fit import add_interval_options
+from .fit import add_data_options, add_interval_options
 
 __all__ = ["register"]
 
@@ -92,13 +92,7 @@ def register(subparsers):
     p.add_argument("--fix", metavar="NAME=VALUE", nargs="+", action="extend", default=[],
                    help="hold parameters fixed in every model that has them")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
-    mass = p.add_mutually_exclusive_group()
-    mass.add_argument("--mass-mg", type=float, default=None, help="sample mass in mg (MPMS .dat files)")
-    mass.add_argument("--mass-g", type=float, default=None, help="sample mass in g (MPMS .dat files)")
-    p.add_argument("--moment-column", metavar="NAME", default=None, help="MPMS moment column to use")
-    p.add_argument("--P-star", dest="P_star", type=float, default=None,
-                   help="P* of Eq. 8 (default: the parameter file's, else 1/(2 pi))")
-    p.add_argument("--T0-K", dest="T0_K", type=float, default=None, help="reference temperature of Eq. 15 (K)")
+    add_data_options(p)
     p.add_argument("--max-nfev", type=int, default=None, help="budget of model evaluations of each fit")
     add_interval_options(p, default_on=False)
     p.set_defaults(handler=_cmd_compare)

@@ -251,6 +251,17 @@ def _per_run(args, data, header):
     return 0
 
 
+def add_data_options(p):
+    """Options shared by ``fit`` and ``compare``: the sample mass and moment column of MPMS files, P*, T0."""
+    mass = p.add_mutually_exclusive_group()
+    mass.add_argument("--mass-mg", type=float, default=None, help="sample mass in mg (MPMS .dat files)")
+    mass.add_argument("--mass-g", type=float, default=None, help="sample mass in g (MPMS .dat files)")
+    p.add_argument("--moment-column", metavar="NAME", default=None, help="MPMS moment column to use")
+    p.add_argument("--P-star", dest="P_star", type=float, default=None,
+                   help="P* of Eq. 8 (default: the parameter file's, else 1/(2 pi))")
+    p.add_argument("--T0-K", dest="T0_K", type=float, default=None, help="reference temperature of Eq. 15 (K)")
+
+
 def _add_synth(subparsers):
     p = subparsers.add_parser(
         "synth",
@@ -296,13 +307,7 @@ def _add_fit(subparsers):
     p.add_argument("--plots", metavar="DIR", type=Path, default=None, help="write figures (PNG) into DIR")
     p.add_argument("--per-run", action="store_true", help="fit each run alone with the LL model (--model ll)")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
-    mass = p.add_mutually_exclusive_group()
-    mass.add_argument("--mass-mg", type=float, default=None, help="sample mass in mg (MPMS .dat files)")
-    mass.add_argument("--mass-g", type=float, default=None, help="sample mass in g (MPMS .dat files)")
-    p.add_argument("--moment-column", metavar="NAME", default=None, help="MPMS moment column to use")
-    p.add_argument("--P-star", dest="P_star", type=float, default=None,
-                   help="P* of Eq. 8 (default: the parameter file's, else 1/(2 pi))")
-    p.add_argument("--T0-K", dest="T0_K", type=float, default=None, help="reference temperature of Eq. 15 (K)")
+    add_data_options(p)
     p.add_argument("--eq10-prefactor", choices=("corrected", "seed"), default="corrected",
                    help="Eq. 10 prefactor of the etm/etm11 models: corrected pi P* n/(2B) (default) or the seed's "
                    "printed pi P* n/B (n_ATS then comes out half as large); stated in the output")
