@@ -280,6 +280,36 @@ def _axis_line(label, arr, unit, extra=""):
     return f"  {label:<12} {arr.size} points, {arr.min():.6g} .. {arr.max():.6g} {unit}{extra}"
 
 
+def summary_document(path):
+    """A JSON-ready summary of a result set (``tunnelsim info FILE --json``).
+
+    Returns
+    -------
+    dict
+        ``kind`` ("result_set"), ``title``, ``temperature_K`` and ``field_T`` (``n``, ``min``,
+        ``max``), ``observables`` (name -> ``units``, ``min``, ``max``, ``max_error``) and the
+        file's attributes.
+    """
+    rs = read_result(path)
+
+    def span(a):
+        finite = a[np.isfinite(a)]
+        return (float(finite.min()), float(finite.max())) if finite.size else (None, None)
+
+    observables = {}
+    for name, value in rs.values.items():
+        lo, hi = span(value)
+        err = rs.errors[name]
+        observables[name] = {"units": rs.units[name], "long_name": rs.long_names[name], "min": lo, "max": hi,
+                             "max_error": float(np.nanmax(err)) if np.any(np.isfinite(err)) else None}
+    axes = {label: {"n": int(a.size), "min": float(a.min()), "max": float(a.max())}
+            for label, a in (("temperature_K", rs.temperature_K), ("field_T", rs.field_T))}
+    attrs = {k: (v if isinstance(v, (str, int, float, bool, list, dict, type(None))) else str(v))
+             for k, v in rs.attrs.items()}
+    return {"kind": "result_set", "source": str(path), "title": rs.attrs.get("title"), **axes,
+            "observables": observables, "attributes": attrs}
+
+
 def summary(path):
     """A human-readable summary of a result set: title, dimensions, observables, provenance.
 

@@ -21,6 +21,8 @@ from types import MappingProxyType
 
 import numpy as np
 
+from .textfile import decode_text
+
 __all__ = ["AXIS_SCALES", "SchemaError", "Section", "describe", "parse_toml", "read_text"]
 
 #: Spacings of an axis given as ``{start, stop, num, scale}``.
@@ -61,7 +63,7 @@ def describe(value):
 
 
 def read_text(path, what, error=SchemaError):
-    """The UTF-8 text of an input file.
+    """The text of an input file: UTF-8, a byte-order mark allowed (:func:`tunnelsim.textfile.decode_text`).
 
     Parameters
     ----------
@@ -78,7 +80,7 @@ def read_text(path, what, error=SchemaError):
     Raises
     ------
     SchemaError
-        ``error``, if the file cannot be read or is not UTF-8.
+        ``error``, if the file cannot be read or is not UTF-8 text (UTF-16, binary, Latin-1).
     """
     source = str(path)
     try:
@@ -86,9 +88,9 @@ def read_text(path, what, error=SchemaError):
     except OSError as exc:
         raise error(f"{source}: cannot read {what}: {exc.strerror or exc}") from None
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise error(f"{source}: {what} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+        return decode_text(data, source, what)[0]
+    except ValueError as exc:
+        raise error(str(exc)) from None
 
 
 def parse_toml(text, source, error=SchemaError):

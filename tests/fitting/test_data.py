@@ -54,7 +54,8 @@ def test_grouping_tolerates_drift_and_labels_runs():
     assert [(r.kind, r.start, r.stop) for r in runs] == [("M_vs_T", 0, 4), ("M_vs_H", 4, 8)]
     assert runs[0].fixed_value == pytest.approx(10000.5)
     assert runs[1].fixed_value == pytest.approx(4.505)
-    assert runs[0].label == "M vs T at H = 10 kOe" and runs[1].label == "M vs H at T = 4.505 K"
+    assert runs[0].label == "M vs T at H = 10 kOe (warming)"
+    assert runs[1].label == "M vs H at T = 4.505 K (H increasing)"
 
 
 def test_grouping_splits_consecutive_runs_of_the_same_kind():
@@ -175,14 +176,14 @@ def test_mpms_xl_file(tmp_path):
 
 
 @pytest.mark.parametrize("columns, rows, kwargs, expected", [
-    pytest.param("Temperature (K),Moment (emu)", ["2,1e-3", "3,1e-3"], {"mass_g": 1.0}, "missing column field",
+    pytest.param("Temperature (K),Moment (emu)", ["2,1e-3", "3,1e-3"], {"mass_g": 1.0}, "no field column; expected one of",
                  id="no-field"),
     pytest.param("Temperature (K),Magnetic Field (Oe),Voltage", ["2,1,1", "3,1,1"], {"mass_g": 1.0},
-                 "missing column moment", id="no-moment"),
+                 "no moment column", id="no-moment"),
     pytest.param("Temperature (K),Magnetic Field (Oe),Moment (emu)", ["2,1000,1e-3", "3,1000,x"], {"mass_g": 1.0},
-                 "row 2 (line 10), column 'Moment (emu)': expected a number, got 'x'", id="non-numeric"),
+                 "line 10, column 'Moment (emu)': expected a number, got 'x'", id="non-numeric"),
     pytest.param("Temperature (K),Magnetic Field (Oe),Moment (emu)", ["2,1000,1e-3", "-1,1000,1e-3"],
-                 {"mass_g": 1.0}, "row 2 (line 10), column T_K: must be > 0", id="negative-T"),
+                 {"mass_g": 1.0}, "row 2 (line 10), column 'Temperature (K)': must be > 0", id="negative-T"),
 ])
 def test_bad_mpms_file_one_line(tmp_path, columns, rows, kwargs, expected):
     with pytest.raises(DataError) as exc:
@@ -195,9 +196,12 @@ def test_mpms_needs_a_data_section_and_one_mass(tmp_path):
     path.write_text("[Header]\nTITLE,x\n")
     with pytest.raises(DataError, match=r"no \[Data\] section"):
         datafiles.read_mpms_dat(path, mass_mg=1.0)
-    for kwargs in ({}, {"mass_mg": 1.0, "mass_g": 1.0}, {"mass_mg": -1.0}):
+    for kwargs in ({"mass_mg": 1.0, "mass_g": 1.0}, {"mass_mg": -1.0}):
         with pytest.raises(ValueError, match="mass"):
             datafiles.read_mpms_dat(path, **kwargs)
+    path.write_text("[Header]\nTITLE,x\n[Data]\nTemperature (K),Field (Oe),Long Moment (emu)\n2,1,1\n3,1,1\n")
+    with pytest.raises(DataError, match="no sample mass .the header gives none.: give --mass-mg or --mass-g"):
+        datafiles.read_mpms_dat(path)
 
 
 def test_read_data_rejects_a_mass_for_csv(tmp_path):

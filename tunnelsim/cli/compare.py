@@ -17,7 +17,8 @@ import shlex
 from pathlib import Path
 
 from ._common import EXIT_NOT_CONVERGED, PROG
-from .fit import add_data_options, add_interval_options
+from ._data import add_data_options, read_data_from_args
+from .fit import add_interval_options
 
 __all__ = ["register"]
 
@@ -26,10 +27,9 @@ def _cmd_compare(args, argv):
     from .. import __version__
     from ..fitting import write_json
     from ..fitting.compare import compare_models, format_comparison, parse_model_list
-    from ..fitting.data import read_data
     from ..fitting.parameters import load_parameter_file
     from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
-    from .fit import _parse_fix, check_outputs, check_profile_refits, warn_reduced_chi2
+    from .fit import _parse_fix, check_outputs, check_profile_refits, data_document, data_line, warn_reduced_chi2
 
     check_outputs(args.output, args.plots, args.force)
     models = parse_model_list(args.models)
@@ -37,10 +37,11 @@ def _cmd_compare(args, argv):
     if args.max_nfev is not None and args.max_nfev < 1:
         raise ValueError(f"--max-nfev must be >= 1, got {args.max_nfev}")
     check_profile_refits(args.profile_refits)
-    data = read_data(args.data, mass_mg=args.mass_mg, mass_g=args.mass_g, moment_column=args.moment_column)
+    data = read_data_from_args(args)
     pf = load_parameter_file(args.params) if args.params else None
     P_star = args.P_star if args.P_star is not None else (pf.P_star if pf else DEFAULT_P_STAR)
     T0_K = args.T0_K if args.T0_K is not None else (pf.T0_K if pf else DEFAULT_T0_K)
+    print(data_line(data), flush=True)
     print(f"data: {data.source}: {data.n_points} points in {len(data.runs)} runs", flush=True)
     comparison = compare_models(data, models, start=dict(pf.parameters) if pf else None, fixed=fixed,
                                 P_star=P_star, T0_K=T0_K, max_nfev=args.max_nfev,
@@ -49,8 +50,7 @@ def _cmd_compare(args, argv):
     print(format_comparison(comparison))
     if args.output is not None:
         document = comparison.to_dict()
-        document.update({"data": {"source": data.source, "n_points": data.n_points,
-                                  "runs": [r.to_dict() for r in data.runs]},
+        document.update({"data": data_document(data),
                          "settings": {"P_star": P_star, "T0_K": T0_K},
                          "command": shlex.join([PROG, *argv]), "tunnelsim_version": __version__})
         print(f"result: {write_json(args.output, document, force=args.force)}")
@@ -79,7 +79,7 @@ def register(subparsers):
         "reason. Exit 0 if at least one model converged, 1 if none did, 2 on bad input.",
     )
     p.add_argument("data", metavar="DATA", type=Path, help="CSV (T_K,H_Oe,M_emu_per_g[,sigma_emu_per_g]) or "
-                   "Quantum Design MPMS .dat (needs --mass-mg or --mass-g)")
+                   "Quantum Design .dat (MPMS XL, MPMS3, PPMS VSM; mass from the header or --mass-mg)")
     p.add_argument("--models", metavar="LIST", default="ll,etm",
                    help="comma-separated models among ll, etm, etm11, exact (default ll,etm)")
     p.add_argument("-o", "--output", metavar="OUT", type=Path, default=None,

@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 from ._common import EXIT_NOT_CONVERGED, PROG
+from ._data import add_data_options, read_data_from_args
 
 __all__ = ["REDUCED_CHI2_WARNING", "register"]
 
@@ -117,7 +118,9 @@ def starting_values(data, model, pf, fixed, P_star, T0_K, params_path=None, pref
     names = model_parameter_names(model, eq15)
     file_known, file_fixed = split_start(pf)
     held_fixed = {**{n: v for n, v in file_fixed.items() if n in names}, **{n: v for n, v in fixed.items()}}
-    check_determinable(data, model, len([n for n in names if n not in held_fixed]))
+    n_varied = len([n for n in names if n not in held_fixed])
+    check_determinable(data, model, n_varied)
+    check_distinct_points(data, model, n_varied)
     if all(n in start or n in fixed for n in names):
         return start, [], None
     estimate = estimate_start(data, model, known={n: v for n, v in file_known.items() if n not in fixed},
@@ -131,9 +134,18 @@ def starting_values(data, model, pf, fixed, P_star, T0_K, params_path=None, pref
     return merged, lines, estimate
 
 
+def check_distinct_points(data, model, n_varied):
+    """Refuse data with fewer distinct (T, H) set points than varied parameters (e.g. repeated readings kept)."""
+    import numpy as np
+
+    pairs = np.unique(np.stack([data.temperature_K, data.field_Oe]), axis=1).shape[1]
+    if pairs < n_varied:
+        raise ValueError(f"{data.source}: {pairs} distinct (T, H) point{'s' if pairs != 1 else ''} for {n_varied} "
+                         f"varied parameters of model {model}: the data cannot determine them")
+
+
 def _cmd_fit(args, argv):
     from .. import __version__
-    from ..fitting.data import read_data
     from ..fitting import FitConvergenceError, fit_with_intervals, write_json
     from ..fitting.parameters import load_parameter_file
     from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
@@ -148,12 +160,12 @@ def _cmd_fit(args, argv):
     if args.per_run and (args.model != "ll" or fixed or args.params):
         raise ValueError("--per-run fits each run with the Larmor-Langevin model alone: use it with --model ll "
                          "and without --params or --fix")
-    data = read_data(args.data, mass_mg=args.mass_mg, mass_g=args.mass_g, moment_column=args.moment_column)
+    data = read_data_from_args(args)
     pf = load_parameter_file(args.params) if args.params else None
     P_star = args.P_star if args.P_star is not None else (pf.P_star if pf else DEFAULT_P_STAR)
     T0_K = args.T0_K if args.T0_K is not None else (pf.T0_K if pf else DEFAULT_T0_K)
-    header = {"data": {"source": data.source, "n_points": data.n_points, "runs": [r.to_dict() for r in data.runs]},
-              "command": shlex.join([PROG, *argv]), "tunnelsim_version": __version__}
+    header = {"data": data_document(data), "command": shlex.join([PROG, *argv]), "tunnelsim_version": __version__}
+    print(data_line(data), flush=True)
     if args.per_run:
         return _per_run(args, data, header)
     start, lines, estimate = starting_values(data, args.model, pf, fixed, P_star, T0_K, args.params)
@@ -179,10 +191,11 @@ def _cmd_fit(args, argv):
         return EXIT_NOT_CONVERGED
     print(f"data: {data.source}: {data.n_points} points in {len(data.runs)} runs")
     print(result.summary())
-    warn_reduced_chi2(result)
+    warnings = warn_reduced_chi2(result)
     if args.output is not None:
         document = result.to_dict()
         document.update(header)
+        document["warnings"] = warnings
         if estimate is not None:
             document["start"] = estimate.to_dict()
         if scan is not None:
@@ -217,10 +230,37 @@ def check_profile_refits(n):
 
 
 def warn_reduced_chi2(result, label=""):
-    """One line on stderr when a fit to data with sigma has a reduced chi^2 above :data:`REDUCED_CHI2_WARNING`."""
+    """One line on stderr when a fit to data with sigma has a reduced chi^2 above :data:`REDUCED_CHI2_WARNING`.
+
+    Returns
+    -------
+    list of dict
+        ``[{"flag": "reduced_chi2_high", "message": ...}]`` for the JSON, or ``[]``.
+    """
     if result.weighted and result.chi2_reduced > REDUCED_CHI2_WARNING:
-        print(f"{PROG}: warning: {label}reduced chi2 = {result.chi2_reduced:.4g} > {REDUCED_CHI2_WARNING:g}: the "
-              "model does not describe the data within their sigma (or sigma is underestimated)", file=sys.stderr)
+        message = (f"{label}reduced chi2 = {result.chi2_reduced:.4g} > {REDUCED_CHI2_WARNING:g}: the model does "
+                   "not describe the data within their sigma (or sigma is underestimated)")
+        print(f"{PROG}: warning: {message}", file=sys.stderr)
+        return [{"flag": "reduced_chi2_high", "message": message}]
+    return []
+
+
+def data_document(data):
+    """The data set's entry of a result JSON: source, points, runs and what the reader made of the file."""
+    doc = {"source": data.source, "n_points": data.n_points, "runs": [r.to_dict() for r in data.runs]}
+    if data.reading is not None:
+        doc["reading"] = data.reading.to_dict()
+    return doc
+
+
+def data_line(data):
+    """One line on how the data were read: points, mass, errors."""
+    r = data.reading
+    if r is None:
+        return f"read: {data.source}: {data.n_points} points"
+    mass = f"; mass {r.mass_g * 1e3:.6g} mg ({r.mass_source})" if r.mass_g is not None else ""
+    skipped = f", {r.n_skipped} rows skipped" if r.n_skipped else ""
+    return f"read: {data.source}: {data.n_points} points{skipped}{mass}; {r.errors.removeprefix('errors: ')}"
 
 
 def _fit_plots(directory, data, result, P_star, T0_K, iron_scan=None):
@@ -249,17 +289,6 @@ def _per_run(args, data, header):
         for path in save_fit_plots(args.plots, data, per_run_rows=rows):
             print(f"plot: {path}")
     return 0
-
-
-def add_data_options(p):
-    """Options shared by ``fit`` and ``compare``: the sample mass and moment column of MPMS files, P*, T0."""
-    mass = p.add_mutually_exclusive_group()
-    mass.add_argument("--mass-mg", type=float, default=None, help="sample mass in mg (MPMS .dat files)")
-    mass.add_argument("--mass-g", type=float, default=None, help="sample mass in g (MPMS .dat files)")
-    p.add_argument("--moment-column", metavar="NAME", default=None, help="MPMS moment column to use")
-    p.add_argument("--P-star", dest="P_star", type=float, default=None,
-                   help="P* of Eq. 8 (default: the parameter file's, else 1/(2 pi))")
-    p.add_argument("--T0-K", dest="T0_K", type=float, default=None, help="reference temperature of Eq. 15 (K)")
 
 
 def _add_synth(subparsers):
@@ -293,7 +322,7 @@ def _add_fit(subparsers):
         "alone, as the seed's Tables 1 and 2. A fit that does not converge exits with code 1.",
     )
     p.add_argument("data", metavar="DATA", type=Path, help="CSV (T_K,H_Oe,M_emu_per_g[,sigma_emu_per_g]) or "
-                   "Quantum Design MPMS .dat (needs --mass-mg or --mass-g)")
+                   "Quantum Design .dat (MPMS XL, MPMS3, PPMS VSM; mass from the header or --mass-mg)")
     p.add_argument("--model", metavar="MODEL", default="etm",
                    help="ll (Larmor-Langevin only), etm (Eq. 10), etm11 (Eq. 11, needs charge_area_A2) or exact "
                    "(the exact ATS ensemble, needs charge_area_A2); default etm")

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ._common import PROG
+from ._data import add_reader_options, read_data_from_args
 
 __all__ = ["register"]
 
@@ -55,20 +56,53 @@ def _add_run(subparsers):
     p.set_defaults(handler=_cmd_run)
 
 
-def _cmd_info(args, argv):
-    from ..results import summary
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
-    print(summary(args.file))
+
+def _is_hdf5(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(8) == _HDF5_SIGNATURE
+    except OSError:
+        return Path(path).suffix.lower() in (".h5", ".hdf5")
+
+
+def _cmd_info(args, argv):
+    import json
+
+    if _is_hdf5(args.file):
+        if args.json:
+            from ..results import summary_document
+
+            print(json.dumps(summary_document(args.file), indent=2, default=str))
+        else:
+            from ..results import summary
+
+            print(summary(args.file))
+        return 0
+    from ..fitting.describe import data_summary, format_data_summary
+
+    args.data = Path(args.file)
+    data = read_data_from_args(args, quiet=True)  # warnings are part of the summary
+    if args.json:
+        print(json.dumps(data_summary(data), indent=2))
+    else:
+        print(format_data_summary(data))
     return 0
 
 
 def _add_info(subparsers):
     p = subparsers.add_parser(
         "info",
-        help="summarise a result set",
-        description="Print a result set's title, dimensions, observables (units, min/max) and provenance.",
+        help="summarise a result set or a data file",
+        description="For an HDF5 result set: its title, dimensions, observables (units, min/max) and provenance. "
+        "For a data file (CSV, Quantum Design .dat): what the reader made of it: points read and skipped (and "
+        "why), runs (kind, fixed value, range, points), the moment and error columns used, the mass and where it "
+        "came from. With --json, a JSON object on stdout.",
     )
-    p.add_argument("file", metavar="FILE", help="HDF5 result set")
+    p.add_argument("file", metavar="FILE", help="HDF5 result set or data file")
+    p.add_argument("--json", action="store_true", help="print a JSON object instead of text")
+    add_reader_options(p)
     p.set_defaults(handler=_cmd_info)
 
 

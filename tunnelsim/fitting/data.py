@@ -35,19 +35,27 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .._atomic import write_text_atomic
+from ..textfile import read_text_file
+from .qd_dat import read_qd_file
+from .reading import (REPEAT_MODES, DataError, ErrorModel, ReadReport, RepeatTolerance, apply_error_model,
+                      average_repeats)
 
 __all__ = [
     "CSV_COLUMNS",
     "DataError",
+    "ErrorModel",
     "GroupingTolerance",
     "MagnetizationData",
+    "ReadReport",
+    "RepeatTolerance",
     "Run",
+    "finish_points",
     "group_runs",
     "make_dataset",
     "read_csv",
@@ -60,23 +68,6 @@ __all__ = [
 CSV_COLUMNS = ("T_K", "H_Oe", "M_emu_per_g")
 CSV_SIGMA = "sigma_emu_per_g"
 _RUN_KINDS = ("M_vs_T", "M_vs_H")
-
-#: MPMS column names, most specific first.
-_MPMS_TEMPERATURE = ("Temperature (K)",)
-_MPMS_FIELD = ("Magnetic Field (Oe)", "Field (Oe)")
-#: moment column -> its error column
-_MPMS_MOMENT = {
-    "Long Moment (emu)": "Long Scan Std Dev",
-    "DC Moment (emu)": "DC Moment Err (emu)",
-    "DC Moment Free Ctr (emu)": "DC Moment Err Free Ctr (emu)",
-    "DC Moment Fixed Ctr (emu)": "DC Moment Err Fixed Ctr (emu)",
-    "Moment (emu)": "M. Std. Err. (emu)",
-}
-
-
-class DataError(ValueError):
-    """A data set is invalid; the message is one line naming the file, row and column."""
-
 
 @dataclass(frozen=True)
 class GroupingTolerance:
@@ -114,12 +105,19 @@ class Run:
         Mean field (Oe) of an M vs T run, mean temperature (K) of an M vs H run.
     start, stop : int
         The run is ``slice(start, stop)`` of the data set's points.
+    branch : str
+        The sweep: ``warming`` / ``cooling`` (M vs T; ``ZFC``, ``FC cooling``, ``FC warming`` where
+        runs at one field follow each other as in that protocol: a warming run followed by runs at
+        its field is ``ZFC``, a cooling run among them ``FC cooling``, a warming run after one at its
+        field ``FC warming``), ``H increasing`` / ``H decreasing`` (M vs H),
+        or ``""`` when the swept quantity does not move.
     """
 
     kind: str
     fixed_value: float
     start: int
     stop: int
+    branch: str = field(default="", compare=False)
 
     @property
     def indices(self):
@@ -133,14 +131,16 @@ class Run:
     @property
     def label(self):
         """A short description, e.g. ``M vs T at H = 10 kOe`` or ``M vs H at T = 4.5 K``."""
+        branch = f" ({self.branch})" if self.branch else ""
         if self.kind == "M_vs_T":
-            return f"M vs T at H = {self.fixed_value / 1e3:.4g} kOe"
-        return f"M vs H at T = {self.fixed_value:.4g} K"
+            return f"M vs T at H = {self.fixed_value / 1e3:.4g} kOe{branch}"
+        return f"M vs H at T = {self.fixed_value:.4g} K{branch}"
 
     def to_dict(self):
         unit = "Oe" if self.kind == "M_vs_T" else "K"
         return {"kind": self.kind, "fixed_value": self.fixed_value, "fixed_unit": unit,
-                "start": self.start, "stop": self.stop, "label": self.label}
+                "start": self.start, "stop": self.stop, "n_points": self.n_points, "branch": self.branch,
+                "label": self.label}
 
 
 @dataclass(frozen=True)
@@ -160,7 +160,9 @@ class MagnetizationData:
     source : str
         Where the data came from (a file name or a description).
     notes : tuple of str
-        Provenance: CSV comment lines, or the MPMS columns and mass used.
+        Provenance: CSV comment lines, or the instrument columns and mass used.
+    reading : ReadReport or None
+        What the reader made of the file (None for a data set built in memory).
     """
 
     temperature_K: np.ndarray
@@ -170,6 +172,7 @@ class MagnetizationData:
     runs: tuple
     source: str = "<data>"
     notes: tuple = ()
+    reading: object = field(default=None, compare=False, repr=False)
 
     @property
     def n_points(self):
@@ -180,7 +183,7 @@ class MagnetizationData:
         s = run.indices
         sigma = None if self.sigma_emu_per_g is None else self.sigma_emu_per_g[s]
         return MagnetizationData(self.temperature_K[s], self.field_Oe[s], self.magnetization_emu_per_g[s],
-                                 sigma, (Run(run.kind, run.fixed_value, 0, run.n_points),),
+                                 sigma, (Run(run.kind, run.fixed_value, 0, run.n_points, run.branch),),
                                  f"{self.source} [{run.label}]")
 
     def runs_of_kind(self, kind):
@@ -192,6 +195,57 @@ class MagnetizationData:
 
 def _within(x, ref, abs_tol, rel_tol):
     return abs(x - ref) <= abs_tol + rel_tol * abs(ref)
+
+
+def _sweep_end(x, i, stop, abs_tol, rel_tol):
+    """End (exclusive) of the monotonic sweep of ``x`` from ``i`` within ``[i, stop)``, and its direction.
+
+    The sweep reverses where ``x`` falls back from its extreme by more than ``abs + rel |extreme|``;
+    the extreme point ends the sweep. A reversal that would leave a single point is not a cut.
+    Direction +1 (rising), -1 (falling) or 0 (``x`` stays within the tolerance of ``x[i]``).
+    """
+    direction, lo, hi, lo_k, hi_k = 0, x[i], x[i], i, i
+    for k in range(i + 1, stop):
+        if x[k] > hi:
+            hi, hi_k = x[k], k
+        if x[k] < lo:
+            lo, lo_k = x[k], k
+        if direction == 0:
+            if hi - x[i] > abs_tol + rel_tol * abs(x[i]):
+                direction = 1
+            elif x[i] - lo > abs_tol + rel_tol * abs(x[i]):
+                direction = -1
+            else:
+                continue
+        ext, ext_k = (hi, hi_k) if direction > 0 else (lo, lo_k)
+        if direction * (ext - x[k]) > abs_tol + rel_tol * abs(ext):
+            return (ext_k + 1, direction) if stop - (ext_k + 1) >= 2 else (stop, direction)
+    return stop, direction
+
+
+def _branches(runs, T, tol):
+    """Name each run's sweep; M vs T runs at one field in a row follow the ZFC / FC protocol's names."""
+    named = []
+    for k, (kind, value, start, stop, direction) in enumerate(runs):
+        if kind == "M_vs_H":
+            branch = {1: "H increasing", -1: "H decreasing"}.get(direction, "")
+        else:
+            branch = {1: "warming", -1: "cooling"}.get(direction, "")
+            same = [r for r in runs if r[0] == "M_vs_T"
+                    and abs(r[1] - value) <= tol.field_abs_Oe + tol.field_rel * abs(value)]
+            before = [r for r in same if r[2] < start]
+            prev = runs[k - 1] if k > 0 else None
+            prev_same = prev is not None and prev in same
+            if direction < 0 and (prev_same or any(r[4] > 0 for r in same if r[2] > start)):
+                branch = "FC cooling"
+            elif direction > 0 and prev_same and prev[4] < 0:
+                branch = "FC warming"
+            elif direction > 0 and not before and any(r[2] > start for r in same):
+                branch = "ZFC"
+            elif direction > 0 and prev_same:
+                branch = "FC warming"  # cooled at this field since the previous run
+        named.append(Run(kind, value, start, stop, branch))
+    return tuple(named)
 
 
 def group_runs(temperature_K, field_Oe, tolerance=GroupingTolerance(), row_names=None, source="<data>"):
@@ -236,25 +290,40 @@ def group_runs(temperature_K, field_Oe, tolerance=GroupingTolerance(), row_names
             raise DataError(f"{source}: {name}: a run of a single point ({why}); every run needs >= 2 points "
                             "at fixed H (M vs T) or fixed T (M vs H)")
         if j_H >= j_T:
-            runs.append(Run("M_vs_T", float(np.mean(H[i:stop])), i, stop))
+            stop, direction = _sweep_end(T, i, stop, tol.temperature_abs_K, tol.temperature_rel)
+            runs.append(("M_vs_T", float(np.mean(H[i:stop])), i, stop, direction))
         else:
-            runs.append(Run("M_vs_H", float(np.mean(T[i:stop])), i, stop))
+            stop, direction = _sweep_end(H, i, stop, tol.field_abs_Oe, tol.field_rel)
+            runs.append(("M_vs_H", float(np.mean(T[i:stop])), i, stop, direction))
         i = stop
-    return tuple(runs)
+    return _branches(runs, T, tol)
 
 
-def _check_values(name, values, row_names, source, positive=False):
+#: Largest magnitude accepted per column: far beyond any measurement, small enough that the model's
+#: sums of squares stay finite.
+VALUE_LIMITS = {"T_K": 1e6, "H_Oe": 1e9, "M_emu_per_g": 1e100, "sigma_emu_per_g": 1e100}
+
+
+def _check_values(name, values, row_names, source, positive=False, limit=None):
     bad = ~np.isfinite(values)
     if positive:
         bad |= ~(values > 0)
+    limit = VALUE_LIMITS.get(name, np.inf) if limit is None else limit
+    with np.errstate(invalid="ignore"):
+        bad |= np.abs(values) > limit
     if np.any(bad):
         k = int(np.argmax(bad))
-        what = "must be > 0" if positive and np.isfinite(values[k]) else "must be finite (no NaN or inf)"
+        if not np.isfinite(values[k]):
+            what = "must be finite (no NaN or inf)"
+        elif positive and not values[k] > 0:
+            what = "must be > 0"
+        else:
+            what = f"out of range (|value| <= {limit:g})"
         raise DataError(f"{source}: {row_names[k]}, column {name}: {what}, got {float(values[k])!r}")
 
 
 def make_dataset(temperature_K, field_Oe, magnetization_emu_per_g, sigma_emu_per_g=None, source="<data>",
-                 tolerance=GroupingTolerance(), row_names=None, notes=(), runs=None):
+                 tolerance=GroupingTolerance(), row_names=None, notes=(), runs=None, reading=None):
     """Check measured points and group them into runs.
 
     Parameters
@@ -273,6 +342,8 @@ def make_dataset(temperature_K, field_Oe, magnetization_emu_per_g, sigma_emu_per
         Free-form provenance (e.g. CSV comment lines).
     runs : sequence of Run, optional
         Known runs (consecutive, covering every point once); default: :func:`group_runs`.
+    reading : ReadReport, optional
+        What a reader made of the file.
 
     Returns
     -------
@@ -315,7 +386,7 @@ def make_dataset(temperature_K, field_Oe, magnetization_emu_per_g, sigma_emu_per
     for arr in arrays.values():
         arr.flags.writeable = False
     return MagnetizationData(arrays["T_K"], arrays["H_Oe"], arrays["M_emu_per_g"], arrays.get(CSV_SIGMA),
-                             runs, source, tuple(notes))
+                             runs, source, tuple(notes), reading)
 
 
 def _row_name(k, lineno):
@@ -354,7 +425,70 @@ def _parse_row(source, row_name, cells):
     return numbers
 
 
-def read_csv(path, tolerance=GroupingTolerance()):
+def _repeats_sentence(mode, n_groups, n_readings, n_points):
+    if mode == "keep":
+        return "kept as separate points (repeats='keep')"
+    if n_groups == 0:
+        return "none (no consecutive readings at one set point)"
+    return (f"{n_readings} readings at {n_groups} repeated set points averaged into one point each "
+            f"({n_points} points)")
+
+
+def finish_points(source, T, H, moment, sigma, names, report, *, unit="emu/g", mass_g=1.0,
+                  column_names=None, tolerance=GroupingTolerance(), error_model=None, repeats="average",
+                  repeat_tolerance=RepeatTolerance(), notes=()):
+    """Turn a reader's points into a data set: checks, repeated readings, error model, mass, runs.
+
+    Parameters
+    ----------
+    source : str
+    T, H, moment, sigma : numpy.ndarray
+        One entry per reading; ``moment`` and ``sigma`` in ``unit`` (``sigma`` NaN where none given).
+    names : list of str
+        Row names for messages.
+    report : ReadReport
+        Completed here (errors, repeats) and attached to the result.
+    unit : str, optional
+        Unit of ``moment`` (``emu`` for instrument files, ``emu/g`` for CSV).
+    mass_g : float, optional
+        Divides the moments (1 for data already per gram).
+    column_names : dict, optional
+        ``T``, ``H``, ``M`` -> the file's column names, for messages.
+    tolerance : GroupingTolerance, optional
+    error_model : ErrorModel, optional
+    repeats : {"average", "keep"}, optional
+    repeat_tolerance : RepeatTolerance, optional
+    notes : sequence of str, optional
+
+    Returns
+    -------
+    MagnetizationData
+    """
+    if repeats not in REPEAT_MODES:
+        raise ValueError(f"repeats must be one of {', '.join(REPEAT_MODES)}, got {repeats!r}")
+    cols = {"T": "T_K", "H": "H_Oe", "M": "M_emu_per_g", **(column_names or {})}
+    T, H, moment, sigma = (np.asarray(x, dtype=float) for x in (T, H, moment, sigma))
+    _check_values(cols["T"], T, names, source, positive=True, limit=VALUE_LIMITS["T_K"])
+    _check_values(cols["H"], H, names, source, limit=VALUE_LIMITS["H_Oe"])
+    _check_values(cols["M"], moment / mass_g, names, source, limit=VALUE_LIMITS["M_emu_per_g"])
+    n_readings = T.size
+    if repeats == "average":
+        T, H, moment, sigma, names, n_groups, n_rep = average_repeats(T, H, moment, sigma, names, repeat_tolerance)
+    else:
+        n_groups = n_rep = 0
+    report.repeats = _repeats_sentence(repeats, n_groups, n_rep, T.size)
+    sigma, report.errors = apply_error_model(moment, sigma, error_model, unit)
+    if n_groups and sigma is not None:
+        report.errors += (f" (the {n_groups} averaged points: the error of the mean from the readings' scatter "
+                          "and errors)")
+    if n_readings > 1 and T.size < 2:
+        raise DataError(f"{source}: {n_readings} readings at a single set point (T = {T[0]:g} K, H = {H[0]:g} Oe): "
+                        "a fit needs points at >= 2 set points")
+    return make_dataset(T, H, moment / mass_g, None if sigma is None else sigma / mass_g, source, tolerance,
+                        names, notes, reading=report)
+
+
+def read_csv(path, tolerance=GroupingTolerance(), error_model=None, repeats="average"):
     """Read a CSV data file (columns ``T_K,H_Oe,M_emu_per_g[,sigma_emu_per_g]``).
 
     Parameters
@@ -362,6 +496,10 @@ def read_csv(path, tolerance=GroupingTolerance()):
     path : str or os.PathLike
     tolerance : GroupingTolerance, optional
         Run grouping.
+    error_model : ErrorModel, optional
+        Errors for a file without ``sigma_emu_per_g`` (``absolute`` in emu/g).
+    repeats : {"average", "keep"}, optional
+        Consecutive readings at one set point (:mod:`tunnelsim.fitting.reading`).
 
     Returns
     -------
@@ -370,14 +508,17 @@ def read_csv(path, tolerance=GroupingTolerance()):
     Raises
     ------
     DataError
-        A missing, unknown or repeated column, a row of the wrong length, a bad value or a
-        single-point run, naming the row and column.
+        A file that is not UTF-8 text; a missing, unknown or repeated column, a row of the wrong
+        length, a bad value or a single-point run, naming the row and column.
     OSError
         If the file cannot be read.
     """
     path = Path(path)
     source = str(path)
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text, encoding = read_text_file(path, "data file")
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
     header, rows, notes = None, [], []
     for lineno, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
@@ -413,115 +554,83 @@ def read_csv(path, tolerance=GroupingTolerance()):
         for name, x in zip(header, _parse_row(source, row_name, zip(header, fields))):
             values[name].append(x)
         row_names.append(row_name)
+    if len(row_names) < 2:
+        raise DataError(f"{source}: {len(row_names)} data point{'s' if len(row_names) != 1 else ''}; "
+                        "a fit needs at least a run of 2")
+    report = ReadReport(source, "csv", None, encoding, ",", n_rows=len(rows))
+    report.moment_columns = {"M_emu_per_g": len(rows)}
     sigma = values.get(CSV_SIGMA)
-    return make_dataset(values["T_K"], values["H_Oe"], values["M_emu_per_g"], sigma, source, tolerance,
-                        row_names, notes)
-
-
-def _pick(header, candidates, source, what):
-    for name in candidates:
-        if name in header:
-            return name
-    expected = ", ".join(repr(c) for c in candidates)
-    raise DataError(f"{source}: [Data]: missing column {what}; expected one of {expected}")
-
-
-def _sample_mass_g(mass_mg, mass_g):
-    if (mass_mg is None) == (mass_g is None):
-        raise ValueError("give the sample mass once, in mg (mass_mg) or in g (mass_g)")
-    value, name = (mass_mg, "mass_mg") if mass_mg is not None else (mass_g, "mass_g")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value) * (1e-3 if mass_mg is not None else 1.0)
+    if sigma is not None:
+        _check_values(CSV_SIGMA, np.asarray(sigma, dtype=float), row_names, source, positive=True,
+                      limit=VALUE_LIMITS[CSV_SIGMA])
+        report.error_columns = {CSV_SIGMA: len(rows)}
+    else:
+        sigma = np.full(len(rows), np.nan)
+    return finish_points(source, values["T_K"], values["H_Oe"], values["M_emu_per_g"], sigma, row_names, report,
+                         tolerance=tolerance, error_model=error_model, repeats=repeats, notes=notes)
 
 
 def read_mpms_dat(path, mass_mg=None, mass_g=None, moment_column=None, use_errors=True,
-                  tolerance=GroupingTolerance()):
-    """Read a Quantum Design MPMS ``.dat`` file and convert moments to emu/g.
+                  tolerance=GroupingTolerance(), error_model=None, repeats="average"):
+    """Read a Quantum Design ``.dat`` file (MPMS XL, MPMS3, PPMS VSM) and convert moments to emu/g.
 
     Parameters
     ----------
     path : str or os.PathLike
-    mass_mg, mass_g : float
-        The sample mass, exactly one of them (> 0).
-    moment_column : str, optional
-        The moment column to use (default: see the module docstring).
+    mass_mg, mass_g : float, optional
+        The sample mass (at most one, > 0); default: the header's (:mod:`tunnelsim.fitting.qd_dat`).
+    moment_column : str or sequence of str, optional
+        The moment column, or several in order of preference (default: the per-row choice of
+        :data:`tunnelsim.fitting.qd_dat.MOMENT_PREFERENCE`).
     use_errors : bool, optional
-        Use the moment's error column as ``sigma`` when the file has it (default True).
+        Use the moment's error column where it gives an error > 0 (default True).
     tolerance : GroupingTolerance, optional
         Run grouping.
+    error_model : ErrorModel, optional
+        Errors (in emu) for points the file gives none for.
+    repeats : {"average", "keep"}, optional
+        Consecutive readings at one set point.
 
     Returns
     -------
     MagnetizationData
+        With ``reading`` saying what was read and skipped.
 
     Raises
     ------
     DataError
-        No ``[Data]`` section, a missing column, or a bad value (naming the row and column).
+        No ``[Data]`` section, a missing column, a bad value (naming the line and column), no mass.
     ValueError
         A bad mass.
     """
-    mass = _sample_mass_g(mass_mg, mass_g)
-    path = Path(path)
-    source = str(path)
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    try:
-        start = next(k for k, line in enumerate(lines) if line.strip().lower() == "[data]")
-    except StopIteration:
-        raise DataError(f"{source}: no [Data] section (not a Quantum Design .dat file?)") from None
-    body = [(k + 1, line) for k, line in enumerate(lines[start + 1:], start=start + 1) if line.strip()]
-    if not body:
-        raise DataError(f"{source}: [Data] section has no column line")
-    header_line, header_text = body[0]
-    header = [h.strip() for h in next(csv.reader([header_text]))]
-    col_T = _pick(header, _MPMS_TEMPERATURE, source, "temperature")
-    col_H = _pick(header, _MPMS_FIELD, source, "field")
-    rows = [(lineno, next(csv.reader([text]))) for lineno, text in body[1:]]
-    rows = [(lineno, f + [""] * (len(header) - len(f))) for lineno, f in rows]
-    index = {name: header.index(name) for name in header}
-    if moment_column is not None:
-        if moment_column not in index:
-            raise DataError(f"{source}: [Data]: missing column {moment_column!r}")
-        col_M = moment_column
-    else:
-        present = [c for c in _MPMS_MOMENT if c in index]
-        if not present:
-            raise DataError(f"{source}: [Data]: missing column moment; expected one of "
-                            + ", ".join(repr(c) for c in _MPMS_MOMENT))
-        first = next(((lineno, f) for lineno, f in rows
-                      if any(f[index[c]].strip() for c in (col_T, col_H, *present))), None)
-        col_M = next((c for c in present if first is not None and first[1][index[c]].strip()), present[0])
-    col_err = _MPMS_MOMENT.get(col_M)
-    if not use_errors or col_err not in index:
-        col_err = None
-    columns = (col_T, col_H, col_M) if col_err is None else (col_T, col_H, col_M, col_err)
-    values, names = tuple([] for _ in columns), []
-    for lineno, f in rows:
-        if not any(f[index[c]].strip() for c in (col_T, col_H, col_M)):
-            continue  # a comment row
-        row_name = _row_name(len(names) + 1, lineno)
-        for column_values, x in zip(values, _parse_row(source, row_name, [(repr(c), f[index[c]]) for c in columns])):
-            column_values.append(x)
-        names.append(row_name)
-    moment_emu_per_g = np.asarray(values[2], dtype=float) / mass
-    sigma_emu_per_g = None if col_err is None else np.asarray(values[3], dtype=float) / mass
-    notes = (f"MPMS file; moment column {col_M!r}" + (f", error column {col_err!r}" if col_err else "")
-             + f"; sample mass {mass * 1e3:g} mg",)
-    return make_dataset(values[0], values[1], moment_emu_per_g, sigma_emu_per_g, source, tolerance, names, notes)
+    T, H, M, S, names, report = read_qd_file(path, mass_mg, mass_g, moment_column, use_errors)
+    columns = list(report.moment_columns)
+    cols = {"T": "'Temperature (K)'", "H": "field", "M": repr(columns[0]) if len(columns) == 1 else "moment"}
+    notes = (f"Quantum Design file; moment column {', '.join(repr(c) for c in columns)}; sample mass "
+             f"{report.mass_g * 1e3:g} mg ({report.mass_source})",)
+    return finish_points(report.source, T, H, M, S, names, report, unit="emu", mass_g=report.mass_g,
+                         column_names=cols, tolerance=tolerance, error_model=error_model, repeats=repeats,
+                         notes=notes)
 
 
-def read_data(path, mass_mg=None, mass_g=None, moment_column=None, tolerance=GroupingTolerance()):
+def read_data(path, mass_mg=None, mass_g=None, moment_column=None, tolerance=GroupingTolerance(),
+              error_model=None, repeats="average", use_file_errors=True):
     """Read a data file by its suffix: ``.dat`` -> :func:`read_mpms_dat`, anything else -> :func:`read_csv`.
 
     A mass (or moment column) given for a CSV file is an error: CSV data are already per gram.
+    ``use_file_errors=False`` ignores the file's errors (then ``error_model`` gives them all).
     """
+    if not use_file_errors and error_model is None:
+        raise ValueError("ignoring the file's errors (--no-file-errors) needs an error model "
+                         "(--sigma-rel and/or --sigma-abs)")
+    if error_model is not None and not use_file_errors and not error_model.replace:
+        error_model = ErrorModel(error_model.relative, error_model.absolute, True)
     if Path(path).suffix.lower() == ".dat":
-        return read_mpms_dat(path, mass_mg, mass_g, moment_column, tolerance=tolerance)
+        return read_mpms_dat(path, mass_mg, mass_g, moment_column, use_file_errors, tolerance, error_model, repeats)
     if mass_mg is not None or mass_g is not None or moment_column is not None:
         raise ValueError(f"{path}: a CSV data file is already in emu/g; the sample mass and moment column "
-                         "apply to MPMS .dat files only")
-    return read_csv(path, tolerance)
+                         "apply to instrument .dat files only")
+    return read_csv(path, tolerance, error_model, repeats)
 
 
 def write_csv(path, data, comments=(), force=False):
