@@ -58,7 +58,16 @@ def test_read_text_names_the_file_and_what_it_holds(tmp_path):
     binary = tmp_path / "bin.toml"
     binary.write_bytes(b"title = '\xff'")
     assert message_of(lambda: read_text(binary, "config")) == (
-        f"{binary}: config is not UTF-8 text: invalid start byte at byte 9")
+        f"{binary}: config is not UTF-8 text (byte 0xff on line 1); save it as UTF-8")
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbftitle = 'x'\n")
+    assert read_text(bom, "config") == "title = 'x'\n"  # a UTF-8 byte-order mark is accepted
+    utf16 = tmp_path / "u16.toml"
+    utf16.write_bytes("title = 'x'\n".encode("utf-16"))
+    assert message_of(lambda: read_text(utf16, "config")) == f"{utf16}: config is UTF-16 text; save it as UTF-8"
+    nul = tmp_path / "nul.toml"
+    nul.write_bytes(b"title\x00\x01\x02")
+    assert "config is not a text file (it holds NUL bytes" in message_of(lambda: read_text(nul, "config"))
 
 
 def test_file_formats_raise_their_own_subclasses():

@@ -60,11 +60,14 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _is_hdf5(path):
+    """A result set: named ``.h5``/``.hdf5``, or any file that starts with the HDF5 signature."""
+    if Path(path).suffix.lower() in (".h5", ".hdf5"):
+        return True
     try:
         with open(path, "rb") as handle:
             return handle.read(8) == _HDF5_SIGNATURE
     except OSError:
-        return Path(path).suffix.lower() in (".h5", ".hdf5")
+        return False
 
 
 def _cmd_info(args, argv):
