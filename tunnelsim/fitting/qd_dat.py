@@ -228,7 +228,8 @@ def _number(qd, lineno, column, text):
     try:
         return float(text)
     except ValueError:
-        raise DataError(f"{qd.source}: line {lineno}, column {column!r}: expected a number, got {text!r}") from None
+        cut = " (the file is truncated)" if qd.truncated_last and qd.rows and lineno == qd.rows[-1][0] else ""
+        raise DataError(f"{qd.source}: line {lineno}, column {column!r}: expected a number, got {text!r}{cut}") from None
 
 
 def read_qd_file(path, mass_mg=None, mass_g=None, moment_columns=None, use_file_errors=True):
