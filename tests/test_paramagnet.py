@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import constants
 
-from tunnelsim import etm
+from tunnelsim import etm, ions
 from tunnelsim import paramagnet as pm
 
 J_VALUES = [pytest.param(J, id=f"J{J:g}") for J in (0.5, 1.0, 1.5, 2.0, 2.5, 3.5, 7.5)]
@@ -194,12 +194,16 @@ def test_total_weak_field_is_eq14(T):
 
 
 def test_total_species_and_P_star_are_configurable():
-    """Swapping the species order swaps the concentrations' roles; only n_ATS P* enters."""
+    """Densities follow the species' names, not their order (rtol 1e-14); a species' own g and J are used;
+    only n_ATS P* enters."""
     T, H = np.array([2.0]), np.array([5e4])
     swapped = pm.total_magnetization_emu_per_g(T, H, TABLE3, species=(pm.FE3, pm.FE2))
-    direct = pm.total_magnetization_emu_per_g(
-        T, H, {**TABLE3, "n_Fe2_per_g": TABLE3["n_Fe3_per_g"], "n_Fe3_per_g": TABLE3["n_Fe2_per_g"]})
-    np.testing.assert_allclose(swapped, direct, rtol=1e-14)
+    np.testing.assert_allclose(swapped, pm.total_magnetization_emu_per_g(T, H, TABLE3), rtol=1e-14)
+    fe2_g22 = dataclasses.replace(pm.FE2, g=2.2)
+    custom = pm.total_magnetization_emu_per_g(T, H, TABLE3, species=(fe2_g22, pm.FE3))
+    delta = (pm.species_magnetization_emu_per_g(TABLE3["n_Fe2_per_g"], fe2_g22, H, T)
+             - pm.species_magnetization_emu_per_g(TABLE3["n_Fe2_per_g"], pm.FE2, H, T))
+    np.testing.assert_allclose(custom - pm.total_magnetization_emu_per_g(T, H, TABLE3), delta, rtol=1e-9)
     a = pm.total_magnetization_emu_per_g(T, H, TABLE3, P_star=0.1)
     b = pm.total_magnetization_emu_per_g(T, H, {**TABLE3, "n_ATS_per_g": TABLE3["n_ATS_per_g"] / 2}, P_star=0.2)
     np.testing.assert_allclose(a, b, rtol=1e-14)
@@ -246,3 +250,57 @@ def test_bad_function_arguments():
         pm.species_magnetization_emu_per_g(1.0, "Fe3+", 1.0, 1.0)
     with pytest.raises(ValueError, match="params"):
         pm.total_magnetization_emu_per_g(4.5, 1e4, [1, 2])
+
+
+# ------------------------------------------------------------------- the table of ions (tunnelsim.ions)
+TABLE_IONS = [pytest.param(ion.species, id=name) for name, ion in ions.IONS.items()]
+
+
+@pytest.mark.parametrize("species", TABLE_IONS)
+def test_table_ion_weak_field_is_its_curie_constant(species):
+    """Each table ion at H/T -> 0 (H = 1 Oe, T = 300 K): M T / H = C = n g^2 mu_B^2 J(J+1) / (3 k_B), C from
+    scipy.constants in CGS (rtol 1e-6; the B_J series error here is ~ (g mu_B J B / k_B T)^2 ~ 1e-11)."""
+    n, H, T = 3.0e17, 1.0, 300.0
+    m = float(pm.species_magnetization_emu_per_g(n, species, H, T))
+    mu_B_erg_per_G, k_B_erg_per_K = MU_B_EMU, constants.k * 1e7
+    C_cgs = n * species.g**2 * mu_B_erg_per_G**2 * species.J * (species.J + 1) / (3 * k_B_erg_per_K)
+    assert m * T / H == approx(C_cgs, rel=1e-6)
+    assert float(pm.curie_constant_emu_K_per_g_Oe(n, species)) == approx(C_cgs, rel=1e-6)
+
+
+@pytest.mark.parametrize("species", TABLE_IONS)
+def test_table_ion_saturates_at_n_g_J_mu_B(species):
+    """Each table ion at H/T = 1e6 Oe/K (x = g mu_B J B / k_B T >= 29): M = n g J mu_B (rtol 1e-5), odd in H."""
+    n = 2.0e17
+    m = pm.species_magnetization_emu_per_g(n, species, np.array([1e6, -1e6]), 1.0)
+    assert m[0] == approx(n * species.g * species.J * MU_B_EMU, rel=1e-5)
+    assert m[1] == -m[0]
+
+
+def test_total_with_other_species_sums_their_langevin_terms():
+    """Eq. 17 with (Gd3+, Cr3+, Fe3+): densities named after them, each species' term added (rtol 1e-13)."""
+    gd, cr = ions.IONS["Gd3+"].species, ions.IONS["Cr3+"].species
+    species = (gd, cr, pm.FE3)
+    params = {k: v for k, v in TABLE3.items() if k != "n_Fe2_per_g"}
+    params.update(n_Gd3_per_g=2e16, n_Cr3_per_g=5e16)
+    assert pm.parameter_names(species)[:3] == ("n_Gd3_per_g", "n_Cr3_per_g", "n_Fe3_per_g")
+    T, H = np.array([2.0, 20.0, 100.0]), np.array([5e4, 1e3, 3e4])
+    got = pm.total_magnetization_emu_per_g(T, H, params, species=species)
+    no_langevin = pm.total_magnetization_emu_per_g(T, H, {**TABLE3, "n_Fe2_per_g": 0.0, "n_Fe3_per_g": 0.0})
+    expected = no_langevin + sum(pm.species_magnetization_emu_per_g(params[k], s, H, T)
+                                 for k, s in (("n_Gd3_per_g", gd), ("n_Cr3_per_g", cr), ("n_Fe3_per_g", pm.FE3)))
+    np.testing.assert_allclose(got, expected, rtol=1e-13)
+    with pytest.raises(ValueError, match="unknown parameter 'n_Fe2_per_g'"):
+        pm.total_magnetization_emu_per_g(T, H, {**params, "n_Fe2_per_g": 1.0}, species=species)
+    with pytest.raises(ValueError, match="missing parameter 'n_Gd3_per_g'"):
+        pm.total_magnetization_emu_per_g(T, H, {k: v for k, v in TABLE3.items() if not k.startswith("n_Fe")},
+                                         species=(gd,))
+    with pytest.raises(ValueError, match="at least one"):
+        pm.total_magnetization_emu_per_g(T, H, TABLE3, species=())
+
+
+def test_default_parameter_names_are_the_seeds():
+    assert pm.PARAMETER_NAMES == pm.parameter_names() == (
+        "n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe", "n_ATS_per_g", "D_min_K", "D0QS_min_K_A2",
+        "D0QS_max_K_A2", "delta_mu_K")
+    assert pm.FE2 is ions.FE2 and pm.Species is ions.Species

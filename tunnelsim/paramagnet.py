@@ -5,8 +5,10 @@
 
 * Larmor: ``-chi_L H``, ``chi_L`` in emu g^-1 Oe^-1 (positive for a diamagnet);
 * Langevin (the parent article's Eq. 1): ``sum_s n_s g_s mu_B J_s B_J(g_s mu_B J_s B / k_B T)``
-  over the iron species, Brillouin function ``B_J``; spin-only Fe3+ (``g = 2``, ``J = 5/2``) and
-  Fe2+ (``g = 2``, ``J = 2``) by default, both configurable;
+  over the paramagnetic species, Brillouin function ``B_J``; spin-only Fe2+ (``g = 2``, ``J = 2``)
+  and Fe3+ (``g = 2``, ``J = 5/2``) by default (:data:`DEFAULT_SPECIES`), any number of others
+  from the table of :mod:`tunnelsim.ions` or explicit ``(g, J)``; the density of species ``s`` is
+  the parameter ``n_<tag>_per_g`` (``Gd3+`` -> ``n_Gd3_per_g``, :func:`parameter_names`);
 * intrinsic: the orientation-averaged, corrected Eq. 10 of :mod:`tunnelsim.etm`, with the
   Eq. 15 temperature dependence of the ETM parameters when ``delta_mu_K`` is given.
 """
@@ -16,13 +18,13 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
 from . import etm
 from ._checks import as_positive_array, as_real_array, broadcast_batch
+from .ions import DEFAULT_SPECIES, FE2, FE3, Species, check_species, density_parameter_names
 from .units import (
     DEFAULT_P_STAR,
     DEFAULT_T0_K,
@@ -34,6 +36,7 @@ from .units import (
 )
 
 __all__ = [
+    "DEFAULT_SPECIES",
     "FE2",
     "FE3",
     "PARAMETER_NAMES",
@@ -42,14 +45,13 @@ __all__ = [
     "curie_constant_emu_K_per_g_Oe",
     "langevin",
     "larmor_emu_per_g",
+    "parameter_names",
     "species_magnetization_emu_per_g",
     "total_magnetization_emu_per_g",
 ]
 
-#: Names of the Eq. 17 parameters (the seed's Table 3); ``delta_mu_K`` is optional.
-PARAMETER_NAMES = (
-    "n_Fe2_per_g",
-    "n_Fe3_per_g",
+#: The Eq. 17 parameters after the species densities; ``delta_mu_K`` is optional.
+_OTHER_NAMES = (
     "chi_L_emu_per_g_Oe",
     "n_ATS_per_g",
     "D_min_K",
@@ -130,36 +132,6 @@ def brillouin(J, x):
     return a * langevin(a * x) - b * langevin(b * x)
 
 
-@dataclass(frozen=True)
-class Species:
-    """A paramagnetic ion: name, Landé ``g`` and total angular momentum ``J``.
-
-    Attributes
-    ----------
-    name : str
-    g : float
-        Landé factor (> 0).
-    J : float
-        Angular momentum quantum number (> 0; a multiple of 1/2 for an ion).
-    """
-
-    name: str
-    g: float
-    J: float
-
-    def __post_init__(self):
-        for field_name in ("g", "J"):
-            value = getattr(self, field_name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{field_name} of species {self.name!r} must be a finite number > 0, got {value!r}")
-
-
-#: Spin-only Fe3+ (3d5, S = 5/2).
-FE3 = Species("Fe3+", 2.0, 2.5)
-#: Spin-only Fe2+ (3d6, S = 2).
-FE2 = Species("Fe2+", 2.0, 2.0)
-
-
 def _check_species(species):
     if not isinstance(species, Species):
         raise ValueError(f"species must be a Species, got {species!r}")
@@ -207,20 +179,31 @@ def curie_constant_emu_K_per_g_Oe(n_per_g, species):
     return kelvin_per_tesla2_to_emu_per_oe(n * s.g**2 * MU_B_K_PER_T**2 * s.J * (s.J + 1.0) / 3.0)
 
 
-def _parameters(params):
+def parameter_names(species=DEFAULT_SPECIES):
+    """The Eq. 17 parameters for ``species``: their densities ``n_<tag>_per_g`` (in the species' order),
+    then ``chi_L_emu_per_g_Oe``, ``n_ATS_per_g``, ``D_min_K``, ``D0QS_min_K_A2``, ``D0QS_max_K_A2`` and
+    the optional ``delta_mu_K``. The default species give :data:`PARAMETER_NAMES` (the seed's Table 3)."""
+    return density_parameter_names(species) + _OTHER_NAMES
+
+
+#: Names of the Eq. 17 parameters with the default species (the seed's Table 3); ``delta_mu_K`` is optional.
+PARAMETER_NAMES = parameter_names(DEFAULT_SPECIES)
+
+
+def _parameters(params, names):
     if not isinstance(params, Mapping):
-        raise ValueError(f"params must be a mapping of {', '.join(PARAMETER_NAMES)}, got {type(params).__name__}")
-    unknown = sorted(set(params) - set(PARAMETER_NAMES))
+        raise ValueError(f"params must be a mapping of {', '.join(names)}, got {type(params).__name__}")
+    unknown = sorted(set(params) - set(names))
     if unknown:
-        raise ValueError(f"params: unknown parameter {unknown[0]!r}; expected {', '.join(PARAMETER_NAMES)}")
-    missing = [k for k in PARAMETER_NAMES if k not in params and k not in _OPTIONAL]
+        raise ValueError(f"params: unknown parameter {unknown[0]!r}; expected {', '.join(names)}")
+    missing = [k for k in names if k not in params and k not in _OPTIONAL]
     if missing:
         raise ValueError(f"params: missing parameter {missing[0]!r}")
     return params
 
 
 def total_magnetization_emu_per_g(temperature_K, field_Oe, params, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
-                                  species=(FE2, FE3)):
+                                  species=DEFAULT_SPECIES):
     """Eq. 17: ``M = -chi_L H + M_Fe(H/T) + M_intr(T, H)`` in emu/g.
 
     Parameters
@@ -230,31 +213,31 @@ def total_magnetization_emu_per_g(temperature_K, field_Oe, params, P_star=DEFAUL
     field_Oe : array_like
         Fields ``H`` (Oe), same shape as (or broadcastable with) ``temperature_K``.
     params : mapping
-        The seed's Table 3 names: ``n_Fe2_per_g``, ``n_Fe3_per_g`` (concentrations of
-        ``species[0]`` and ``species[1]``), ``chi_L_emu_per_g_Oe``, ``n_ATS_per_g``, ``D_min_K``,
+        The seed's Table 3 names (:func:`parameter_names`): the density ``n_<tag>_per_g`` of each
+        species (``n_Fe2_per_g``, ``n_Fe3_per_g`` by default), ``chi_L_emu_per_g_Oe``, ``n_ATS_per_g``, ``D_min_K``,
         ``D0QS_min_K_A2``, ``D0QS_max_K_A2`` and optionally ``delta_mu_K`` (Eq. 15: ``D_min``
         and the ``D0QS`` products are then values at ``T0_K`` and scale as ``r`` and ``r^3``).
     P_star : float, optional
         ``P*`` of Eq. 8; only ``n_ATS P*`` enters (default ``1/(2 pi)``, the seed's "in practice").
     T0_K : float, optional
         Reference temperature of Eq. 15.
-    species : tuple of Species, optional
-        The two iron species whose concentrations are ``n_Fe2_per_g`` and ``n_Fe3_per_g``.
+    species : sequence of Species, optional
+        The paramagnetic species (at least one; default Fe2+ and Fe3+, spin-only); each one's
+        density is the parameter named after it (:func:`tunnelsim.ions.density_parameter_name`).
 
     Returns
     -------
     numpy.ndarray
         Broadcast shape of ``temperature_K`` and ``field_Oe``.
     """
-    p = _parameters(params)
+    species = check_species(species)
+    p = _parameters(params, parameter_names(species))
     T = as_positive_array(temperature_K, "temperature_K")
     H = as_real_array(field_Oe, "field_Oe")
     shape = broadcast_batch(temperature_K=T.shape, field_Oe=H.shape)
-    if len(species) != 2:
-        raise ValueError(f"species must hold two Species (for n_Fe2_per_g, n_Fe3_per_g), got {len(species)}")
     P = float(as_positive_array(P_star, "P_star"))
     m = larmor_emu_per_g(p["chi_L_emu_per_g_Oe"], H)
-    for key, s in zip(("n_Fe2_per_g", "n_Fe3_per_g"), species):
+    for key, s in zip(density_parameter_names(species), species):
         m = m + species_magnetization_emu_per_g(as_positive_array(p[key], key, allow_zero=True), s, H, T)
     D_min, a1, a2 = p["D_min_K"], p["D0QS_min_K_A2"], p["D0QS_max_K_A2"]
     if p.get("delta_mu_K") is not None:

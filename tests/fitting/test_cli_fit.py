@@ -367,3 +367,61 @@ def test_fit_unknown_prefactor_convention_is_a_usage_error(small_etm_csv, capsys
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", str(small_etm_csv), "--eq10-prefactor", "printed"])
     assert exit_info.value.code == 2 and "eq10-prefactor" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------- species and input encodings
+_GD_PARAMS = """title = "Gd3+ in a glass"
+[settings]
+species = ["Gd3+"]
+[parameters]
+n_Gd3_per_g = 4e16
+chi_L_emu_per_g_Oe = 4e-7
+n_ATS_per_g = 1.352e16
+D_min_K = 0.02671
+D0QS_min_K_A2 = 2.717e5
+D0QS_max_K_A2 = 2.925e5
+[noise]
+relative = 1e-3
+seed = 5
+"""
+
+
+def test_species_from_the_command_line_and_parameter_file(tmp_path, capsys):
+    params = tmp_path / "gd.toml"
+    params.write_text(_GD_PARAMS)
+    data = tmp_path / "gd.csv"
+    assert main(["synth", str(params), "-o", str(data)]) == 0
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(data), "--species", "Gd3+", "--model", "ll", "--no-intervals", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert set(doc["parameters"]) == {"n_Gd3_per_g", "chi_L_emu_per_g_Oe"}
+    p = doc["parameters"]["n_Gd3_per_g"]
+    # the Gd3+ density of the synthesised data (which also hold the intrinsic term, absorbed here) within 5 %
+    assert abs(p["value"] / 4e16 - 1) < 0.05
+    assert doc["settings"]["species"][0]["name"] == "Gd3+" and doc["settings"]["species"][0]["J"] == 3.5
+    capsys.readouterr()
+    assert main(["fit", str(data), "--species", "Gd3+", "--iron-total", "1e17"]) == 2
+    assert "needs exactly the species Fe2+ and Fe3+" in _error_line(capsys)
+    assert main(["fit", str(data), "--species", "Xx9+"]) == 2
+    assert "--species: unknown species 'Xx9+'" in _error_line(capsys)
+
+
+@pytest.mark.parametrize("content, fragment", [
+    pytest.param("title = 'x'\n".encode("utf-16"), "parameter file is UTF-16 text", id="utf16"),
+    pytest.param(b"title = '\xe9'\n", "parameter file is not UTF-8 text (byte 0xe9 on line 1)", id="latin1"),
+    pytest.param(b"\x00\x01\x02\x03", "parameter file is not a text file", id="binary"),
+])
+def test_parameter_files_that_are_not_utf8_exit_2_naming_the_file(bk7_csv, tmp_path, capsys, content, fragment):
+    params = tmp_path / "p.toml"
+    params.write_bytes(content)
+    assert main(["fit", str(bk7_csv), "--params", str(params)]) == 2
+    line = _error_line(capsys)
+    assert str(params) in line and fragment in line
+
+
+def test_parameter_file_with_a_byte_order_mark_is_read(tmp_path):
+    from tunnelsim.fitting.parameters import load_parameter_file
+
+    params = tmp_path / "bom.toml"
+    params.write_bytes(b"\xef\xbb\xbf" + BK7_FILE.read_bytes())
+    assert load_parameter_file(params).values() == load_parameter_file(BK7_FILE).values()

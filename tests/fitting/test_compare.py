@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tunnelsim import ions
 from tunnelsim.fitting import FitError
 from tunnelsim.fitting.compare import compare_models, format_comparison, parse_model_list
 from tunnelsim.fitting.parameters import load_parameter_file, seed_runs
@@ -81,3 +82,26 @@ def test_bad_model_lists(text, fragment):
     with pytest.raises(FitError, match=fragment):
         parse_model_list(text)
     assert parse_model_list(" ll, etm ") == ("ll", "etm")
+
+
+def test_other_species_are_shared_by_every_model():
+    """Data with Gd3+ and Fe3+: both models report n_Gd3_per_g and n_Fe3_per_g side by side, nothing of Fe2+;
+    a fixed density of a species not listed is refused naming it."""
+    gd3 = ions.IONS["Gd3+"].species
+    species = (gd3, ions.FE3)
+    pf = load_parameter_file(BK7_FILE)
+    truth = {k: v for k, v in pf.values().items() if k != "n_Fe2_per_g"}
+    truth["n_Gd3_per_g"] = 3e16
+    runs = seed_runs(n_temperatures=18, n_fields=16, fields_Oe=(1000.0, 10000.0, 50000.0),
+                     temperatures_K=(2.0, 4.5, 10.0))
+    data = synthesize(truth, runs, pf.noise, seed=7, P_star=pf.P_star, T0_K=pf.T0_K, species=species)
+    c = compare_models(data, ("ll", "etm"), species=species)
+    assert c.preferred == "etm" and c.species == species
+    assert list(c.row("ll").parameters) == ["n_Gd3_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe"]
+    assert all(fit.species == species for fit in c.fits.values())
+    text = format_comparison(c)
+    assert "paramagnetic species: Gd3+ (g = 2, J = 7/2), Fe3+ (g = 2, J = 5/2)" in text
+    assert "n_Gd3_per_g" in text and "n_Fe2_per_g" not in text
+    assert c.to_dict()["species"][0] == {"name": "Gd3+", "g": 2.0, "J": 3.5, "parameter": "n_Gd3_per_g"}
+    with pytest.raises(FitError, match="cannot fix 'n_Fe2_per_g'"):
+        compare_models(data, ("ll",), fixed={"n_Fe2_per_g": 1e16}, species=species)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tunnelsim import fitting
+from tunnelsim import fitting, ions
 from tunnelsim.fitting import figures, iron, parameters, synth
 from tunnelsim.paramagnet import FE2, FE3, species_magnetization_emu_per_g
 
@@ -65,3 +65,17 @@ def test_bad_input_is_refused(ll_data):
         fitting.fit_magnetization(ll_data, "ll", start={"x_Fe2": 0.5})          # no total iron given
     with pytest.raises(ValueError, match="cannot fix"):
         iron.iron_fraction_scan(ll_data, N_TOTAL, model="ll", fixed={"n_Fe2_per_g": 1e17})
+
+
+def test_total_iron_needs_exactly_fe2_and_fe3(ll_data):
+    """Any other species: one-line ValueError naming them; the iron pair in either order works."""
+    gd = ions.IONS["Gd3+"].species
+    for call in (lambda: iron.langevin_remainder(ll_data, N_TOTAL, 0.5, species=(gd,)),
+                 lambda: iron.iron_fraction_scan(ll_data, N_TOTAL, model="ll", species=(gd, FE3)),
+                 lambda: fitting.fit_magnetization(ll_data, "ll", species=(FE2, FE3, gd), iron_total_per_g=N_TOTAL),
+                 lambda: fitting.model_parameter_names("ll", iron_total=True, species=(FE3,))):
+        with pytest.raises(ValueError) as info:
+            call()
+        assert "needs exactly the species Fe2+ and Fe3+" in str(info.value) and "\n" not in str(info.value)
+    np.testing.assert_array_equal(iron.langevin_remainder(ll_data, N_TOTAL, 0.3, species=(FE3, FE2)),
+                                  iron.langevin_remainder(ll_data, N_TOTAL, 0.3))

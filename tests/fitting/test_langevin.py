@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from tunnelsim import units
+from tunnelsim import ions, units
 from tunnelsim.fitting import langevin as la
 from tunnelsim.fitting import parameters, synth
 from tunnelsim.fitting.data import Run, make_dataset
@@ -146,3 +146,59 @@ def test_curie_test_needs_an_m_vs_t_run():
     data = make_dataset([4.5, 4.5], [0.0, 1e3], [0.0, 1e-4])
     with pytest.raises(ValueError, match="M vs T run"):
         la.curie_test(data, 4e-7)
+
+
+# ----------------------------------------------------------------------------- other paramagnetic species
+GD3, MN2 = ions.IONS["Gd3+"].species, ions.IONS["Mn2+"].species
+
+
+def test_modes_of_the_iron_pair_are_the_seeds():
+    modes = la.langevin_modes()
+    assert list(modes) == list(la.LANGEVIN_MODES) == ["both", "Fe3_only", "Fe2_only"]
+    assert modes["Fe3_only"] == ("Fe3+ only", ("n_Fe2_per_g",)) and modes["both"][1] == ()
+    assert la.langevin_modes((FE3, FE2)) == modes
+
+
+def test_modes_of_other_species_keep_one_species_each():
+    modes = la.langevin_modes((GD3, MN2))
+    assert modes == {"both": ("Gd3+ and Mn2+ allowed", ()), "Gd3_only": ("Gd3+ only", ("n_Mn2_per_g",)),
+                     "Mn2_only": ("Mn2+ only", ("n_Gd3_per_g",))}
+    assert list(la.langevin_modes((GD3,))) == ["both"]
+
+
+def test_per_run_fits_with_another_species():
+    """Pure Gd3+ data: per-run LL fits with Gd3+ recover n(Gd3+) and chi_L within 3 stderr; with (Gd3+, Mn2+)
+    the Gd3_only mode fixes n_Mn2 at 0; an iron mode is refused naming the available ones."""
+    params = {"n_Gd3_per_g": 5e16, "chi_L_emu_per_g_Oe": 4.227e-7, "n_ATS_per_g": 0.0, "D_min_K": 2.671e-2,
+              "D0QS_min_K_A2": 2.717e5, "D0QS_max_K_A2": 2.925e5}
+    runs = [r for r in parameters.seed_runs() if r.kind == "M_vs_T"][:3]
+    data = synth.synthesize(params, runs, seed=7, species=(GD3,))
+    rows = la.per_run_langevin_fits(data, species=(GD3,))
+    for row in rows:
+        p = row.fits["both"].parameters
+        for name in ("n_Gd3_per_g", "chi_L_emu_per_g_Oe"):
+            assert abs(p[name].value - params[name]) < 3 * p[name].stderr, (row.run.label, name)
+    text = la.format_langevin_tables(rows)
+    assert "n(Gd3+) 1e17/g [Gd3+]" in text and "Fe" not in text
+    assert la.per_run_document(rows)["species"] == [{"name": "Gd3+", "g": 2.0, "J": 3.5, "parameter": "n_Gd3_per_g"}]
+    two = la.per_run_langevin_fits(data, species=(GD3, MN2))
+    assert two[0].fits["Gd3_only"].parameters["n_Mn2_per_g"].value == 0.0
+    from tunnelsim.fitting.figures import plot_langevin_drift
+
+    _, axes = plot_langevin_drift(two)
+    labels = [line.get_label() for line in axes[0].get_lines()]
+    assert labels == ["n(Gd3+) [both]", "n(Gd3+) [Gd3+ only]", "n(Mn2+) [Mn2+ only]"]
+    with pytest.raises(ValueError, match="mode must be one of both, Gd3_only, Mn2_only for species Gd3\\+, Mn2\\+, "
+                                         "got 'Fe3_only'"):
+        la.per_run_langevin_fits(data, modes=("Fe3_only",), species=(GD3, MN2))
+    n, chi = la.apparent_density(params, runs[0], species=(GD3,), weighting="uniform")
+    assert n == pytest.approx(params["n_Gd3_per_g"], rel=1e-6) and chi == pytest.approx(4.227e-7, rel=1e-6)
+
+
+def test_curie_product_of_another_species_is_its_curie_constant():
+    """Without the ATS term, Eq. 18's product is C(Gd3+) + C(Mn2+) (rtol 1e-14)."""
+    params = {"n_Gd3_per_g": 5e16, "n_Mn2_per_g": 2e16, "chi_L_emu_per_g_Oe": 4e-7}
+    product, C = la.curie_product_model(np.array([2.0, 20.0]), params, species=(GD3, MN2))
+    expected = float(curie_constant_emu_K_per_g_Oe(5e16, GD3) + curie_constant_emu_K_per_g_Oe(2e16, MN2))
+    assert C == pytest.approx(expected, rel=1e-14)
+    np.testing.assert_array_equal(product, C)

@@ -328,3 +328,69 @@ def test_seed_prefactor_convention_halves_the_fitted_amplitude():
     assert seed.chi2 == pytest.approx(corrected.chi2, rel=1e-8)
     with pytest.raises(FitError, match="eq10_prefactor"):
         fitting.fit_magnetization(data, "etm", start=TABLE3, eq10_prefactor="printed")
+
+
+# ----------------------------------------------------------------------------- other paramagnetic species
+def _three_species():
+    from tunnelsim import ions
+
+    return (ions.IONS["Gd3+"].species, ions.IONS["Cr3+"].species, ions.FE3)
+
+
+def _three_species_params():
+    params = {k: v for k, v in TABLE3.items() if k != "n_Fe2_per_g"}
+    params.update(n_Gd3_per_g=2e16, n_Cr3_per_g=5e16)
+    return params
+
+
+def test_internal_model_and_jacobian_with_three_species(bk7_data):
+    """With (Gd3+, Cr3+, Fe3+) the decomposed model is Eq. 17 of those species (relative 1e-12), one linear
+    column per species density, and the Jacobian matches central differences (1e-4 of each column)."""
+    species, start = _three_species(), dict(_three_species_params(), D0QS_max_K_A2=3.3e5)
+    prob = fitting._Problem(bk7_data, "etm", start, None, units.DEFAULT_P_STAR, units.DEFAULT_T0_K, species)
+    assert prob.names[:3] == ("n_Gd3_per_g", "n_Cr3_per_g", "n_Fe3_per_g")
+    assert [prob.free[j] for j in prob.linear][:4] == ["n_Gd3_per_g", "n_Cr3_per_g", "n_Fe3_per_g",
+                                                       "chi_L_emu_per_g_Oe"]
+    x = prob.start / prob.scale
+    expected = total_magnetization_emu_per_g(bk7_data.temperature_K, bk7_data.field_Oe, start, species=species)
+    np.testing.assert_allclose(prob._evaluate(x)[2], expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
+    J = prob.jacobian(x)
+    for j in range(x.size):
+        h = 1e-5 * max(abs(x[j]), 1.0)
+        xp, xm = x.copy(), x.copy()
+        xp[j] += h
+        xm[j] -= h
+        column = (prob.residual(xp) - prob.residual(xm)) / (2 * h)
+        np.testing.assert_allclose(J[:, j], column, atol=1e-4 * np.abs(column).max(), err_msg=prob.free[j])
+
+
+def test_ll_fit_with_three_species_recovers_them():
+    """Noiseless LL data of three species on the seed's runs: the fit returns the densities and chi_L
+    (relative 1e-6) from the automatic linear start, and reports no n_Fe_total_per_g."""
+    species = _three_species()
+    truth = _three_species_params()
+    data = synth.synthesize(dict(truth, n_ATS_per_g=0.0), noise=None, species=species)
+    fit = fitting.fit_magnetization(data, "ll", species=species)
+    for name in ("n_Gd3_per_g", "n_Cr3_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe"):
+        assert fit.parameters[name].value == pytest.approx(truth[name], rel=1e-6), name
+    assert dict(fit.derived) == {}
+
+
+def test_start_names_a_density_of_a_species_not_listed(bk7_data):
+    with pytest.raises(FitError, match="unknown parameter 'n_Fe2_per_g': not a density of the species Gd3\\+, "
+                                       "Cr3\\+, Fe3\\+"):
+        fitting.fit_magnetization(bk7_data, "ll", start={"n_Fe2_per_g": 1e17}, species=_three_species())
+    with pytest.raises(FitError, match="cannot fix 'n_Fe2_per_g'"):
+        fitting.fit_magnetization(bk7_data, "ll", fixed={"n_Fe2_per_g": 1e17}, species=_three_species())
+    with pytest.raises(FitError, match="at least one"):
+        fitting.fit_magnetization(bk7_data, "ll", species=())
+
+
+def test_model_parameter_names_follow_the_species():
+    species = _three_species()
+    assert fitting.model_parameter_names("ll", species=species) == ("n_Gd3_per_g", "n_Cr3_per_g", "n_Fe3_per_g",
+                                                                    "chi_L_emu_per_g_Oe")
+    assert fitting.model_parameter_names("exact", eq15=False, species=species)[3:] == (
+        "chi_L_emu_per_g_Oe", "n_ATS_per_g", "D_min_K", "D0QS_min_K_A2", "D0QS_max_K_A2", "charge_area_A2")
+    assert fitting.model_parameter_names("etm") == ("n_Fe2_per_g", "n_Fe3_per_g") + fitting.model_parameter_names(
+        "etm", species=_three_species())[3:]

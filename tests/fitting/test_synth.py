@@ -6,7 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tunnelsim.fitting import parameters, synth
+from tunnelsim import ions
+from tunnelsim.fitting import fit_magnetization, parameters, synth
+from tunnelsim.fitting.start import estimate_start
 from tunnelsim.paramagnet import PARAMETER_NAMES, total_magnetization_emu_per_g
 from tunnelsim.fitting.parameters import NoiseModel, ParameterFileError, RunSpec
 
@@ -150,3 +152,101 @@ def test_synthesize_from_file_needs_every_parameter_and_a_valid_seed():
     full = parameters.parse_parameter_file("[parameters]\n" + "\n".join(f"{k} = {v!r}" for k, v in TABLE3.items()))
     with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         synth.synthesize_from_file(full, seed=-1)
+
+
+# ----------------------------------------------------------------------------- other paramagnetic species
+GD3 = ions.IONS["Gd3+"].species
+GD_TRUTH = {"n_Gd3_per_g": 4.0e16, **{k: v for k, v in TABLE3.items() if not k.startswith("n_Fe")}}
+
+
+def test_gd3_synth_and_fit_round_trip():
+    """Synthetic data with Gd3+ alone (only n_Gd3_per_g), estimated start, joint etm fit: every parameter
+    is named after the species and n_Gd3_per_g is recovered within 3 of its standard errors."""
+    data = synth.synthesize(GD_TRUTH, seed=5, species=(GD3,))
+    start = estimate_start(data, "etm", species=(GD3,))
+    assert tuple(start.values)[:2] == ("n_Gd3_per_g", "chi_L_emu_per_g_Oe")
+    fit = fit_magnetization(data, "etm", start=dict(start.values), species=(GD3,))
+    p = fit.parameters["n_Gd3_per_g"]
+    assert p.stderr is not None and 0 < p.stderr < 0.01 * p.value
+    assert abs(p.value - GD_TRUTH["n_Gd3_per_g"]) < 3 * p.stderr
+    assert not any(n.startswith("n_Fe") for n in list(fit.parameters) + list(fit.derived))
+    assert fit.species == (GD3,)
+    assert fit.to_dict()["settings"]["species"] == [{"name": "Gd3+", "g": 2.0, "J": 3.5, "parameter": "n_Gd3_per_g"}]
+    assert "paramagnetic species: Gd3+ (g = 2, J = 7/2)" in fit.summary()
+    np.testing.assert_allclose(fit.evaluate(data.temperature_K, data.field_Oe), fit.best_fit_emu_per_g, rtol=1e-12)
+
+
+GD_FILE = """
+[parameters]
+n_Gd3_per_g = 4.0e16
+n_Mn2_per_g = {value = 1.0e16, vary = false}
+chi_L_emu_per_g_Oe = 4.227e-7
+n_ATS_per_g = 1.352e16
+D_min_K = 2.671e-2
+D0QS_min_K_A2 = 2.717e5
+D0QS_max_K_A2 = 2.925e5
+[settings]
+species = ["Gd3+", "Mn2+"]
+[noise]
+seed = 3
+"""
+
+
+def test_parameter_file_species_reach_the_synthetic_data():
+    pf = parameters.parse_parameter_file(GD_FILE, "gd.toml")
+    mn2 = ions.IONS["Mn2+"].species
+    assert pf.species == (GD3, mn2)
+    assert pf.parameters["n_Mn2_per_g"] == parameters.ParameterEntry(1.0e16, vary=False)
+    data, lines = synth.synthesize_from_file(pf)
+    np.testing.assert_array_equal(data.magnetization_emu_per_g,
+                                  synth.synthesize(pf.values(), seed=3, species=(GD3, mn2)).magnetization_emu_per_g)
+    assert any(line.startswith("model: Eq. 17 (Larmor + Langevin Gd3+/Mn2+ + ") for line in lines)
+    assert any("species = Gd3+ (g = 2, J = 7/2), Mn2+ (g = 2, J = 5/2)" in line for line in lines)
+
+
+def test_parameter_file_explicit_species_and_override():
+    pf = parameters.parse_parameter_file('[parameters]\nn_X_per_g = 1e16\n[settings]\n'
+                                         'species = [{name = "X", g = 2.1, J = "3/2"}, "Fe3+"]\n', "x.toml")
+    assert pf.species == (ions.Species("X", 2.1, 1.5), ions.FE3)
+    # --species wins: the file's names are then checked against the override
+    pf = parameters.parse_parameter_file("[parameters]\nn_Gd3_per_g = 1e16\n", "y.toml", species=(GD3,))
+    assert pf.species == (GD3,) and pf.values() == {"n_Gd3_per_g": 1e16}
+    with pytest.raises(ParameterFileError, match="y.toml: parameters.n_Fe2_per_g: unknown key: not a density"):
+        parameters.parse_parameter_file("[parameters]\nn_Fe2_per_g = 1e16\n", "y.toml", species=(GD3,))
+    default = parameters.parse_parameter_file("[parameters]\nn_Fe2_per_g = 1e16\n", "y.toml")
+    with pytest.raises(ParameterFileError, match="parameters.n_Fe2_per_g: not a parameter of model 'etm' with the "
+                                                 "species Gd3\\+"):
+        synth.synthesize_from_file(default, species=(GD3,))
+
+
+@pytest.mark.parametrize("text, key", [
+    pytest.param("[parameters]\nn_Gd3_per_g = 1.0\n",
+                 "parameters.n_Gd3_per_g: unknown key: not a density of the species Fe2+, Fe3+", id="not-listed"),
+    pytest.param("[parameters]\nn_Gd3_per_g = -1.0\n[settings]\nspecies = ['Gd3+']\n",
+                 "parameters.n_Gd3_per_g: must be >= 0", id="negative-density"),
+    pytest.param("[parameters]\nx_Fe2 = 0.5\n[settings]\nspecies = ['Gd3+']\n",
+                 "parameters.x_Fe2: unknown key: the total-iron parametrisation needs exactly the species Fe2+ and "
+                 "Fe3+", id="iron-total"),
+    pytest.param("[parameters]\n[settings]\nspecies = ['Pr3+']\n",
+                 "settings.species[0]: unknown species 'Pr3+'; the table has Fe2+", id="unknown-ion"),
+    pytest.param("[parameters]\n[settings]\nspecies = ['Fe3+', 'fe3+']\n", "settings.species: species 'Fe3+' and "
+                 "'Fe3+' are listed twice", id="duplicate"),
+    pytest.param("[parameters]\n[settings]\nspecies = []\n", "settings.species: must be a non-empty array",
+                 id="empty"),
+    pytest.param("[parameters]\n[settings]\nspecies = 'Gd3+'\n", "settings.species: must be a non-empty array",
+                 id="string"),
+    pytest.param("[parameters]\n[settings]\nspecies = [1]\n", "settings.species[0]: must be an ion name", id="number"),
+    pytest.param("[parameters]\n[settings]\nspecies = [{name = 'X', g = 2.0, J = 1.3}]\n",
+                 "settings.species[0].J: species 'X': J must be a positive multiple of 1/2", id="bad-J"),
+    pytest.param("[parameters]\n[settings]\nspecies = [{name = 'X', g = 0.0, J = 1}]\n",
+                 "settings.species[0].g: must be > 0", id="bad-g"),
+    pytest.param("[parameters]\n[settings]\nspecies = [{name = 'X', g = 2.0}]\n",
+                 "settings.species[0].J: missing required key", id="no-J"),
+    pytest.param("[parameters]\n[settings]\nspecies = [{name = 'X', g = 2.0, J = 1, L = 1}]\n",
+                 "settings.species[0].L: unknown key", id="extra-key"),
+])
+def test_bad_species_in_a_parameter_file_one_line_naming_the_key(text, key):
+    with pytest.raises(ParameterFileError) as exc:
+        parameters.parse_parameter_file(text, "p.toml")
+    message = str(exc.value)
+    assert "\n" not in message and message.startswith("p.toml: ") and key in message

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ._common import EXIT_NOT_CONVERGED, PROG
 from ._data import add_data_options, read_data_from_args
+from ._species import add_species_option, species_from_args, species_override
 from .fit import add_interval_options
 
 __all__ = ["register"]
@@ -38,7 +39,8 @@ def _cmd_compare(args, argv):
         raise ValueError(f"--max-nfev must be >= 1, got {args.max_nfev}")
     check_profile_refits(args.profile_refits)
     data = read_data_from_args(args)
-    pf = load_parameter_file(args.params) if args.params else None
+    pf = load_parameter_file(args.params, species=species_override(args)) if args.params else None
+    species = species_from_args(args, pf)
     P_star = args.P_star if args.P_star is not None else (pf.P_star if pf else DEFAULT_P_STAR)
     T0_K = args.T0_K if args.T0_K is not None else (pf.T0_K if pf else DEFAULT_T0_K)
     print(data_line(data), flush=True)
@@ -46,7 +48,7 @@ def _cmd_compare(args, argv):
     comparison = compare_models(data, models, start=dict(pf.parameters) if pf else None, fixed=fixed,
                                 P_star=P_star, T0_K=T0_K, max_nfev=args.max_nfev,
                                 progress=lambda line: print(line, flush=True), intervals=args.intervals,
-                                max_refits_per_parameter=args.profile_refits)
+                                max_refits_per_parameter=args.profile_refits, species=species)
     print(format_comparison(comparison))
     if args.output is not None:
         document = comparison.to_dict()
@@ -93,6 +95,7 @@ def register(subparsers):
                    help="hold parameters fixed in every model that has them")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     add_data_options(p)
+    add_species_option(p)
     p.add_argument("--max-nfev", type=int, default=None, help="budget of model evaluations of each fit")
     add_interval_options(p, default_on=False)
     p.set_defaults(handler=_cmd_compare)

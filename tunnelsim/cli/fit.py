@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ._common import EXIT_NOT_CONVERGED, PROG
 from ._data import add_data_options, read_data_from_args
+from ._species import add_species_option, species_from_args, species_override
 
 __all__ = ["REDUCED_CHI2_WARNING", "register"]
 
@@ -42,7 +43,7 @@ def _cmd_synth(args, argv):
 
     if args.output.exists() and not args.force:
         raise FileExistsError(f"{args.output}: file exists; use --force to replace it")
-    pf = load_parameter_file(args.params)
+    pf = load_parameter_file(args.params, species=species_override(args))
     data, lines = synthesize_from_file(pf, seed=args.seed)
     lines.append(f"written by tunnelsim {__version__}: {shlex.join([PROG, *argv])}")
     write_csv(args.output, data, comments=lines, force=args.force)
@@ -104,7 +105,7 @@ def split_start(pf):
     return known, fixed
 
 
-def starting_values(data, model, pf, fixed, P_star, T0_K, params_path=None, prefix="start"):
+def starting_values(data, model, pf, fixed, P_star, T0_K, params_path=None, prefix="start", species=None):
     """The start of a fit: the parameter file's entries, the rest estimated from the data.
 
     Returns ``(start mapping for fit_magnetization, lines to print, StartEstimate or None)``;
@@ -114,8 +115,11 @@ def starting_values(data, model, pf, fixed, P_star, T0_K, params_path=None, pref
     from ..fitting.start import check_determinable, estimate_start
 
     start = dict(pf.parameters) if pf else {}
+    from ..ions import DEFAULT_SPECIES
+
+    species = DEFAULT_SPECIES if species is None else tuple(species)
     eq15 = pf is None or "delta_mu_K" in pf.parameters
-    names = model_parameter_names(model, eq15)
+    names = model_parameter_names(model, eq15, species=species)
     file_known, file_fixed = split_start(pf)
     held_fixed = {**{n: v for n, v in file_fixed.items() if n in names}, **{n: v for n, v in fixed.items()}}
     n_varied = len([n for n in names if n not in held_fixed])
@@ -124,7 +128,7 @@ def starting_values(data, model, pf, fixed, P_star, T0_K, params_path=None, pref
     if all(n in start or n in fixed for n in names):
         return start, [], None
     estimate = estimate_start(data, model, known={n: v for n, v in file_known.items() if n not in fixed},
-                              fixed=held_fixed, P_star=P_star, T0_K=T0_K, eq15=eq15,
+                              fixed=held_fixed, P_star=P_star, T0_K=T0_K, eq15=eq15, species=species,
                               known_source=f"given in {params_path}" if params_path else "given",
                               fixed_source="held fixed")
     merged = {n: v for n, v in estimate.values.items() if n not in fixed}
@@ -161,14 +165,20 @@ def _cmd_fit(args, argv):
         raise ValueError("--per-run fits each run with the Larmor-Langevin model alone: use it with --model ll "
                          "and without --params or --fix")
     data = read_data_from_args(args)
-    pf = load_parameter_file(args.params) if args.params else None
+    pf = load_parameter_file(args.params, species=species_override(args)) if args.params else None
+    species = species_from_args(args, pf)
+    if iron["total"] is not None:
+        from ..fitting.models import check_iron_total
+
+        check_iron_total(species, "--iron-total")
     P_star = args.P_star if args.P_star is not None else (pf.P_star if pf else DEFAULT_P_STAR)
     T0_K = args.T0_K if args.T0_K is not None else (pf.T0_K if pf else DEFAULT_T0_K)
     header = {"data": data_document(data), "command": shlex.join([PROG, *argv]), "tunnelsim_version": __version__}
     print(data_line(data), flush=True)
     if args.per_run:
-        return _per_run(args, data, header)
-    start, lines, estimate = starting_values(data, args.model, pf, fixed, P_star, T0_K, args.params)
+        return _per_run(args, data, header, species)
+    start, lines, estimate = starting_values(data, args.model, pf, fixed, P_star, T0_K, args.params,
+                                             species=species)
     for line in lines:
         print(line, flush=True)
     scan = None
@@ -177,14 +187,15 @@ def _cmd_fit(args, argv):
             from ..fitting.iron import iron_fraction_scan
 
             scan = iron_fraction_scan(data, iron["total"], iron["fractions"], args.model, start=start or None,
-                                      fixed=fixed, P_star=P_star, T0_K=T0_K, max_nfev=args.max_nfev)
+                                      fixed=fixed, P_star=P_star, T0_K=T0_K, max_nfev=args.max_nfev,
+                                      species=species)
             print(scan.summary(), flush=True)
             if scan.free_fit is not None:
                 start = dict(scan.free_fit.values())
         result = fit_with_intervals(data, args.model, intervals=not args.no_intervals,
                                     max_refits_per_parameter=args.profile_refits, start=start or None, fixed=fixed,
                                     P_star=P_star, T0_K=T0_K, max_nfev=args.max_nfev,
-                                    eq10_prefactor=args.eq10_prefactor, iron_total_per_g=iron["total"],
+                                    eq10_prefactor=args.eq10_prefactor, iron_total_per_g=iron["total"], species=species,
                                     progress=lambda line: print(line, flush=True))
     except FitConvergenceError as exc:
         print(f"tunnelsim: {exc}", file=sys.stderr)
@@ -272,12 +283,12 @@ def _fit_plots(directory, data, result, P_star, T0_K, iron_scan=None):
         print(f"plot: {path}")
 
 
-def _per_run(args, data, header):
+def _per_run(args, data, header, species):
     from ..fitting.figures import save_fit_plots
     from ..fitting import write_json
     from ..fitting.langevin import format_langevin_tables, per_run_document, per_run_langevin_fits
 
-    rows = per_run_langevin_fits(data)
+    rows = per_run_langevin_fits(data, species=species)
     print(f"data: {data.source}: {data.n_points} points in {len(data.runs)} runs")
     print("Larmor-Langevin-only fit of each run (Eq. 17 without the intrinsic term)")
     print(format_langevin_tables(rows))
@@ -306,6 +317,7 @@ def _add_synth(subparsers):
     p.add_argument("--seed", type=int, default=None, help="noise seed (default: noise.seed of the file, "
                    "else a fresh one, recorded in the CSV)")
     p.add_argument("--force", action="store_true", help="replace an existing file")
+    add_species_option(p)
     p.set_defaults(handler=_cmd_synth)
 
 
@@ -337,6 +349,7 @@ def _add_fit(subparsers):
     p.add_argument("--per-run", action="store_true", help="fit each run alone with the LL model (--model ll)")
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     add_data_options(p)
+    add_species_option(p)
     p.add_argument("--eq10-prefactor", choices=("corrected", "seed"), default="corrected",
                    help="Eq. 10 prefactor of the etm/etm11 models: corrected pi P* n/(2B) (default) or the seed's "
                    "printed pi P* n/B (n_ATS then comes out half as large); stated in the output")

@@ -3,7 +3,8 @@
 Two models of ``M(T, H)`` in emu/g (Eq. 17, :mod:`tunnelsim.paramagnet`):
 
 * ``"ll"`` -- Larmor-Langevin only: ``-chi_L H + M_Fe(H/T)`` (the parent article's Eq. 1),
-  parameters ``n_Fe2_per_g``, ``n_Fe3_per_g``, ``chi_L_emu_per_g_Oe``;
+  parameters ``n_Fe2_per_g``, ``n_Fe3_per_g`` (one density per paramagnetic species, see below),
+  ``chi_L_emu_per_g_Oe``;
 * ``"etm"`` -- plus the intrinsic ATS term (corrected Eq. 10, orientation averaged, with the
   Eq. 15 temperature dependence when ``delta_mu_K`` is a parameter): the seed's Table 3
   parameters ``n_ATS_per_g``, ``D_min_K``, ``D0QS_min_K_A2``, ``D0QS_max_K_A2``, ``delta_mu_K``.
@@ -19,6 +20,14 @@ which supplies the statistics and the covariance. Standard errors come from the 
 ``J^T J`` at the solution, multiplied by the reduced chi^2 only when the data have no ``sigma``
 (``stderr_scaled_by_reduced_chi2``). AIC and BIC are lmfit's, ``n ln(chi^2/n) + 2k`` and
 ``n ln(chi^2/n) + k ln n``.
+
+**Paramagnetic species.** The Langevin term sums over ``species`` (every fit, start, comparison,
+synthesis and per-run function takes it; default Fe2+ and Fe3+, spin-only): any number of ions
+from the table of :mod:`tunnelsim.ions` or explicit ``(g, J)``
+(:func:`tunnelsim.ions.parse_species`, ``settings.species`` of a parameter file). The density of
+each is the parameter ``n_<tag>_per_g`` (``Gd3+`` -> ``n_Gd3_per_g``;
+:func:`model_parameter_names` with ``species=``), so the default keeps the seed's names. The
+total-iron parametrisation (``n_Fe_total_per_g``, ``x_Fe2``) exists only for Fe2+ and Fe3+.
 
 **Amplitude.** Only ``n_ATS P*`` enters Eq. 10; ``P*`` is a fixed setting (default ``1/(2 pi)``,
 the seed's "in practice") and every result states it.

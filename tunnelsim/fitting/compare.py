@@ -15,6 +15,10 @@ report says so when the runner-up is that close.
 With ``intervals=True`` each fit also gets profile-likelihood intervals
 (:func:`~tunnelsim.fitting.fit_with_intervals`; off by default, as it multiplies the cost by the
 refits); the rows then carry each compared parameter's 95 % interval.
+
+Every model uses the same paramagnetic species (``species``, default Fe2+ and Fe3+;
+:mod:`tunnelsim.ions`); the shared parameters are their densities ``n_<tag>_per_g`` and the
+rest of :data:`COMPARED_PARAMETERS` (:func:`compared_parameters`).
 """
 
 from __future__ import annotations
@@ -24,20 +28,30 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..paramagnet import FE2, FE3
+from ..ions import DEFAULT_SPECIES, density_parameter_name, density_parameter_names, describe_species
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 from .intervals import fit_with_intervals
 from .least_squares import FitConvergenceError
-from .models import MODELS, FitError, model_parameter_names
+from .models import MODELS, FitError, _species, model_parameter_names
 from .result import _format_interval
 from .start import check_determinable, estimate_start
 
 __all__ = ["AIC_INDISTINGUISHABLE", "COMPARED_PARAMETERS", "ComparisonRow", "ModelComparison", "compare_models",
-           "format_comparison", "parse_model_list"]
+           "compared_parameters", "format_comparison", "parse_model_list"]
 
-#: Parameters shown side by side, in this order, where a model has them.
-COMPARED_PARAMETERS = ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe", "n_ATS_per_g", "D_min_K",
-                       "D0QS_min_K_A2", "D0QS_max_K_A2", "delta_mu_K", "charge_area_A2")
+_COMPARED_OTHERS = ("chi_L_emu_per_g_Oe", "n_ATS_per_g", "D_min_K", "D0QS_min_K_A2", "D0QS_max_K_A2", "delta_mu_K",
+                    "charge_area_A2")
+
+
+def compared_parameters(species=DEFAULT_SPECIES):
+    """Parameters shown side by side, in this order, where a model has them: the species densities,
+    then ``chi_L_emu_per_g_Oe``, ``n_ATS_per_g``, ``D_min_K``, ``D0QS_min_K_A2``, ``D0QS_max_K_A2``,
+    ``delta_mu_K``, ``charge_area_A2``."""
+    return density_parameter_names(species) + _COMPARED_OTHERS
+
+
+#: :func:`compared_parameters` of the default species (Fe2+, Fe3+).
+COMPARED_PARAMETERS = compared_parameters()
 #: An AIC difference below this is not read as a preference.
 AIC_INDISTINGUISHABLE = 2.0
 
@@ -56,7 +70,7 @@ class ComparisonRow:
     chi2, chi2_reduced, aic, bic, delta_aic : float or None
         ``delta_aic`` is ``aic`` minus the lowest AIC of the converged fits.
     parameters : mapping of str to (float, float or None, bool)
-        ``(value, standard error, flagged as poorly determined)`` of the :data:`COMPARED_PARAMETERS`
+        ``(value, standard error, flagged as poorly determined)`` of the :func:`compared_parameters`
         the model has.
     intervals : mapping of str to ProfileInterval
         The 95 % profile interval of each compared parameter that has one (empty without profiles).
@@ -109,6 +123,8 @@ class ModelComparison:
         The converged model with the lowest AIC (None if none converged).
     n_points : int
     weighted : bool
+    species : tuple of Species
+        The paramagnetic species of every fit.
     """
 
     models: tuple
@@ -119,6 +135,7 @@ class ModelComparison:
     preferred: str | None
     n_points: int
     weighted: bool
+    species: tuple = DEFAULT_SPECIES
 
     def row(self, model):
         return next(r for r in self.rows if r.model == model)
@@ -137,7 +154,9 @@ class ModelComparison:
                 "criterion": "lowest AIC (lmfit: n ln(chi2/n) + 2k); delta_aic is relative to it",
                 "n_points": self.n_points,
                 "weights": "1/sigma from the data" if self.weighted else "uniform (the data carry no sigma)",
-                "table": [r.to_dict() for r in self.rows], "fits": fits}
+                "table": [r.to_dict() for r in self.rows], "fits": fits,
+                "species": [{"name": s.name, "g": s.g, "J": s.J, "parameter": density_parameter_name(s)}
+                            for s in self.species]}
 
 
 def parse_model_list(text):
@@ -154,13 +173,13 @@ def parse_model_list(text):
     return tuple(items)
 
 
-def _for_model(mapping, model):
-    names = model_parameter_names(model)
+def _for_model(mapping, model, species=DEFAULT_SPECIES):
+    names = model_parameter_names(model, species=species)
     return {n: v for n, v in (mapping or {}).items() if n in names}
 
 
 def compare_models(data, models=("ll", "etm"), start=None, fixed=None, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
-                   species=(FE2, FE3), eq15=True, max_nfev=None, progress=None, intervals=False,
+                   species=DEFAULT_SPECIES, eq15=True, max_nfev=None, progress=None, intervals=False,
                    max_refits_per_parameter=None):
     """Fit each model to the same data and compare them by AIC.
 
@@ -175,8 +194,11 @@ def compare_models(data, models=("ll", "etm"), start=None, fixed=None, P_star=DE
     fixed : mapping, optional
         ``{name: value}`` held fixed in every model that has the name (each name must belong to at
         least one model).
-    P_star, T0_K, species
+    P_star, T0_K : float, optional
         Settings of every fit.
+    species : sequence of Species, optional
+        The paramagnetic species of every model (default Fe2+, Fe3+); ``start`` and ``fixed`` name
+        their densities ``n_<tag>_per_g``.
     eq15 : bool, optional
         Eq. 15 (``delta_mu_K``) in the intrinsic models; with ``start`` given, on only if it
         holds ``delta_mu_K``.
@@ -201,22 +223,23 @@ def compare_models(data, models=("ll", "etm"), start=None, fixed=None, P_star=DE
         Bad model names, a fixed name no model has, or data that cannot determine one of the models.
     """
     models = parse_model_list(models if isinstance(models, str) else ",".join(models))
+    species = _species(species)
     fixed = dict(fixed or {})
     start = dict(start or {})
     for name in fixed:
-        if not any(name in model_parameter_names(m) for m in models):
+        if not any(name in model_parameter_names(m, species=species) for m in models):
             raise FitError(f"cannot fix {name!r}: not a parameter of any of the models {', '.join(models)}")
     if start:
         eq15 = "delta_mu_K" in start or "delta_mu_K" in fixed
     for m in models:  # refuse bad data before any fit
-        names = model_parameter_names(m, eq15)
-        check_determinable(data, m, len([n for n in names if n not in _for_model(fixed, m)]))
+        names = model_parameter_names(m, eq15, species=species)
+        check_determinable(data, m, len([n for n in names if n not in _for_model(fixed, m, species)]))
     say = progress or (lambda line: None)
     fits, failures, starts = {}, {}, {}
     for m in models:
-        names = model_parameter_names(m, eq15)
-        given = _for_model(start, m)
-        held = _for_model(fixed, m)
+        names = model_parameter_names(m, eq15, species=species)
+        given = _for_model(start, m, species)
+        held = _for_model(fixed, m, species)
         known = {n: getattr(v, "value", v) for n, v in given.items()
                  if n not in held and getattr(v, "vary", True)}
         held.update({n: getattr(v, "value", v) for n, v in given.items() if not getattr(v, "vary", True)})
@@ -235,19 +258,19 @@ def compare_models(data, models=("ll", "etm"), start=None, fixed=None, P_star=DE
         try:
             fits[m] = fit_with_intervals(data, m, intervals=intervals,
                                          max_refits_per_parameter=max_refits_per_parameter, start=model_start,
-                                         fixed=_for_model(fixed, m), P_star=P_star, T0_K=T0_K, species=species,
+                                         fixed=_for_model(fixed, m, species), P_star=P_star, T0_K=T0_K, species=species,
                                          max_nfev=max_nfev, progress=lambda line, m=m: say(f"{m}: {line}"))
             say(f"{m}: converged, chi2 = {fits[m].chi2:.6g}")
         except FitConvergenceError as exc:
             failures[m] = str(exc)
             say(f"{m}: {exc}")
-    rows, preferred = _rows(models, fits, failures)
+    rows, preferred = _rows(models, fits, failures, species)
     return ModelComparison(tuple(models), MappingProxyType(fits), MappingProxyType(failures),
                            MappingProxyType(starts), rows, preferred, data.n_points,
-                           data.sigma_emu_per_g is not None)
+                           data.sigma_emu_per_g is not None, species)
 
 
-def _rows(models, fits, failures):
+def _rows(models, fits, failures, species=DEFAULT_SPECIES):
     best = min(fits, key=lambda m: fits[m].aic) if fits else None
     rows = []
     for m in models:
@@ -256,7 +279,7 @@ def _rows(models, fits, failures):
             continue
         r = fits[m]
         params = {n: (r.parameters[n].value, r.parameters[n].stderr, bool(r.parameters[n].flags))
-                  for n in COMPARED_PARAMETERS if n in r.parameters}
+                  for n in compared_parameters(species) if n in r.parameters}
         cis = {n: r.parameters[n].interval("ci95") for n in params if r.parameters[n].interval("ci95") is not None}
         rows.append(ComparisonRow(m, True, None, r.n_varied, r.chi2, r.chi2_reduced, r.aic, r.bic,
                                   r.aic - fits[best].aic, MappingProxyType(params), MappingProxyType(cis)))
@@ -278,6 +301,8 @@ def format_comparison(comparison):
     c = comparison
     lines = [f"model comparison: {c.n_points} points, weights "
              + ("1/sigma" if c.weighted else "uniform (no sigma; reduced chi2 in emu^2/g^2)")]
+    if tuple(c.species) != DEFAULT_SPECIES:
+        lines.append(f"paramagnetic species: {describe_species(c.species)}")
     header = ("model", "n_varied", "chi2", "red. chi2", "AIC", "BIC", "dAIC")
     table = [header]
     for r in c.rows:
@@ -293,7 +318,7 @@ def format_comparison(comparison):
     for r in c.rows:
         if not r.converged:
             lines.append(f"  {r.model}: not converged: {r.reason}")
-    shown = [n for n in COMPARED_PARAMETERS if any(n in r.parameters for r in c.rows)]
+    shown = [n for n in compared_parameters(c.species) if any(n in r.parameters for r in c.rows)]
     fitted = [r for r in c.rows if r.converged]
     if shown and fitted:
         with_ci = any(r.intervals for r in fitted)

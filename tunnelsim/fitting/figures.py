@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .langevin import LANGEVIN_MODES
+from ..ions import density_parameter_name
 from ..plotting import agg_figure, save_figure
+from .langevin import _apparent_name, langevin_modes
 
 __all__ = [
     "plot_curie_test",
@@ -111,20 +112,31 @@ def plot_residuals(data, result, axes=None):
 
 
 def plot_langevin_drift(rows, axes=None):
-    """Apparent LL concentrations per run against H (M vs T runs) and T (M vs H runs), as the seed's Fig. 7."""
+    """Apparent LL concentrations per run against H (M vs T runs) and T (M vs H runs), as the seed's Fig. 7.
+
+    One line per mode of the rows (:func:`tunnelsim.fitting.langevin.langevin_modes` of their species):
+    ``n(Fe3+)`` for ``both`` and ``Fe3_only``, ``n(Fe2+)`` for ``Fe2_only``; with other species the
+    density of the species a ``<tag>_only`` mode keeps, or of the first species for ``both``.
+    """
     kinds = [k for k in ("M_vs_T", "M_vs_H") if any(r.run.kind == k for r in rows)]
     if axes is None:
         fig, axes = _figure(len(kinds))
     else:
         axes = list(np.atleast_1d(axes))
         fig = axes[0].figure
-    styles = {"both": ("n(Fe3+) [both]", "n_Fe3_per_g", "o-"),
-              "Fe3_only": ("n(Fe3+) [Fe3+ only]", "n_Fe3_per_g", "s--"),
-              "Fe2_only": ("n(Fe2+) [Fe2+ only]", "n_Fe2_per_g", "^-")}
+    species = rows[0].species
+    modes = langevin_modes(species)
+    formats = iter(("s--", "^-", "v-", "D-", "x-", "+-", "*-", "p-"))
+    styles = {}
+    for mode, (text, _) in modes.items():
+        name = _apparent_name(mode, species)
+        s = next(sp for sp in species if density_parameter_name(sp) == name)
+        fmt = "o-" if mode == "both" else next(formats, ".-")
+        styles[mode] = (f"n({s.name}) [{'both' if mode == 'both' else text}]", name, fmt)
     for kind, ax in zip(kinds, axes):
         sel = [r for r in rows if r.run.kind == kind]
         x = np.array([r.run.fixed_value / 1e3 if kind == "M_vs_T" else r.run.fixed_value for r in sel])
-        for mode in LANGEVIN_MODES:
+        for mode in modes:
             if mode in sel[0].fits:
                 label, name, fmt = styles[mode]
                 ax.plot(x, [r.value(mode, name) / 1e17 for r in sel], fmt, label=label)

@@ -64,7 +64,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ._profile_search import BETTER_FIT_DELTA, ONE_SIGMA_LEVEL, SIGNED_NAMES, _Profiler
-from .models import FitError
+from .models import FitError, ll_parameter_names
 from .parameters import ParameterEntry
 from .result import FitResult, _format_interval
 
@@ -92,8 +92,10 @@ DEFAULT_REFIT_TOLERANCE = 1e-7
 COSTLY_MODEL_DEFAULTS = MappingProxyType({"exact": (6, 1e-4)})
 #: Default search limit: this factor above and below the estimate.
 DEFAULT_SEARCH_FACTOR = 1e3
-#: Larmor-Langevin parameters (the model is linear in them); profiled only when poorly determined.
-LINEAR_NAMES = ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe")
+#: Larmor-Langevin parameters of the default species (the model is linear in them); profiled only when
+#: poorly determined. With other species: their densities and chi_L
+#: (:func:`~tunnelsim.fitting.models.ll_parameter_names`).
+LINEAR_NAMES = ll_parameter_names()
 #: Relative standard error below which a linear parameter counts as well determined (not profiled).
 WELL_DETERMINED_REL_STDERR = 0.1
 
@@ -226,12 +228,13 @@ def _check_levels(levels):
 def _check_names(result, names):
     varied = [n for n, p in result.parameters.items() if p.vary]
     if names is None:
+        linear = ll_parameter_names(result.species)
         chosen = []
         for n in varied:
             p = result.parameters[n]
             well = (p.stderr is not None and np.isfinite(p.stderr) and p.value != 0
                     and abs(p.stderr / p.value) < WELL_DETERMINED_REL_STDERR)
-            if n not in LINEAR_NAMES or not well:
+            if n not in linear or not well:
                 chosen.append(n)
         return chosen
     if isinstance(names, str):
@@ -287,8 +290,8 @@ def profile_intervals(data, result, *, levels=DEFAULT_LEVELS, names=None, max_re
         as ``ci68``, ``ci95`` (the level in per cent).
     names : sequence of str, optional
         Parameters to profile (varied reported names). Default: every varied parameter except the
-        Larmor-Langevin ones (``n_Fe2_per_g``, ``n_Fe3_per_g``, ``chi_L_emu_per_g_Oe``) with relative
-        standard error below 0.1, for which the linearised error holds.
+        Larmor-Langevin ones (the species densities, ``n_Fe2_per_g`` and ``n_Fe3_per_g`` by default, and
+        ``chi_L_emu_per_g_Oe``) with relative standard error below 0.1, for which the linearised error holds.
     max_refits_per_parameter : int, optional
         Cap on the refits per parameter (default :func:`default_max_refits` of the model: 16, fewer
         for ``exact``); 0 computes nothing and returns ``result``.
@@ -306,7 +309,8 @@ def profile_intervals(data, result, *, levels=DEFAULT_LEVELS, names=None, max_re
     **fit_kwargs
         The keyword arguments the best fit was made with (``model``, ``start``, ``fixed``, ``P_star``,
         ``T0_K``, ``species``, ``max_nfev``, ...). ``model``, ``P_star``, ``T0_K`` and ``species``
-        default to the result's. ``tolerance`` is replaced by ``refit_tolerance``.
+        default to the result's (so the refits keep the fit's species without passing them).
+        ``tolerance`` is replaced by ``refit_tolerance``.
 
     Returns
     -------
@@ -395,7 +399,8 @@ def fit_with_intervals(data, model="etm", *, intervals=True, levels=DEFAULT_LEVE
         called when the fit ends and when it restarts.
     max_restarts : int, optional
     **fit_kwargs
-        Passed to :func:`~tunnelsim.fitting.fit_magnetization` (``start``, ``fixed``, ``P_star``, ...).
+        Passed to :func:`~tunnelsim.fitting.fit_magnetization` (``start``, ``fixed``, ``P_star``,
+        ``species``, ...); ``species=`` carries the paramagnetic species to the fit and its profiles.
 
     Returns
     -------

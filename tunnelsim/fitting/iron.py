@@ -13,6 +13,9 @@ The seed re-plots its raw data after subtracting the Langevin contribution for `
 * the fit with ``x`` free, whose value and standard error is the model's answer.
 
 :func:`tunnelsim.fitting.figures.plot_iron_fraction_scan` draws the re-plot and the chi^2 profile.
+
+Both are defined only for the species Fe2+ and Fe3+ (any ``g`` and ``J``, in either order); other
+species (:mod:`tunnelsim.ions`) raise :class:`~tunnelsim.fitting.FitError` (a ``ValueError``).
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..paramagnet import FE2, FE3, species_magnetization_emu_per_g
+from ..ions import DEFAULT_SPECIES, density_parameter_name
+from ..paramagnet import species_magnetization_emu_per_g
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 from .least_squares import FitConvergenceError, fit_magnetization
-from .models import FitError
+from .models import FitError, check_iron_total
 
 __all__ = ["DEFAULT_FRACTIONS", "IronFractionScan", "iron_fraction_scan", "langevin_remainder"]
 
@@ -32,7 +36,13 @@ __all__ = ["DEFAULT_FRACTIONS", "IronFractionScan", "iron_fraction_scan", "lange
 DEFAULT_FRACTIONS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
-def langevin_remainder(data, n_Fe_total_per_g, x_Fe2, species=(FE2, FE3)):
+def _iron_species(species, what):
+    """``(Fe2+, Fe3+)`` species of ``species`` by name; FitError unless they are exactly those two."""
+    by_name = {density_parameter_name(s): s for s in check_iron_total(species, what)}
+    return by_name["n_Fe2_per_g"], by_name["n_Fe3_per_g"]
+
+
+def langevin_remainder(data, n_Fe_total_per_g, x_Fe2, species=DEFAULT_SPECIES):
     """``M - M_Langevin`` of every point with ``n(Fe2+) = x n_Fe`` and ``n(Fe3+) = (1 - x) n_Fe`` (emu/g).
 
     Parameters
@@ -42,14 +52,16 @@ def langevin_remainder(data, n_Fe_total_per_g, x_Fe2, species=(FE2, FE3)):
         Total iron (g^-1), > 0.
     x_Fe2 : float or array_like
         Fe2+ fraction(s) in [0, 1].
-    species : tuple of Species, optional
-        The species of the two fractions.
+    species : sequence of Species, optional
+        Fe2+ and Fe3+ (by name, any order; their ``g`` and ``J`` as given). Any other species:
+        :class:`FitError`.
 
     Returns
     -------
     numpy.ndarray
         Shape ``(n_points,)`` for a scalar ``x_Fe2``, else ``(n_x, n_points)``.
     """
+    fe2, fe3 = _iron_species(species, "langevin_remainder")
     N = float(n_Fe_total_per_g)
     if not np.isfinite(N) or N <= 0:
         raise FitError(f"n_Fe_total_per_g: must be a finite number > 0, got {n_Fe_total_per_g!r}")
@@ -57,8 +69,8 @@ def langevin_remainder(data, n_Fe_total_per_g, x_Fe2, species=(FE2, FE3)):
     if not np.all(np.isfinite(x)) or np.any((x < 0) | (x > 1)):
         raise FitError(f"x_Fe2: every fraction must be in [0, 1], got {x_Fe2!r}")
     T, H, M = data.temperature_K, data.field_Oe, data.magnetization_emu_per_g
-    b2 = species_magnetization_emu_per_g(N, species[0], H, T)
-    b3 = species_magnetization_emu_per_g(N, species[1], H, T)
+    b2 = species_magnetization_emu_per_g(N, fe2, H, T)
+    b3 = species_magnetization_emu_per_g(N, fe3, H, T)
     return M - (np.multiply.outer(x, b2) + np.multiply.outer(1.0 - x, b3))
 
 
@@ -132,7 +144,7 @@ class IronFractionScan:
 
 
 def iron_fraction_scan(data, n_Fe_total_per_g, x_values=DEFAULT_FRACTIONS, model="etm", start=None, fixed=None,
-                       P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K, species=(FE2, FE3), max_nfev=None):
+                       P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K, species=DEFAULT_SPECIES, max_nfev=None):
     """The Langevin-subtracted re-plot and the chi^2 profile of the Fe2+ fraction (module docstring).
 
     Parameters
@@ -150,12 +162,13 @@ def iron_fraction_scan(data, n_Fe_total_per_g, x_values=DEFAULT_FRACTIONS, model
     fixed : mapping, optional
         Other parameters held fixed.
     P_star, T0_K, species, max_nfev
-        As :func:`~tunnelsim.fitting.fit_magnetization`.
+        As :func:`~tunnelsim.fitting.fit_magnetization`; ``species`` must be Fe2+ and Fe3+.
 
     Returns
     -------
     IronFractionScan
     """
+    _iron_species(species, "iron_fraction_scan")
     x_values = np.asarray(x_values, dtype=float)
     if x_values.ndim != 1 or x_values.size == 0:
         raise FitError("x_values: give at least one fraction")

@@ -6,6 +6,11 @@
 the intrinsic ATS term the LL form leaves out. :func:`per_run_langevin_fits` redoes this for any
 data set, in three modes: ``both``, ``Fe3_only`` and ``Fe2_only``; :func:`format_langevin_tables`
 prints it in the seed's layout (concentrations in 1e17 g^-1, ``chi_L`` in 1e-7 emu g^-1 Oe^-1).
+With other paramagnetic species (``species``, :mod:`tunnelsim.ions`) the modes are
+:func:`langevin_modes` of them: ``both`` lets every species vary, and with two or more species
+``<tag>_only`` (``Gd3_only`` for Gd3+, the tag of its density ``n_Gd3_per_g``) keeps that species
+alone, the others fixed at 0. For Fe2+ and Fe3+ that gives the seed's three modes; any other mode
+is refused with the list of those available.
 
 **The seed's consistency.** :func:`langevin_drift` synthesises noiseless runs from a parameter set
 (e.g. Table 3) and applies the same per-run analysis, so Table 1 can be set beside what Table 3
@@ -30,11 +35,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import etm
-from ..paramagnet import FE2, FE3, curie_constant_emu_K_per_g_Oe, total_magnetization_emu_per_g
+from ..ions import DEFAULT_SPECIES, density_parameter_name, is_iron_pair
+from ..paramagnet import curie_constant_emu_K_per_g_Oe, total_magnetization_emu_per_g
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 from .data import Run, make_dataset
 from .least_squares import FitConvergenceError, fit_magnetization
-from .models import iron_densities
+from .models import _species, species_densities
 from .parameters import NoiseModel, RunSpec, seed_runs
 
 __all__ = [
@@ -49,16 +55,45 @@ __all__ = [
     "curie_test",
     "format_langevin_tables",
     "langevin_drift",
+    "langevin_modes",
     "per_run_langevin_fits",
 ]
 
-#: mode -> (description, the concentration fixed at 0)
+#: mode -> (description, the concentration fixed at 0) of the default species Fe2+ and Fe3+
+#: (:func:`langevin_modes` gives those of any species).
 LANGEVIN_MODES = {
     "both": ("Fe3+ and Fe2+ allowed", None),
     "Fe3_only": ("Fe3+ only", "n_Fe2_per_g"),
     "Fe2_only": ("Fe2+ only", "n_Fe3_per_g"),
 }
 _N_UNIT, _CHI_UNIT = 1e17, 1e-7
+
+
+def _display_order(species):
+    """The species in table order: Fe3+ before Fe2+ for iron (the seed's tables), else as given."""
+    species = _species(species)
+    if is_iron_pair(species):
+        return tuple(sorted(species, key=lambda s: density_parameter_name(s) != "n_Fe3_per_g"))
+    return species
+
+
+def langevin_modes(species=DEFAULT_SPECIES):
+    """The per-run modes for ``species``: ``{mode: (description, densities fixed at 0)}``.
+
+    ``both`` varies every species; with two or more species ``<tag>_only`` keeps one species (its
+    density ``n_<tag>_per_g``), the others fixed at 0. For Fe2+ and Fe3+ these are
+    :data:`LANGEVIN_MODES`: ``both``, ``Fe3_only``, ``Fe2_only``.
+    """
+    order = _display_order(species)
+    names = [density_parameter_name(s) for s in order]
+    if is_iron_pair(order):
+        return {mode: (text, () if zero is None else (zero,)) for mode, (text, zero) in LANGEVIN_MODES.items()}
+    what = " and ".join(s.name for s in order)
+    modes = {"both": (f"{what} allowed" if len(order) > 1 else f"{what}", ())}
+    if len(order) > 1:
+        for s, name in zip(order, names):
+            modes[f"{name[2:-6]}_only"] = (f"{s.name} only", tuple(n for n in names if n != name))
+    return modes
 
 
 @dataclass(frozen=True)
@@ -70,10 +105,13 @@ class RunLangevinFits:
     run : Run
     fits : dict
         mode -> :class:`tunnelsim.fitting.FitResult`, or a string saying why there is none.
+    species : tuple of Species
+        The paramagnetic species of the fits.
     """
 
     run: object
     fits: dict
+    species: tuple = DEFAULT_SPECIES
 
     def value(self, mode, name):
         """A fitted value, or NaN when the mode has no result."""
@@ -92,17 +130,24 @@ class RunLangevinFits:
         return out
 
 
-def _check_modes(modes):
+def _check_modes(modes, species=DEFAULT_SPECIES):
+    available = langevin_modes(species)
     for mode in modes:
-        if mode not in LANGEVIN_MODES:
-            raise ValueError(f"mode must be one of {', '.join(LANGEVIN_MODES)}, got {mode!r}")
+        if mode not in available:
+            for_species = "" if is_iron_pair(species) else f" for species {', '.join(s.name for s in species)}"
+            raise ValueError(f"mode must be one of {', '.join(available)}{for_species}, got {mode!r}")
     return tuple(modes)
 
 
+def _default_mode(species):
+    """``Fe3_only`` for iron (the seed's Table 1), else the first species alone (``both`` for one species)."""
+    return next(iter(langevin_modes(species))) if len(species) == 1 else list(langevin_modes(species))[1]
+
+
 def _fit_run(run_data, mode, species):
-    zero = LANGEVIN_MODES[mode][1]
-    fixed = {zero: 0.0} if zero else None
-    n_free = 3 - (zero is not None)
+    zero = langevin_modes(species)[mode][1]
+    fixed = dict.fromkeys(zero, 0.0) if zero else None
+    n_free = len(species) + 1 - len(zero)
     if run_data.n_points <= n_free:
         return f"{run_data.n_points} points for {n_free} parameters"
     try:
@@ -111,27 +156,29 @@ def _fit_run(run_data, mode, species):
         return str(exc)
 
 
-def per_run_langevin_fits(data, modes=tuple(LANGEVIN_MODES), species=(FE2, FE3)):
+def per_run_langevin_fits(data, modes=None, species=DEFAULT_SPECIES):
     """Fit every run of a data set alone with the Larmor-Langevin model (the seed's Tables 1, 2).
 
     Parameters
     ----------
     data : MagnetizationData
     modes : sequence of str, optional
-        Keys of :data:`LANGEVIN_MODES`.
-    species : tuple of Species, optional
-        The species of ``n_Fe2_per_g`` and ``n_Fe3_per_g``.
+        Keys of :func:`langevin_modes` of ``species`` (default all of them; for Fe2+ and Fe3+ the
+        seed's ``both``, ``Fe3_only``, ``Fe2_only``).
+    species : sequence of Species, optional
+        The paramagnetic species (default Fe2+, Fe3+).
 
     Returns
     -------
     tuple of RunLangevinFits
         One per run, in the data's order.
     """
-    modes = _check_modes(modes)
+    species = _species(species)
+    modes = _check_modes(tuple(langevin_modes(species)) if modes is None else modes, species)
     rows = []
     for run in data.runs:
         run_data = data.run_data(run)
-        rows.append(RunLangevinFits(run, {mode: _fit_run(run_data, mode, species) for mode in modes}))
+        rows.append(RunLangevinFits(run, {mode: _fit_run(run_data, mode, species) for mode in modes}, species))
     return tuple(rows)
 
 
@@ -142,17 +189,18 @@ def format_langevin_tables(rows):
         sel = [r for r in rows if r.run.kind == kind]
         if not sel:
             continue
-        modes = [m for m in LANGEVIN_MODES if m in sel[0].fits]
+        available = langevin_modes(sel[0].species)
+        modes = [m for m in available if m in sel[0].fits]
+        rows_of = [(density_parameter_name(s), _N_UNIT, f"n({s.name}) 1e17/g") for s in _display_order(sel[0].species)]
+        rows_of.append(("chi_L_emu_per_g_Oe", _CHI_UNIT, "chi_L 1e-7 emu/gOe"))
         heads = [f"{r.run.fixed_value / 1e3:.4g}" if kind == "M_vs_T" else f"{r.run.fixed_value:.4g}" for r in sel]
         title = "M vs T runs at fixed H (as the seed's Table 1)" if kind == "M_vs_T" else \
             "M vs H runs at fixed T (as the seed's Table 2)"
         table = [(axis, heads)]
         for mode in modes:
-            label = LANGEVIN_MODES[mode][0]
-            for name, unit, text in (("n_Fe3_per_g", _N_UNIT, "n(Fe3+) 1e17/g"),
-                                     ("n_Fe2_per_g", _N_UNIT, "n(Fe2+) 1e17/g"),
-                                     ("chi_L_emu_per_g_Oe", _CHI_UNIT, "chi_L 1e-7 emu/gOe")):
-                if LANGEVIN_MODES[mode][1] == name:
+            label = available[mode][0]
+            for name, unit, text in rows_of:
+                if name in available[mode][1]:
                     continue
                 table.append((f"{text} [{label}]", [f"{r.value(mode, name) / unit:.4f}" for r in sel]))
             table.append((f"reduced chi2 [{label}]",
@@ -181,11 +229,19 @@ def _run_data(parameters, run, P_star, T0_K, noise, weighting, species):
     return make_dataset(T, H, M, sigma, "synthetic run", runs=(Run(run.kind, run.fixed_value, 0, T.size),))
 
 
-def apparent_density(parameters, run, P_star=DEFAULT_P_STAR, mode="Fe3_only", weighting="sigma",
-                     noise=NoiseModel(), T0_K=DEFAULT_T0_K, species=(FE2, FE3)):
+def _apparent_name(mode, species):
+    """The density a mode reports: the first species it varies, Fe3+ before Fe2+."""
+    zero = langevin_modes(species)[mode][1]
+    return next(n for n in map(density_parameter_name, _display_order(species)) if n not in zero)
+
+
+def apparent_density(parameters, run, P_star=DEFAULT_P_STAR, mode=None, weighting="sigma",
+                     noise=NoiseModel(), T0_K=DEFAULT_T0_K, species=DEFAULT_SPECIES):
     """LL-only fit of one noiseless synthetic run: ``(n_apparent_per_g, chi_L_emu_per_g_Oe)``.
 
-    ``n_apparent`` is ``n(Fe3+)`` for modes ``Fe3_only`` and ``both``, ``n(Fe2+)`` for ``Fe2_only``.
+    ``n_apparent`` is ``n(Fe3+)`` for modes ``Fe3_only`` and ``both``, ``n(Fe2+)`` for ``Fe2_only``;
+    with other species, that of the species a ``<tag>_only`` mode keeps, or of the first species
+    for ``both``.
 
     Parameters
     ----------
@@ -194,23 +250,27 @@ def apparent_density(parameters, run, P_star=DEFAULT_P_STAR, mode="Fe3_only", we
     run : RunSpec
     P_star : float, optional
     mode : str, optional
+        A key of :func:`langevin_modes` of ``species``; default ``Fe3_only`` for Fe2+ and Fe3+, else
+        the first species alone (``both`` for a single species).
     weighting : {"sigma", "uniform"}, optional
         Weights ``1/sigma`` from ``noise`` (no noise is added) or uniform weights.
     noise : NoiseModel, optional
     T0_K : float, optional
-    species : tuple of Species, optional
+    species : sequence of Species, optional
+        The paramagnetic species (default Fe2+, Fe3+), of the parameters and of the fits.
     """
-    mode = _check_modes([mode])[0]
+    species = _species(species)
+    mode = _check_modes([_default_mode(species) if mode is None else mode], species)[0]
     data = _run_data(parameters, run, P_star, T0_K, noise, weighting, species)
     fit = _fit_run(data, mode, species)
     if isinstance(fit, str):
         raise FitConvergenceError(f"{run!r}: {fit}")
-    name = "n_Fe2_per_g" if mode == "Fe2_only" else "n_Fe3_per_g"
+    name = _apparent_name(mode, species)
     return fit.parameters[name].value, fit.parameters["chi_L_emu_per_g_Oe"].value
 
 
-def langevin_drift(parameters, runs=None, P_star=DEFAULT_P_STAR, mode="Fe3_only", weighting="sigma",
-                   noise=NoiseModel(), T0_K=DEFAULT_T0_K, species=(FE2, FE3)):
+def langevin_drift(parameters, runs=None, P_star=DEFAULT_P_STAR, mode=None, weighting="sigma",
+                   noise=NoiseModel(), T0_K=DEFAULT_T0_K, species=DEFAULT_SPECIES):
     """The apparent LL concentrations and ``chi_L`` per run implied by a parameter set (noiseless).
 
     Parameters
@@ -236,8 +296,8 @@ def langevin_drift(parameters, runs=None, P_star=DEFAULT_P_STAR, mode="Fe3_only"
     return out
 
 
-def amplitude_for_apparent_density(target_per_g, parameters, run=None, mode="Fe3_only", weighting="sigma",
-                                   noise=NoiseModel(), T0_K=DEFAULT_T0_K, species=(FE2, FE3),
+def amplitude_for_apparent_density(target_per_g, parameters, run=None, mode=None, weighting="sigma",
+                                   noise=NoiseModel(), T0_K=DEFAULT_T0_K, species=DEFAULT_SPECIES,
                                    P_star_bracket=(1e-3, 1e3), rtol=1e-8):
     """Solve for the ``P*`` at which a run's apparent LL concentration equals ``target_per_g``.
 
@@ -349,7 +409,8 @@ def curie_test(data, chi_L_emu_per_g_Oe, run=None):
                      float(chi_L_emu_per_g_Oe))
 
 
-def curie_product_model(temperature_K, parameters, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K, species=(FE2, FE3)):
+def curie_product_model(temperature_K, parameters, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
+                        species=DEFAULT_SPECIES):
     """Eq. 18, ``C + G T I(T)``, and the Curie constant ``C`` alone (emu K g^-1 Oe^-1).
 
     ``C`` sums the species' Curie constants; ``G`` is Eq. 12's (orientation averaged, amplitude
@@ -361,7 +422,8 @@ def curie_product_model(temperature_K, parameters, P_star=DEFAULT_P_STAR, T0_K=D
     (numpy.ndarray, float)
     """
     T = np.asarray(temperature_K, dtype=float)
-    C = sum(float(curie_constant_emu_K_per_g_Oe(n, s)) for n, s in zip(iron_densities(parameters), species))
+    species = _species(species)
+    C = sum(float(curie_constant_emu_K_per_g_Oe(n, s)) for n, s in zip(species_densities(parameters, species), species))
     if "n_ATS_per_g" not in parameters:
         return np.full_like(T, C), C
     D_min, a, b = parameters["D_min_K"], parameters["D0QS_min_K_A2"], parameters["D0QS_max_K_A2"]
@@ -394,5 +456,8 @@ def curie_analysis(data, result, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K):
 
 
 def per_run_document(rows):
-    """The JSON document of :func:`per_run_langevin_fits` (the seed's Tables 1 and 2)."""
-    return {"model": "ll", "analysis": "per_run", "runs": [r.to_dict() for r in rows]}
+    """The JSON document of :func:`per_run_langevin_fits` (the seed's Tables 1 and 2), with the species."""
+    species = rows[0].species if rows else DEFAULT_SPECIES
+    return {"model": "ll", "analysis": "per_run", "runs": [r.to_dict() for r in rows],
+            "species": [{"name": s.name, "g": s.g, "J": s.J, "parameter": density_parameter_name(s)}
+                        for s in species]}

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from ..paramagnet import FE2, FE3
+from ..ions import DEFAULT_SPECIES
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 from .models import MODELS, FitError
 from .problem import _FD_STEP, _Problem
@@ -25,7 +25,7 @@ class FitConvergenceError(RuntimeError):
 
 
 def fit_magnetization(data, model="etm", start=None, fixed=None, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
-                      species=(FE2, FE3), max_nfev=None, tolerance=1e-10, iron_total_per_g=None,
+                      species=DEFAULT_SPECIES, max_nfev=None, tolerance=1e-10, iron_total_per_g=None,
                       eq10_prefactor="corrected"):
     """Joint weighted least-squares fit of Eq. 17 to all runs of a data set.
 
@@ -48,8 +48,10 @@ def fit_magnetization(data, model="etm", start=None, fixed=None, P_star=DEFAULT_
         Fixed ``P*``; the fit determines ``n_ATS`` at this setting.
     T0_K : float, optional
         Reference temperature of Eq. 15.
-    species : tuple of Species, optional
-        Species of ``n_Fe2_per_g`` and ``n_Fe3_per_g``.
+    species : sequence of Species, optional
+        The paramagnetic species of the Langevin term (default Fe2+, Fe3+; :mod:`tunnelsim.ions`), at
+        least one; each one's density is the parameter ``n_<tag>_per_g``
+        (:func:`~tunnelsim.fitting.model_parameter_names`).
     max_nfev : int, optional
         Budget of residual evaluations over both stages (default: lmfit's ``2000 (k + 1)`` per stage);
         a fit that spends it raises :class:`FitConvergenceError`.
@@ -63,6 +65,7 @@ def fit_magnetization(data, model="etm", start=None, fixed=None, P_star=DEFAULT_
         Total iron fixed (e.g. at a mass-spectrometry value, the seed's Figs. 16-18): the fit then
         reports ``n_Fe_total_per_g`` (fixed) and the Fe2+ fraction ``x_Fe2`` in [0, 1] instead of the
         two species densities (``n_Fe2 = x n_Fe``, ``n_Fe3 = (1 - x) n_Fe``, given as derived values).
+        Only for the species Fe2+ and Fe3+ (:class:`FitError` otherwise).
 
     Returns
     -------

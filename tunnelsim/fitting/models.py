@@ -9,6 +9,12 @@
 * ``"exact"`` -- the exact three-level ATS ensemble (Eq. 6, 8; ``D_max`` infinite)
   (:class:`tunnelsim.fitting.exact_intrinsic.ExactIntrinsicModel`); needs ``charge_area_A2``.
 
+The Langevin term sums over the paramagnetic species (default Fe2+ and Fe3+,
+:data:`tunnelsim.ions.DEFAULT_SPECIES`; any others from :func:`tunnelsim.ions.parse_species`),
+each with its density parameter ``n_<tag>_per_g``; every function here that names or evaluates
+parameters takes ``species``. The total-iron parametrisation (``n_Fe_total_per_g``, ``x_Fe2``) is
+defined only for exactly Fe2+ and Fe3+.
+
 With ``delta_mu_K`` every intrinsic model follows Eq. 15: ``D_min ~ r``, ``D0QS ~ r^3`` and
 ``(Q/e) S ~ r^2`` with ``r = N(T)/N(T0)``. ``delta_mu_K >= 0`` in fits as in the ensemble
 (``N_tunn`` grows with temperature, Eq. 15).
@@ -18,35 +24,85 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..paramagnet import FE2, FE3, PARAMETER_NAMES, species_magnetization_emu_per_g, total_magnetization_emu_per_g
+from ..ions import DEFAULT_SPECIES, check_species, density_parameter_names, describe_species, is_iron_pair
+from ..paramagnet import parameter_names, species_magnetization_emu_per_g, total_magnetization_emu_per_g
 from ..temperature_dependence import scaled_parameters
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K, oe_to_tesla
 
-__all__ = ["FitError", "INTRINSIC_MODELS", "IRON_TOTAL_NAMES", "iron_densities", "MODELS", "intrinsic_per_amplitude", "model_magnetization_emu_per_g",
-           "model_parameter_names"]
+__all__ = ["FitError", "INTRINSIC_MODELS", "IRON_TOTAL_NAMES", "all_parameter_names", "check_iron_total",
+           "iron_densities", "ll_parameter_names", "MODELS", "intrinsic_per_amplitude", "model_magnetization_emu_per_g",
+           "model_parameter_names", "species_densities"]
 
 MODELS = ("ll", "etm", "etm11", "exact")
 #: Models with an intrinsic (ATS) term.
 INTRINSIC_MODELS = ("etm", "etm11", "exact")
 #: Models whose intrinsic term needs the loop size (Q/e) S_Delta by itself, not only the D0QS products.
 LOOP_SIZE_MODELS = ("etm11", "exact")
-_LL_NAMES = ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe")
 #: The alternative iron parametrisation (the seed's Figs. 16-18): total iron and the Fe2+ fraction,
 #: ``n_Fe2 = x n_Fe``, ``n_Fe3 = (1 - x) n_Fe``.
 IRON_TOTAL_NAMES = ("n_Fe_total_per_g", "x_Fe2")
-#: The parameters of the models that need the loop size (Table 3's with charge_area_A2 before delta_mu_K).
-_LOOP_SIZE_NAMES = PARAMETER_NAMES[:-1] + ("charge_area_A2", "delta_mu_K")
-#: Every parameter name a model may report.
-ALL_PARAMETER_NAMES = _LOOP_SIZE_NAMES + IRON_TOTAL_NAMES
+_CHI_L = "chi_L_emu_per_g_Oe"
+
+
+def ll_parameter_names(species=DEFAULT_SPECIES):
+    """The Larmor-Langevin parameters: each species' density, then ``chi_L_emu_per_g_Oe`` (the model
+    is linear in them)."""
+    return density_parameter_names(species) + (_CHI_L,)
+
+
+def _loop_size_names(species):
+    """The parameters of the models that need the loop size (Table 3's with charge_area_A2 before delta_mu_K)."""
+    return parameter_names(species)[:-1] + ("charge_area_A2", "delta_mu_K")
+
+
+def all_parameter_names(species=DEFAULT_SPECIES):
+    """Every parameter name a model may report for ``species`` (the total-iron names only for Fe2+ and Fe3+)."""
+    return _loop_size_names(species) + (IRON_TOTAL_NAMES if is_iron_pair(species) else ())
+
+
+_LL_NAMES = ll_parameter_names(DEFAULT_SPECIES)
+#: Every parameter name a model may report with the default species.
+ALL_PARAMETER_NAMES = all_parameter_names(DEFAULT_SPECIES)
 
 
 class FitError(ValueError):
     """A fit cannot be set up (bad model, parameter name, starting value or bound)."""
 
 
+def _species(species):
+    """:func:`tunnelsim.ions.check_species` raising :class:`FitError`."""
+    try:
+        return check_species(species)
+    except ValueError as exc:
+        raise FitError(str(exc)) from None
+
+
+def check_iron_total(species, what="n_Fe_total_per_g / x_Fe2"):
+    """Refuse the total-iron parametrisation unless the species are exactly Fe2+ and Fe3+ (FitError, one line)."""
+    species = _species(species)
+    if not is_iron_pair(species):
+        raise FitError(f"{what}: the total-iron parametrisation needs exactly the species Fe2+ and Fe3+, got "
+                       f"{describe_species(species)}")
+    return species
+
+
 def _check_model(model):
     if model not in MODELS:
         raise FitError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+
+
+def unknown_parameter_message(name, species=DEFAULT_SPECIES):
+    """The one-line message for a parameter name no model of ``species`` has (a density of a species not
+    listed is named as such)."""
+    species = _species(species)
+    if name in IRON_TOTAL_NAMES:
+        return (f"unknown parameter {name!r}: the total-iron parametrisation needs exactly the species Fe2+ and "
+                f"Fe3+, got {describe_species(species)}")
+    if name.startswith("n_") and name.endswith("_per_g"):
+        return (f"unknown parameter {name!r}: not a density of the species {', '.join(s.name for s in species)} "
+                f"(theirs: {', '.join(density_parameter_names(species))}); list its species in settings.species "
+                "or --species")
+    return f"unknown parameter {name!r}; expected one of {', '.join(all_parameter_names(species))}"
 
 
 def iron_densities(parameters):
@@ -58,19 +114,46 @@ def iron_densities(parameters):
     return parameters["n_Fe2_per_g"], parameters["n_Fe3_per_g"]
 
 
-def model_parameter_names(model, eq15=True, iron_total=False):
+def species_densities(parameters, species=DEFAULT_SPECIES):
+    """The density of each species, in order: ``parameters[n_<tag>_per_g]``, or for Fe2+ and Fe3+ also
+    from ``n_Fe_total_per_g`` and ``x_Fe2`` (:func:`iron_densities`)."""
+    species = _species(species)
+    names = density_parameter_names(species)
+    if "x_Fe2" in parameters:
+        check_iron_total(species, "x_Fe2")
+        n2, n3 = iron_densities(parameters)
+        return tuple(n2 if name == "n_Fe2_per_g" else n3 for name in names)
+    return tuple(parameters[name] for name in names)
+
+
+def model_parameter_names(model, eq15=True, iron_total=False, species=DEFAULT_SPECIES):
     """The reported parameter names of a model, in the seed's Table 3 order (``charge_area_A2``
-    before ``delta_mu_K`` for the models that need the loop size); with ``iron_total`` the two
-    species densities are replaced by ``n_Fe_total_per_g`` and ``x_Fe2``."""
+    before ``delta_mu_K`` for the models that need the loop size).
+
+    Parameters
+    ----------
+    model : str
+        One of :data:`MODELS`.
+    eq15 : bool, optional
+        Include ``delta_mu_K`` (intrinsic models).
+    iron_total : bool, optional
+        Replace the two iron densities by ``n_Fe_total_per_g`` and ``x_Fe2`` (only for the species
+        Fe2+ and Fe3+; :class:`FitError` otherwise).
+    species : sequence of Species, optional
+        The paramagnetic species (default Fe2+, Fe3+); their densities ``n_<tag>_per_g`` come first,
+        in the species' order.
+    """
     _check_model(model)
+    species = _species(species)
     if iron_total:
-        return IRON_TOTAL_NAMES + model_parameter_names(model, eq15)[2:]
+        check_iron_total(species)
+        return IRON_TOTAL_NAMES + model_parameter_names(model, eq15, species=species)[len(species):]
     if model == "ll":
-        names = _LL_NAMES
+        names = ll_parameter_names(species)
     elif model in LOOP_SIZE_MODELS:
-        names = _LOOP_SIZE_NAMES
+        names = _loop_size_names(species)
     else:
-        names = PARAMETER_NAMES
+        names = parameter_names(species)
     return tuple(n for n in names if eq15 or n != "delta_mu_K")
 
 
@@ -131,19 +214,24 @@ def intrinsic_per_amplitude(model, temperature_K, field_Oe, parameters, T0_K=DEF
 
 
 def model_magnetization_emu_per_g(model, temperature_K, field_Oe, parameters, P_star=DEFAULT_P_STAR,
-                                  T0_K=DEFAULT_T0_K, species=(FE2, FE3), eq10_prefactor="corrected"):
-    """Eq. 17 for a model (:data:`MODELS`), emu/g; ``eq10_prefactor`` as :func:`intrinsic_per_amplitude`."""
+                                  T0_K=DEFAULT_T0_K, species=DEFAULT_SPECIES, eq10_prefactor="corrected"):
+    """Eq. 17 for a model (:data:`MODELS`), emu/g.
+
+    ``parameters`` by :func:`model_parameter_names` of ``species`` (default Fe2+, Fe3+; for those also
+    ``n_Fe_total_per_g`` and ``x_Fe2``); ``eq10_prefactor`` as :func:`intrinsic_per_amplitude`.
+    """
     _check_model(model)
+    species = _species(species)
     if "x_Fe2" in parameters:
-        n2, n3 = iron_densities(parameters)
+        densities = species_densities(parameters, species)
         parameters = {k: v for k, v in parameters.items() if k not in IRON_TOTAL_NAMES}
-        parameters.update(n_Fe2_per_g=n2, n_Fe3_per_g=n3)
+        parameters.update(zip(density_parameter_names(species), densities))
     if model == "etm" and _prefactor(model, eq10_prefactor) == 1.0:
         return total_magnetization_emu_per_g(temperature_K, field_Oe, parameters, P_star, T0_K, species)
     T = np.asarray(temperature_K, dtype=float)
     H = np.asarray(field_Oe, dtype=float)
     m = -parameters["chi_L_emu_per_g_Oe"] * H
-    for key, s in zip(("n_Fe2_per_g", "n_Fe3_per_g"), species):
+    for key, s in zip(density_parameter_names(species), species):
         m = m + species_magnetization_emu_per_g(parameters[key], s, H, T)
     shape = np.broadcast_shapes(T.shape, H.shape)
     if model != "ll":

@@ -10,6 +10,7 @@ A **parameter file** serves both ``tunnelsim synth`` (true values, runs, noise) 
     title = "BK7 chip, the seed's Table 3"
     [parameters]                 # the seed's Table 3 names (tunnelsim.paramagnet.PARAMETER_NAMES)
     n_Fe2_per_g = 1.099e17       # a number, or a table {value = ..., vary = false, min = ..., max = ...}
+    n_Fe3_per_g = 0.599e17       # one density n_<tag>_per_g per species of settings.species
     ...
     delta_mu_K = 0.319           # optional: Eq. 15 temperature dependence of D_min and D0QS
     charge_area_A2 = 30000.0     # (Q/e) S_Delta, for the models "etm11" and "exact"
@@ -17,6 +18,8 @@ A **parameter file** serves both ``tunnelsim synth`` (true values, runs, noise) 
     model = "etm"                # optional: the model synthetic data follow, "etm" (Eq. 10), "etm11" or "exact"
     P_star = 0.159               # optional, default 1/(2 pi); only n_ATS P* enters Eq. 10
     T0_K = 1.26                  # optional, reference temperature of Eq. 15
+    species = ["Fe2+", "Fe3+"]   # optional (this default): the paramagnetic species, names of the
+                                 # table tunnelsim.ions.IONS or {name = "X", g = 2.1, J = 1.5}
     [runs]                       # optional; defaults are the seed's runs (see seed_runs)
     M_vs_T_fields_Oe = [1000.0, 2500.0]
     M_vs_T_temperatures_K = {start = 2.0, stop = 300.0, num = 40, scale = "log"}   # or a list
@@ -26,6 +29,14 @@ A **parameter file** serves both ``tunnelsim synth`` (true values, runs, noise) 
     relative = 1e-3
     absolute_emu_per_g = 1e-7
     seed = 1
+
+**Species.** ``settings.species`` lists the paramagnetic ions of the Langevin term
+(:mod:`tunnelsim.ions`): table names (``"Gd3+"``) or inline tables ``{name, g, J}`` (``J`` a
+positive multiple of 1/2, a number or a string such as ``"3/2"``; ``g > 0``). The density of each
+is the parameter ``n_<tag>_per_g`` (``Gd3+`` -> ``n_Gd3_per_g``); a density of a species not
+listed is an error naming it, and ``n_Fe_total_per_g``/``x_Fe2`` need exactly Fe2+ and Fe3+.
+:func:`parse_parameter_file` and :func:`load_parameter_file` take ``species=`` to override the
+file's list (the command line's ``--species``).
 
 Errors are one line naming the file and the dotted key, as for simulation configs.
 """
@@ -39,9 +50,10 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..tomlschema import AXIS_SCALES, SchemaError, Section, describe, parse_toml
+from ..ions import DEFAULT_SPECIES, check_species, density_parameter_names, lookup_ion, make_species, table_text
+from ..tomlschema import AXIS_SCALES, SchemaError, Section, describe, parse_toml, read_text
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
-from .models import ALL_PARAMETER_NAMES, MODELS
+from .models import IRON_TOTAL_NAMES, MODELS, all_parameter_names
 
 __all__ = [
     "NoiseModel",
@@ -184,6 +196,8 @@ class ParameterFile:
     model : str
         ``settings.model``: the Eq. 17 model synthetic data are made with (default ``"etm"``;
         ``"etm11"`` and ``"exact"`` need ``charge_area_A2``).
+    species : tuple of Species
+        ``settings.species`` (default Fe2+ and Fe3+), or the override given to the parser.
     """
 
     title: str
@@ -196,6 +210,7 @@ class ParameterFile:
     source: str
     text: str
     model: str = "etm"
+    species: tuple = DEFAULT_SPECIES
 
     def values(self):
         """``{name: value}`` of the parameters given."""
@@ -218,10 +233,64 @@ def _parse_entry(params, name):
     return ParameterEntry(number, vary, low, high)
 
 
-def _parse_parameters(top):
-    params = top.child("parameters", ALL_PARAMETER_NAMES, required=True)
+def _parse_species(settings):
+    """``settings.species``: an array of table names or ``{name, g, J}`` tables (default Fe2+, Fe3+)."""
+    value = settings.raw("species", required=False)
+    if value is None:
+        return DEFAULT_SPECIES
+    if not isinstance(value, list) or not value:
+        settings.fail("species", f"must be a non-empty array of ion names ({table_text()}) or tables "
+                                 f"{{name, g, J}}, got {describe(value)}")
+    out = []
+    for i, item in enumerate(value):
+        key = f"species[{i}]"
+        if isinstance(item, str):
+            try:
+                out.append(lookup_ion(item).species)
+            except ValueError as exc:
+                settings.fail(key, str(exc))
+        elif isinstance(item, dict):
+            entry = Section(settings.source, settings.key(key), item, ("name", "g", "J"), settings.error,
+                            settings.sort_expected)
+            name = entry.string("name")
+            g = entry.number("g", minimum=0.0)
+            J = entry.raw("J", required=True)
+            try:
+                out.append(make_species(name, g, J))
+            except ValueError as exc:
+                entry.fail("J" if "J must" in str(exc) else "name", str(exc))
+        else:
+            settings.fail(key, f"must be an ion name ({table_text()}) or a table {{name, g, J}}, got {describe(item)}")
+    try:
+        return check_species(out)
+    except ValueError as exc:
+        settings.fail("species", str(exc))
+
+
+def _check_parameter_names(top, species):
+    """A density of a species not listed (or the total-iron names without Fe2+ and Fe3+): one line naming it."""
+    table = top.raw("parameters", required=False)
+    if not isinstance(table, dict):
+        return
+    allowed = all_parameter_names(species)
+    listed = ", ".join(s.name for s in species)
+    for name in table:
+        if name in allowed:
+            continue
+        if name in IRON_TOTAL_NAMES:
+            top.fail(f"parameters.{name}", f"unknown key: the total-iron parametrisation needs exactly the species "
+                                           f"Fe2+ and Fe3+ (settings.species: {listed})")
+        if name.startswith("n_") and name.endswith("_per_g") and name != "n_ATS_per_g":
+            top.fail(f"parameters.{name}", f"unknown key: not a density of the species {listed} (settings.species; "
+                                           f"theirs: {', '.join(density_parameter_names(species))}); list the "
+                                           "species it belongs to there")
+
+
+def _parse_parameters(top, species=DEFAULT_SPECIES):
+    _check_parameter_names(top, species)
+    params = top.child("parameters", all_parameter_names(species), required=True)
     entries = {name: _parse_entry(params, name) for name in params.table}
-    for name in ("n_Fe2_per_g", "n_Fe3_per_g", "n_ATS_per_g"):
+    for name in density_parameter_names(species) + ("n_ATS_per_g",):
         if name in entries and entries[name].value < 0:
             params.fail(name, f"must be >= 0, got {entries[name].value!r}")
     for name in ("D_min_K", "D0QS_min_K_A2", "D0QS_max_K_A2"):
@@ -279,8 +348,17 @@ def _parse_runs(top):
     return tuple(runs)
 
 
-def parse_parameter_file(text, source="<string>"):
+def parse_parameter_file(text, source="<string>", species=None):
     """Validate the TOML text of a parameter file.
+
+    Parameters
+    ----------
+    text : str
+    source : str, optional
+        Names the file in messages.
+    species : sequence of Species, optional
+        Overrides ``settings.species`` (which is still validated): the parameters are then checked
+        against these species' densities.
 
     Returns
     -------
@@ -294,8 +372,13 @@ def parse_parameter_file(text, source="<string>"):
     doc = parse_toml(text, source, ParameterFileError)
     top = Section(source, "", doc, ("title",) + _SECTIONS, ParameterFileError, sort_expected=False)
     title = top.string("title", required=False, default=Path(source).stem)
-    parameters = _parse_parameters(top)
-    settings = top.child("settings", ("P_star", "T0_K", "model"))
+    settings = top.child("settings", ("P_star", "T0_K", "model", "species"))
+    file_species = _parse_species(settings)
+    try:
+        species = file_species if species is None else check_species(species)
+    except ValueError as exc:
+        raise ParameterFileError(f"{source}: species: {exc}") from None
+    parameters = _parse_parameters(top, species)
     model = settings.string("model", tuple(m for m in MODELS if m != "ll"), required=False, default="etm")
     P_star = settings.number("P_star", required=False, default=DEFAULT_P_STAR, minimum=0.0)
     T0_K = settings.number("T0_K", required=False, default=DEFAULT_T0_K, minimum=0.0)
@@ -309,10 +392,10 @@ def parse_parameter_file(text, source="<string>"):
     seed = noise_table.raw("seed", required=False)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         noise_table.fail("seed", f"must be an integer >= 0, got {describe(seed)}")
-    return ParameterFile(title, parameters, P_star, T0_K, runs, noise, seed, source, text, model)
+    return ParameterFile(title, parameters, P_star, T0_K, runs, noise, seed, source, text, model, species)
 
 
-def load_parameter_file(path):
-    """Read and validate a parameter file (see :func:`parse_parameter_file`)."""
+def load_parameter_file(path, species=None):
+    """Read and validate a parameter file (see :func:`parse_parameter_file`; ``species`` overrides the file's)."""
     path = Path(path)
-    return parse_parameter_file(path.read_text(encoding="utf-8"), source=str(path))
+    return parse_parameter_file(read_text(path, "parameter file"), source=str(path), species=species)

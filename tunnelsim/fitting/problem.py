@@ -18,7 +18,8 @@ seed's names, with the covariance propagated linearly (``cov_reported = J cov_in
 ``J`` by complex-step differentiation), so ``D0QS_max_K_A2`` carries its propagated standard error.
 The internal values and errors are kept in :attr:`~tunnelsim.fitting.FitResult.internal`.
 
-The model is linear in the Fe concentrations, ``chi_L`` and ``A``: the Jacobian has exact columns
+The model is linear in the species densities (``n_<tag>_per_g``, any number of species; the
+Fe2+ fraction ``x_Fe2`` with the total iron fixed), ``chi_L`` and ``A``: the Jacobian has exact columns
 for those and forward differences for the others, and :meth:`_Problem.projected_residual` solves
 for them exactly (variable projection).
 """
@@ -30,18 +31,22 @@ import math
 import numpy as np
 
 from .. import etm
+from ..ions import density_parameter_names
 from ..paramagnet import species_magnetization_emu_per_g
 from ..temperature_dependence import scaled_parameters
 from ..units import kelvin_per_tesla2_to_emu_per_oe, oe_to_tesla, phase_per_tesla
 from .models import (
-    _LL_NAMES,
-    ALL_PARAMETER_NAMES,
     INTRINSIC_MODELS,
     IRON_TOTAL_NAMES,
     FitError,
     _prefactor,
+    _species,
+    all_parameter_names,
+    check_iron_total,
     intrinsic_per_amplitude,
+    ll_parameter_names,
     model_parameter_names,
+    unknown_parameter_message,
 )
 from .parameters import ParameterEntry
 
@@ -57,7 +62,6 @@ _LN_QS = "ln_charge_area_A2"
 _G_FACTOR = math.pi / 6.0 * float(phase_per_tesla(1.0)) ** 2 * float(kelvin_per_tesla2_to_emu_per_oe(1.0))
 #: Residual of every point where the model cannot be evaluated (variable projection stage).
 _OUTSIDE_RESIDUAL = 1e8
-_LINEAR = _LL_NAMES + ("x_Fe2",)  # the model is linear in these
 
 
 def _unweighted_unit(M):
@@ -83,7 +87,7 @@ class _Problem:
 
     def __init__(self, data, model, start, fixed, P_star, T0_K, species, iron_total_per_g=None,
                  eq10_prefactor="corrected"):
-        self.model, self.P_star, self.T0_K, self.species = model, float(P_star), float(T0_K), tuple(species)
+        self.model, self.P_star, self.T0_K, self.species = model, float(P_star), float(T0_K), _species(species)
         self.eq10_prefactor = eq10_prefactor
         self._prefactor = _prefactor(model, eq10_prefactor) if model in INTRINSIC_MODELS else 1.0
         self.T, self.H, self.M = data.temperature_K, data.field_Oe, data.magnetization_emu_per_g
@@ -92,17 +96,20 @@ class _Problem:
         # least_squares are absolute in the residual); chi^2, AIC and BIC are reported in (emu/g)^2 as before.
         self.residual_unit = 1.0 if self.weighted else _unweighted_unit(self.M)
         self.sigma = data.sigma_emu_per_g if self.weighted else np.full_like(self.M, self.residual_unit)
-        self.basis = {"n_Fe2_per_g": species_magnetization_emu_per_g(1.0, self.species[0], self.H, self.T),
-                      "n_Fe3_per_g": species_magnetization_emu_per_g(1.0, self.species[1], self.H, self.T),
-                      "chi_L_emu_per_g_Oe": -self.H}
+        self.density_names = density_parameter_names(self.species)
+        self.basis = {name: species_magnetization_emu_per_g(1.0, s, self.H, self.T)
+                      for name, s in zip(self.density_names, self.species)}
+        self.basis["chi_L_emu_per_g_Oe"] = -self.H
         self.iron_total = None
-        self.ll_names = _LL_NAMES
+        self.ll_names = ll_parameter_names(self.species)
+        self._linear_names = self.ll_names + ("x_Fe2",)  # the model is linear in these
         self._iron_offset = 0.0
         if iron_total_per_g is not None:
             self._set_iron_total(iron_total_per_g)
         entries = self._entries(start, fixed)
         self.eq15 = model in INTRINSIC_MODELS and "delta_mu_K" in entries
-        self.names = model_parameter_names(model, self.eq15, iron_total=self.iron_total is not None)
+        self.names = model_parameter_names(model, self.eq15, iron_total=self.iron_total is not None,
+                                           species=self.species)
         self._setup(entries)
         self._cache_key, self._cache = None, None
         self._exact = None
@@ -114,7 +121,8 @@ class _Problem:
     # -------------------------------------------------------------------- set-up
     def _set_iron_total(self, total):
         """Total iron fixed (mass spectrometry): the Fe2+ fraction ``x`` is the linear parameter,
-        ``M_Fe = N b3 + x N (b2 - b3)`` (the seed's Figs. 16-18)."""
+        ``M_Fe = N b3 + x N (b2 - b3)`` (the seed's Figs. 16-18); only for the species Fe2+ and Fe3+."""
+        check_iron_total(self.species, "iron_total_per_g")
         N = _as_entry("n_Fe_total_per_g", total).value
         if not N > 0:
             raise FitError(f"n_Fe_total_per_g: must be > 0, got {N!r}")
@@ -142,12 +150,13 @@ class _Problem:
         return start
 
     def _entries(self, start, fixed):
-        allowed = model_parameter_names(self.model, iron_total=self.iron_total is not None)
+        allowed = model_parameter_names(self.model, iron_total=self.iron_total is not None, species=self.species)
+        known = all_parameter_names(self.species)
         start = self._iron_start(start)
         entries = {}
         for name, value in (start or {}).items():
-            if name not in ALL_PARAMETER_NAMES:
-                raise FitError(f"unknown parameter {name!r}; expected one of {', '.join(ALL_PARAMETER_NAMES)}")
+            if name not in known:
+                raise FitError(unknown_parameter_message(name, self.species))
             if name in allowed:
                 entries[name] = _as_entry(name, value)
         for name, value in (fixed or {}).items():
@@ -166,7 +175,7 @@ class _Problem:
         for name in ("D_min_K", "D0QS_min_K_A2", "D0QS_max_K_A2", "charge_area_A2"):
             if name in entries and not entries[name].value > 0:
                 raise FitError(f"{name}: must be > 0, got {entries[name].value!r}")
-        for name in ("n_Fe2_per_g", "n_Fe3_per_g", "n_ATS_per_g", "delta_mu_K"):
+        for name in self.density_names + ("n_ATS_per_g", "delta_mu_K"):
             if name in entries and entries[name].value < 0:
                 raise FitError(f"{name}: must be >= 0, got {entries[name].value!r}")
         for name in ("n_ATS_per_g", "D0QS_min_K_A2", "D0QS_max_K_A2"):
@@ -187,8 +196,8 @@ class _Problem:
         A = np.stack([self.basis[n] for n in self.ll_names], axis=1) / self.sigma[:, None]
         norms = np.linalg.norm(A, axis=0)
         norms[norms == 0] = 1.0
-        bounds = {"n_Fe2_per_g": (0.0, np.inf), "n_Fe3_per_g": (0.0, np.inf), "x_Fe2": (0.0, 1.0),
-                  "chi_L_emu_per_g_Oe": (-np.inf, np.inf)}
+        bounds = {"x_Fe2": (0.0, 1.0), "chi_L_emu_per_g_Oe": (-np.inf, np.inf)}
+        bounds.update(dict.fromkeys(self.density_names, (0.0, np.inf)))
         lower = np.array([bounds[n][0] for n in self.ll_names]) * norms
         upper = np.array([bounds[n][1] for n in self.ll_names]) * norms
         sol = lsq_linear(A / norms, (self.M - self._iron_offset) / self.sigma, bounds=(lower, upper))
@@ -201,12 +210,11 @@ class _Problem:
         self.fixed = {}      # internal name -> value
         self.fixed_reported = {}  # D0-block reported name -> value
         free = {}            # internal name -> (start, lower, upper)
-        default_bounds = {"n_Fe2_per_g": (0.0, np.inf), "n_Fe3_per_g": (0.0, np.inf), "x_Fe2": (0.0, 1.0),
-                          "n_Fe_total_per_g": (0.0, np.inf),
+        default_bounds = {"x_Fe2": (0.0, 1.0), "n_Fe_total_per_g": (0.0, np.inf),
                           "chi_L_emu_per_g_Oe": (-np.inf, np.inf), "D_min_K": (0.0, np.inf),
                           "charge_area_A2": (0.0, np.inf), "delta_mu_K": (0.0, np.inf)}
-        for name in ("n_Fe2_per_g", "n_Fe3_per_g", "n_Fe_total_per_g", "x_Fe2", "chi_L_emu_per_g_Oe", "D_min_K",
-                     "charge_area_A2", "delta_mu_K"):
+        default_bounds.update(dict.fromkeys(self.density_names, (0.0, np.inf)))
+        for name in self._direct_names():
             if name not in self.names:
                 continue
             e = entries[name]
@@ -244,8 +252,13 @@ class _Problem:
         self.scale = np.array([self._scale(n, free[n][0]) for n in self.free], dtype=float)
         self.lower = np.array([free[n][1] for n in self.free]) / self.scale
         self.upper = np.array([free[n][2] for n in self.free]) / self.scale
-        self.linear = [j for j, n in enumerate(self.free) if n in _LINEAR or n == _A]
+        self.linear = [j for j, n in enumerate(self.free) if n in self._linear_names or n == _A]
         self.nonlinear = [j for j, n in enumerate(self.free) if j not in self.linear]
+
+    def _direct_names(self):
+        """The reported names that are internal variables themselves (or their logarithms), in order."""
+        return self.density_names + ("n_Fe_total_per_g", "x_Fe2", "chi_L_emu_per_g_Oe", "D_min_K", "charge_area_A2",
+                                     "delta_mu_K")
 
     def _scale(self, name, value):
         if name in (_LN_D_MIN, _LN_QS):
@@ -270,8 +283,7 @@ class _Problem:
             values["D_min_K"] = np.exp(values[_LN_D_MIN])
         if _LN_QS in values:
             values["charge_area_A2"] = np.exp(values[_LN_QS])
-        out = {n: values[n] for n in ("n_Fe2_per_g", "n_Fe3_per_g", "n_Fe_total_per_g", "x_Fe2", "chi_L_emu_per_g_Oe",
-                                      "D_min_K", "charge_area_A2", "delta_mu_K") if n in self.names}
+        out = {n: values[n] for n in self._direct_names() if n in self.names}
         if self.model in INTRINSIC_MODELS:
             fr = self.fixed_reported
             if _V in values:
@@ -292,15 +304,18 @@ class _Problem:
         return out
 
     def derived(self, rep):
-        """Derived quantities: ``n_Fe_total_per_g`` (or, with the total iron fixed, the two species
-        densities) and, for the intrinsic models, ``n_ATS_P_star_per_g`` (the amplitude of Eq. 10),
+        """Derived quantities: ``n_Fe_total_per_g`` for the species Fe2+ and Fe3+ (or, with the total
+        iron fixed, the two species densities; nothing for other species) and, for the intrinsic
+        models, ``n_ATS_P_star_per_g`` (the amplitude of Eq. 10),
         ``n_ATS_ln_ratio_per_g`` (``n_ATS ln(D0QS_max/D0QS_min)``, the ATS weight of the ``D0``
         distribution), ``D0QS_geometric_mean_K_A2`` and ``G_eq12_emu_K_per_g_Oe`` (``G`` of Eq. 12, the
         weak-field combination the data fix; :func:`tunnelsim.etm.etm_G_emu_K_per_g_Oe`)."""
         if self.iron_total is not None:
             out = {"n_Fe2_per_g": rep["x_Fe2"] * self.iron_total, "n_Fe3_per_g": (1.0 - rep["x_Fe2"]) * self.iron_total}
-        else:
+        elif set(self.density_names) == {"n_Fe2_per_g", "n_Fe3_per_g"}:
             out = {"n_Fe_total_per_g": rep["n_Fe2_per_g"] + rep["n_Fe3_per_g"]}
+        else:
+            out = {}
         if self.model in INTRINSIC_MODELS:
             out["n_ATS_P_star_per_g"] = rep["n_ATS_per_g"] * self.P_star
             out["n_ATS_ln_ratio_per_g"] = rep["n_ATS_per_g"] * rep["_log_ratio"]
@@ -370,7 +385,7 @@ class _Problem:
 
     def _linear_columns(self, rep, unit):
         """Model columns of the free linear variables (scaled units), shape ``(n_points, n_linear)``."""
-        cols = [self.basis[self.free[j]] * self.scale[j] if self.free[j] in _LINEAR
+        cols = [self.basis[self.free[j]] * self.scale[j] if self.free[j] in self._linear_names
                 else self.P_star * unit / rep["_log_ratio"] * self.scale[j] for j in self.linear]
         return np.stack(cols, axis=1)
 

@@ -8,7 +8,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .. import __version__
-from ..paramagnet import FE2, FE3
+from ..ions import DEFAULT_SPECIES, density_parameter_name, describe_species
 from .models import model_magnetization_emu_per_g
 
 __all__ = ["FitResult", "ParameterEstimate", "ProfileInterval", "write_json"]
@@ -104,7 +104,8 @@ class FitResult:
     parameters : mapping of str to ParameterEstimate
         Reported under the seed's names.
     derived : mapping of str to ParameterEstimate
-        ``n_Fe_total_per_g`` and, for ``etm``, ``n_ATS_P_star_per_g`` (the amplitude that enters Eq. 10).
+        ``n_Fe_total_per_g`` (species Fe2+ and Fe3+ only) and, for ``etm``, ``n_ATS_P_star_per_g``
+        (the amplitude that enters Eq. 10).
     correlation_names : tuple of str
     correlation : numpy.ndarray
         Correlation matrix of the varied reported parameters (NaN where unavailable).
@@ -120,6 +121,8 @@ class FitResult:
     weighted : bool
         Whether the data carried ``sigma``.
     species : tuple of Species
+        The paramagnetic species; the density of each is the parameter ``n_<tag>_per_g``. The JSON
+        lists them under ``settings.species`` with ``name``, ``g``, ``J`` and ``parameter``.
     internal : mapping
         The internal parameters' values and standard errors.
     profile : ProfileSummary or None
@@ -148,7 +151,7 @@ class FitResult:
     best_fit_emu_per_g: np.ndarray
     normalized_residuals: np.ndarray
     weighted: bool
-    species: tuple = (FE2, FE3)
+    species: tuple = DEFAULT_SPECIES
     internal: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     profile: object = None
     eq10_prefactor: str = "corrected"
@@ -204,7 +207,8 @@ class FitResult:
                 "weights": "1/sigma from the data" if self.weighted else "uniform (the data carry no sigma)",
                 "stderr_scaled_by_reduced_chi2": self.stderr_scaled_by_reduced_chi2,
                 "information_criteria": "lmfit: aic = n ln(chi2/n) + 2k, bic = n ln(chi2/n) + k ln(n)",
-                "species": [{"name": s.name, "g": s.g, "J": s.J} for s in self.species],
+                "species": [{"name": s.name, "g": s.g, "J": s.J, "parameter": density_parameter_name(s)}
+                            for s in self.species],
             },
             "internal_parameters": {k: {"value": num(v[0]), "stderr": num(v[1])} for k, v in self.internal.items()},
             "converged": True,
@@ -221,6 +225,8 @@ class FitResult:
             lines.append(f"P* = {self.P_star:.6g} (fixed setting; only n_ATS P* enters), T0 = {self.T0_K:g} K, "
                          f"Eq. 15 {'on' if self.eq15 else 'off (no delta_mu_K)'}")
             lines.append(f"Eq. 10 prefactor: {self._prefactor_statement()}")
+        if tuple(self.species) != DEFAULT_SPECIES:
+            lines.append(f"paramagnetic species: {describe_species(self.species)}")
         width = max(len(n) for n in list(self.parameters) + list(self.derived))
         labels = list(dict.fromkeys(ci.label for p in self.parameters.values() for ci in p.intervals))
         rows = []

@@ -7,8 +7,9 @@ estimate works for every model of :data:`~tunnelsim.fitting.MODELS` by its repor
 names (:func:`~tunnelsim.fitting.model_parameter_names`) and evaluates models only through
 :func:`~tunnelsim.fitting.model_magnetization_emu_per_g`:
 
-1. **Linear parameters by projection.** The model is linear in ``n_Fe2_per_g``, ``n_Fe3_per_g``
-   (``>= 0``), ``chi_L_emu_per_g_Oe`` and ``n_ATS_per_g`` (``>= 0``). At any trial of the nonlinear
+1. **Linear parameters by projection.** The model is linear in the species densities
+   ``n_<tag>_per_g`` (``n_Fe2_per_g``, ``n_Fe3_per_g`` by default; ``>= 0``; one column per species
+   of ``species``), ``chi_L_emu_per_g_Oe`` and ``n_ATS_per_g`` (``>= 0``). At any trial of the nonlinear
    parameters these are solved exactly by bounded weighted linear least squares (weights
    ``1/sigma``, uniform without ``sigma``); the intrinsic column is the model evaluated with the
    Fe terms and ``chi_L`` at zero and ``n_ATS = 1``. For ``"ll"`` this is the whole estimate:
@@ -59,9 +60,10 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ..paramagnet import FE2, FE3, species_magnetization_emu_per_g
+from ..ions import DEFAULT_SPECIES, density_parameter_names
+from ..paramagnet import species_magnetization_emu_per_g
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
-from .models import MODELS, FitError, model_magnetization_emu_per_g, model_parameter_names
+from .models import MODELS, FitError, _species, ll_parameter_names, model_magnetization_emu_per_g, model_parameter_names
 
 __all__ = [
     "CHARGE_AREA_GRID_A2",
@@ -91,11 +93,11 @@ SHORT_FIT_MAX_NFEV = 25
 #: How many of the best ``(Q/e) S`` grid points start a short fit.
 N_SHORT_FITS = 2
 
-_LL = ("n_Fe2_per_g", "n_Fe3_per_g", "chi_L_emu_per_g_Oe")
 _AMPLITUDE = "n_ATS_per_g"
 _D0QS = ("D0QS_min_K_A2", "D0QS_max_K_A2")
 _QS = "charge_area_A2"
-_HANDLED = _LL + (_AMPLITUDE, "D_min_K") + _D0QS + ("delta_mu_K", _QS)
+#: The nonlinear parameters the grids set.
+_NONLINEAR = ("D_min_K",) + _D0QS + ("delta_mu_K", _QS)
 _SURROGATE = "etm"
 
 
@@ -173,20 +175,22 @@ class _Projection:
     """Projected chi^2: the linear parameters solved exactly at given nonlinear ones."""
 
     def __init__(self, data, model, held, P_star, T0_K, species):
-        self.model, self.P_star, self.T0_K, self.species = model, P_star, T0_K, tuple(species)
+        self.model, self.P_star, self.T0_K, self.species = model, P_star, T0_K, _species(species)
+        #: the Larmor-Langevin parameters: the species densities and chi_L
+        self.ll_names = ll_parameter_names(self.species)
         self.T, self.H = np.asarray(data.temperature_K, float), np.asarray(data.field_Oe, float)
         self.M = np.asarray(data.magnetization_emu_per_g, float)
         self.sigma = (np.ones_like(self.M) if data.sigma_emu_per_g is None
                       else np.asarray(data.sigma_emu_per_g, float))
         self.held = held
-        self.basis = {"n_Fe2_per_g": species_magnetization_emu_per_g(1.0, self.species[0], self.H, self.T),
-                      "n_Fe3_per_g": species_magnetization_emu_per_g(1.0, self.species[1], self.H, self.T),
-                      "chi_L_emu_per_g_Oe": -self.H}
+        self.basis = {name: species_magnetization_emu_per_g(1.0, s, self.H, self.T)
+                      for name, s in zip(density_parameter_names(self.species), self.species)}
+        self.basis["chi_L_emu_per_g_Oe"] = -self.H
         self.evaluations = 0
 
     def unit(self, model, nonlinear):
         """The intrinsic term of ``model`` per unit ``n_ATS`` (None where the model rejects the values)."""
-        params = dict.fromkeys(_LL, 0.0)
+        params = dict.fromkeys(self.ll_names, 0.0)
         params[_AMPLITUDE] = 1.0
         params.update(nonlinear)
         self.evaluations += 1
@@ -229,7 +233,7 @@ class _Projection:
 
 
 def estimate_start(data, model="etm", known=None, fixed=None, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
-                   species=(FE2, FE3), eq15=True, charge_area_grid_A2=CHARGE_AREA_GRID_A2,
+                   species=DEFAULT_SPECIES, eq15=True, charge_area_grid_A2=CHARGE_AREA_GRID_A2,
                    n_short_fits=N_SHORT_FITS, short_fit_max_nfev=SHORT_FIT_MAX_NFEV, known_source="given",
                    fixed_source="held fixed"):
     """Starting values of every parameter of ``model`` from the data alone (see the module docstring).
@@ -246,7 +250,9 @@ def estimate_start(data, model="etm", known=None, fixed=None, P_star=DEFAULT_P_S
         ``{name: value}`` held fixed in the fit (override ``known``).
     P_star, T0_K : float, optional
         Settings of Eq. 10 and Eq. 15, as for the fit.
-    species : tuple of Species, optional
+    species : sequence of Species, optional
+        The paramagnetic species (default Fe2+, Fe3+): one density ``n_<tag>_per_g`` each, as
+        :func:`~tunnelsim.fitting.model_parameter_names` names them.
     eq15 : bool, optional
         Estimate ``delta_mu_K`` (Eq. 15 on) unless given.
     charge_area_grid_A2 : sequence of float, optional
@@ -271,7 +277,9 @@ def estimate_start(data, model="etm", known=None, fixed=None, P_star=DEFAULT_P_S
     t0 = time.perf_counter()
     if model not in MODELS:
         raise FitError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
-    all_names = model_parameter_names(model)
+    species = _species(species)
+    ll_names = ll_parameter_names(species)
+    all_names = model_parameter_names(model, species=species)
     fixed = {n: v for n, v in _numbers(fixed, "fixed").items()}
     unknown = [n for n in fixed if n not in all_names]
     if unknown:
@@ -280,17 +288,17 @@ def estimate_start(data, model="etm", known=None, fixed=None, P_star=DEFAULT_P_S
     held = {n: v for n, v in _numbers(known, "start").items() if n in all_names}
     held.update(fixed)
     eq15 = bool(eq15) or "delta_mu_K" in held
-    names = model_parameter_names(model, eq15)
-    missing = [n for n in names if n not in _HANDLED and n not in held]
+    names = model_parameter_names(model, eq15, species=species)
+    missing = [n for n in names if n not in ll_names + (_AMPLITUDE,) + _NONLINEAR and n not in held]
     if missing:
         raise FitError(f"model {model}: no automatic start for {missing[0]}; give it in a parameter file "
                        f"(--params INIT.toml) or with --fix {missing[0]}=VALUE")
     check_determinable(data, model, len([n for n in names if n not in fixed]))
-    proj = _Projection(data, model, {n: v for n, v in held.items() if n in _LL + (_AMPLITUDE,)}, P_star, T0_K,
+    proj = _Projection(data, model, {n: v for n, v in held.items() if n in ll_names + (_AMPLITUDE,)}, P_star, T0_K,
                        species)
     sources = {n: (fixed_source if n in fixed else known_source) for n in held}
     notes = []
-    if all(n in _LL for n in names):
+    if all(n in ll_names for n in names):
         chi2, values = proj.solve()
         how = f"weighted linear least squares of the Larmor-Langevin model, {data.n_points} points"
         sources.update({n: how for n in names if n not in held})
@@ -315,7 +323,7 @@ def _nonlinear(names, D_min, centre, delta_mu, qs, held):
     if b is not None and a is None:
         out["D0QS_min_K_A2"] = b / D0QS_RATIO
     out.update({n: v for n, v in held.items() if n in out})
-    return {n: out[n] for n in names if n in out and n not in _LL and n != _AMPLITUDE}
+    return {n: out[n] for n in names if n in out and n in _NONLINEAR}
 
 
 def _scan(proj, model, names, held, points):
@@ -374,7 +382,7 @@ def _intrinsic_start(model, names, held, proj, sources, notes, qs_grid, n_short_
     n_grid = len(d_grid) * len(c_grid) + (0 if c_fixed else 10)
     on = f", {n_grid} points of the {grid_model} model" if grid_model != model else f", {n_grid} points"
     sources.update({n: "linear least squares with the intrinsic term, at the grid's best point"
-                    for n in _LL if n not in held})
+                    for n in proj.ll_names if n not in held})
     if _AMPLITUDE not in held:
         sources[_AMPLITUDE] = "linear least squares: the intrinsic term's share of the LL residual"
     if "D_min_K" not in held:
@@ -392,7 +400,7 @@ def _intrinsic_start(model, names, held, proj, sources, notes, qs_grid, n_short_
                                    n_short_fits, short_fit_max_nfev)
     chi2, values = best
     if _AMPLITUDE in names and _AMPLITUDE not in held and not values[_AMPLITUDE] > 0:
-        unit = proj.unit(model, {n: values[n] for n in names if n not in _LL and n != _AMPLITUDE})
+        unit = proj.unit(model, {n: values[n] for n in names if n in _NONLINEAR})
         scale = (np.linalg.norm(proj.M / proj.sigma) / np.linalg.norm(unit / proj.sigma)
                  if unit is not None and np.any(unit != 0) else np.nan)
         values[_AMPLITUDE] = 1e-3 * float(scale) if np.isfinite(scale) and scale > 0 else 1.0
@@ -432,7 +440,7 @@ def _charge_area_starts(model, names, held, proj, sources, D_best, c_best, c_fix
     for n in (_QS,) + (() if c_fixed else _D0QS):
         if n not in held:
             sources[n] = how
-    for n in _LL + (_AMPLITUDE,):
+    for n in proj.ll_names + (_AMPLITUDE,):
         if n not in held:
             sources[n] = ("linear least squares at the best (Q/e) S start, "
                           + ("after its short fit" if kind == "fit" else "a grid point"))

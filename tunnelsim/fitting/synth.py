@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..paramagnet import FE2, FE3
+from ..ions import DEFAULT_SPECIES, describe_species
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 from .data import Run, make_dataset
-from .models import LOOP_SIZE_MODELS, model_magnetization_emu_per_g, model_parameter_names
+from .models import IRON_TOTAL_NAMES, LOOP_SIZE_MODELS, _species, model_magnetization_emu_per_g, model_parameter_names
 from .parameters import NoiseModel, ParameterFileError, RunSpec, seed_runs
 
 __all__ = ["synthesize", "synthesize_from_file"]
@@ -27,7 +27,7 @@ _INTRINSIC_TERM = {
 
 
 def synthesize(parameters, runs=None, noise=NoiseModel(), seed=None, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
-               species=(FE2, FE3), source="synthetic", model="etm"):
+               species=DEFAULT_SPECIES, source="synthetic", model="etm"):
     """Synthetic SQUID runs: Eq. 17 on the runs' points plus Gaussian noise.
 
     ``M_i = M_Eq17(T_i, H_i) + sigma_i z_i`` with ``sigma_i`` from :class:`NoiseModel` on the
@@ -36,7 +36,8 @@ def synthesize(parameters, runs=None, noise=NoiseModel(), seed=None, P_star=DEFA
     Parameters
     ----------
     parameters : mapping
-        The seed's Table 3 names (see :func:`tunnelsim.paramagnet.total_magnetization_emu_per_g`).
+        The seed's Table 3 names (see :func:`tunnelsim.paramagnet.total_magnetization_emu_per_g`), the
+        densities named after ``species`` (:func:`~tunnelsim.fitting.model_parameter_names`).
     runs : sequence of RunSpec, optional
         Default :func:`seed_runs`.
     noise : NoiseModel or None, optional
@@ -45,8 +46,8 @@ def synthesize(parameters, runs=None, noise=NoiseModel(), seed=None, P_star=DEFA
         Seed of the noise generator.
     P_star, T0_K : float, optional
         Settings of Eq. 10 (amplitude ``n_ATS P*``) and Eq. 15.
-    species : tuple of Species, optional
-        The species of ``n_Fe2_per_g`` and ``n_Fe3_per_g``.
+    species : sequence of Species, optional
+        The paramagnetic species (default Fe2+, Fe3+; :mod:`tunnelsim.ions`).
     source : str, optional
         Description stored with the data.
     model : str, optional
@@ -77,7 +78,7 @@ def synthesize(parameters, runs=None, noise=NoiseModel(), seed=None, P_star=DEFA
     return make_dataset(T, H, M, sigma, source, runs=data_runs)
 
 
-def synthesize_from_file(parameter_file, seed=None):
+def synthesize_from_file(parameter_file, seed=None, species=None):
     """Synthetic data for a :class:`ParameterFile`, and provenance lines for the CSV header.
 
     Parameters
@@ -85,13 +86,23 @@ def synthesize_from_file(parameter_file, seed=None):
     parameter_file : ParameterFile
     seed : int, optional
         Overrides the file's ``noise.seed``; with neither, a fresh seed is drawn and recorded.
+    species : sequence of Species, optional
+        Overrides the file's ``settings.species`` (default: the file's, itself Fe2+ and Fe3+ by
+        default). Its parameters must then be named after these species: load the file with the
+        same override (``load_parameter_file(path, species=...)``).
 
     Returns
     -------
     (MagnetizationData, list of str)
     """
     pf = parameter_file
-    missing = [n for n in model_parameter_names(pf.model) if n not in pf.parameters and n != "delta_mu_K"]
+    species = pf.species if species is None else _species(species)
+    names = model_parameter_names(pf.model, species=species)
+    unknown = [n for n in pf.parameters if n not in names + ("delta_mu_K", "charge_area_A2") + IRON_TOTAL_NAMES]
+    if unknown:
+        raise ParameterFileError(f"{pf.source}: parameters.{unknown[0]}: not a parameter of model {pf.model!r} with "
+                                 f"the species {', '.join(s.name for s in species)} (expected {', '.join(names)})")
+    missing = [n for n in names if n not in pf.parameters and n != "delta_mu_K"]
     if missing:
         raise ParameterFileError(f"{pf.source}: parameters.{missing[0]}: missing; synthetic data need every "
                                  "Eq. 17 parameter (delta_mu_K is optional)")
@@ -103,14 +114,16 @@ def synthesize_from_file(parameter_file, seed=None):
     if pf.model not in LOOP_SIZE_MODELS and "charge_area_A2" in values:
         raise ParameterFileError(f"{pf.source}: parameters.charge_area_A2: not a parameter of model "
                                  f"{pf.model!r}; set settings.model = \"etm11\" or \"exact\", or leave it out")
-    data = synthesize(values, pf.runs, pf.noise, seed, pf.P_star, pf.T0_K, source=pf.source, model=pf.model)
+    data = synthesize(values, pf.runs, pf.noise, seed, pf.P_star, pf.T0_K, species, source=pf.source,
+                      model=pf.model)
     n_T = sum(r.kind == "M_vs_T" for r in pf.runs)
     lines = [
         f"synthetic SQUID data from {pf.source}: {pf.title}",
-        f"model: Eq. 17 (Larmor + Langevin Fe2+/Fe3+ + {_INTRINSIC_TERM[pf.model]}"
+        f"model: Eq. 17 (Larmor + Langevin {'/'.join(s.name for s in species)} + {_INTRINSIC_TERM[pf.model]}"
         + (", Eq. 15 temperature dependence)" if "delta_mu_K" in pf.parameters else ")"),
         "parameters: " + ", ".join(f"{k} = {v:.6g}" for k, v in pf.values().items()),
-        f"settings: model = {pf.model}, P_star = {pf.P_star:.10g}, T0_K = {pf.T0_K:g}",
+        f"settings: model = {pf.model}, P_star = {pf.P_star:.10g}, T0_K = {pf.T0_K:g}"
+        + ("" if tuple(species) == DEFAULT_SPECIES else f", species = {describe_species(species)}"),
         f"runs: {n_T} M vs T, {len(pf.runs) - n_T} M vs H, {data.n_points} points",
         f"noise: {pf.noise.describe()}, seed = {seed}",
     ]
