@@ -253,7 +253,7 @@ def test_identical_points_do_not_fit(tmp_path, capsys):
     assert main(["fit", str(path), "--model", "ll"]) == 2
     assert "20 readings at a single set point" in _error_line(capsys)
     assert main(["fit", str(path), "--model", "ll", "--keep-repeats"]) == 2
-    assert "1 distinct (T, H) point for 3 varied parameters" in _error_line(capsys)
+    assert "1 distinct (T, H) point at nonzero field for 3 varied parameters" in _error_line(capsys)
 
 
 def test_zero_field_only_file_is_refused(tmp_path, capsys):

@@ -160,3 +160,27 @@ def test_estimate_with_other_species_projects_every_density():
     assert held.values["n_Mn2_per_g"] == 5e16 and held.sources["n_Mn2_per_g"] == "held fixed"
     with pytest.raises(FitError, match="cannot fix 'n_Fe3_per_g'"):
         estimate_start(data, "ll", fixed={"n_Fe3_per_g": 1e16}, species=species)
+
+
+def test_fit_start_merges_given_fixed_and_estimated_values(bk7):
+    from tunnelsim.fitting.start import fit_start
+
+    pf, data = bk7
+    # every parameter given: nothing estimated, the entries returned as given
+    start, est = fit_start(data, "etm", pf.parameters)
+    assert est is None and start == {n: pf.parameters[n] for n in model_parameter_names("etm")}
+    # two given, one held fixed by --fix: the rest estimated; given values win, the fixed one is not a start
+    given = {"D_min_K": 0.03, "delta_mu_K": 0.5}
+    start, est = fit_start(data, "etm", given, fixed={"chi_L_emu_per_g_Oe": 4e-7})
+    assert est is not None and est.sources["D_min_K"] == "given" and est.sources["chi_L_emu_per_g_Oe"] == "held fixed"
+    assert start["D_min_K"] == 0.03 and start["delta_mu_K"] == 0.5 and "chi_L_emu_per_g_Oe" not in start
+    assert set(start) == set(model_parameter_names("etm")) - {"chi_L_emu_per_g_Oe"}
+    # a parameter file without delta_mu_K switches Eq. 15 off
+    start, _ = fit_start(data, "etm", {"D_min_K": 0.03})
+    assert "delta_mu_K" not in start
+
+
+def test_repeated_readings_at_one_point_do_not_determine_a_model():
+    data = make_dataset([2.0] * 10 + [3.0], [1000.0] * 11, [1e-3] * 11)
+    with pytest.raises(FitError, match="2 distinct .T, H. points at nonzero field for 3 varied parameters"):
+        check_determinable(data, "ll", 3)

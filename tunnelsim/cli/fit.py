@@ -96,56 +96,24 @@ def check_model(model):
         raise ValueError(f"--model: expected one of {', '.join(MODELS)}, got {model!r}")
 
 
-def split_start(pf):
-    """``(known, fixed)`` of a parameter file: the starting values that vary and those held fixed."""
-    if pf is None:
-        return {}, {}
-    known = {n: e.value for n, e in pf.parameters.items() if e.vary}
-    fixed = {n: e.value for n, e in pf.parameters.items() if not e.vary}
-    return known, fixed
-
-
 def starting_values(data, model, pf, fixed, P_star, T0_K, params_path=None, prefix="start", species=None):
-    """The start of a fit: the parameter file's entries, the rest estimated from the data.
+    """The start of a fit: the parameter file's entries, the rest estimated from the data
+    (:func:`tunnelsim.fitting.start.fit_start`).
 
     Returns ``(start mapping for fit_magnetization, lines to print, StartEstimate or None)``;
     nothing is estimated (and no line printed) when the file and ``--fix`` give every parameter.
     """
-    from ..fitting import model_parameter_names
-    from ..fitting.start import check_determinable, estimate_start
-
-    start = dict(pf.parameters) if pf else {}
+    from ..fitting.start import fit_start
     from ..ions import DEFAULT_SPECIES
 
-    species = DEFAULT_SPECIES if species is None else tuple(species)
-    eq15 = pf is None or "delta_mu_K" in pf.parameters
-    names = model_parameter_names(model, eq15, species=species)
-    file_known, file_fixed = split_start(pf)
-    held_fixed = {**{n: v for n, v in file_fixed.items() if n in names}, **{n: v for n, v in fixed.items()}}
-    n_varied = len([n for n in names if n not in held_fixed])
-    check_determinable(data, model, n_varied)
-    check_distinct_points(data, model, n_varied)
-    if all(n in start or n in fixed for n in names):
+    start, estimate = fit_start(data, model, dict(pf.parameters) if pf else None, fixed, P_star, T0_K,
+                                DEFAULT_SPECIES if species is None else species,
+                                known_source=f"given in {params_path}" if params_path else "given")
+    if estimate is None:
         return start, [], None
-    estimate = estimate_start(data, model, known={n: v for n, v in file_known.items() if n not in fixed},
-                              fixed=held_fixed, P_star=P_star, T0_K=T0_K, eq15=eq15, species=species,
-                              known_source=f"given in {params_path}" if params_path else "given",
-                              fixed_source="held fixed")
-    merged = {n: v for n, v in estimate.values.items() if n not in fixed}
-    merged.update(start)  # values in the file win
     lines = estimate.lines(prefix)
     lines.append(f"{prefix}: estimated in {estimate.seconds:.2g} s ({estimate.n_evaluations} model evaluations)")
-    return merged, lines, estimate
-
-
-def check_distinct_points(data, model, n_varied):
-    """Refuse data with fewer distinct (T, H) set points than varied parameters (e.g. repeated readings kept)."""
-    import numpy as np
-
-    pairs = np.unique(np.stack([data.temperature_K, data.field_Oe]), axis=1).shape[1]
-    if pairs < n_varied:
-        raise ValueError(f"{data.source}: {pairs} distinct (T, H) point{'s' if pairs != 1 else ''} for {n_varied} "
-                         f"varied parameters of model {model}: the data cannot determine them")
+    return start, lines, estimate
 
 
 def _cmd_fit(args, argv):

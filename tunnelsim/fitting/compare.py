@@ -34,7 +34,7 @@ from .intervals import fit_with_intervals
 from .least_squares import FitConvergenceError
 from .models import MODELS, FitError, _species, model_parameter_names
 from .result import _format_interval
-from .start import check_determinable, estimate_start
+from .start import check_determinable, fit_start
 
 __all__ = ["AIC_INDISTINGUISHABLE", "COMPARED_PARAMETERS", "ComparisonRow", "ModelComparison", "compare_models",
            "compared_parameters", "format_comparison", "parse_model_list"]
@@ -237,24 +237,11 @@ def compare_models(data, models=("ll", "etm"), start=None, fixed=None, P_star=DE
     say = progress or (lambda line: None)
     fits, failures, starts = {}, {}, {}
     for m in models:
-        names = model_parameter_names(m, eq15, species=species)
-        given = _for_model(start, m, species)
-        held = _for_model(fixed, m, species)
-        known = {n: getattr(v, "value", v) for n, v in given.items()
-                 if n not in held and getattr(v, "vary", True)}
-        held.update({n: getattr(v, "value", v) for n, v in given.items() if not getattr(v, "vary", True)})
-        if all(n in given or n in held for n in names):
-            starts[m] = None
-            model_start = dict(given)
-        else:
-            est = estimate_start(data, m, known=known, fixed=held, P_star=P_star, T0_K=T0_K, species=species,
-                                 eq15=eq15)
-            starts[m] = est
-            model_start = {n: v for n, v in est.values.items() if n not in held}
-            model_start.update(given)
-            for line in est.lines(f"start ({m})"):
+        model_start, starts[m] = fit_start(data, m, start, _for_model(fixed, m, species), P_star, T0_K, species, eq15)
+        if starts[m] is not None:
+            for line in starts[m].lines(f"start ({m})"):
                 say(line)
-            say(f"{m}: start estimated in {est.seconds:.2g} s ({est.n_evaluations} model evaluations)")
+            say(f"{m}: start estimated in {starts[m].seconds:.2g} s ({starts[m].n_evaluations} model evaluations)")
         try:
             fits[m] = fit_with_intervals(data, m, intervals=intervals,
                                          max_refits_per_parameter=max_refits_per_parameter, start=model_start,

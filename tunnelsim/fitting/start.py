@@ -66,6 +66,7 @@ from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 from .models import MODELS, FitError, _species, ll_parameter_names, model_magnetization_emu_per_g, model_parameter_names
 
 __all__ = [
+    "fit_start",
     "CHARGE_AREA_GRID_A2",
     "D0QS_CENTRE_GRID_K_A2",
     "D0QS_RATIO",
@@ -144,10 +145,12 @@ class StartEstimate:
 def check_determinable(data, model, n_varied):
     """Refuse data that cannot determine a model (raises :class:`FitError` with one line).
 
-    Every point at zero field (``M = 0`` there for every model), or fewer points at nonzero field
-    than ``n_varied`` parameters.
+    Every point at zero field (``M = 0`` there for every model), fewer points at nonzero field
+    than ``n_varied`` parameters, or fewer distinct ``(T, H)`` points than that (repeated readings
+    kept as separate points determine nothing more than their mean).
     """
-    nonzero = int(np.count_nonzero(np.asarray(data.field_Oe) != 0.0))
+    H = np.asarray(data.field_Oe)
+    nonzero = int(np.count_nonzero(H != 0.0))
     if nonzero == 0:
         raise FitError(f"{data.source}: every point is at H = 0, where M = 0 for every model: the data cannot "
                        f"determine the parameters of model {model} (measure at nonzero field)")
@@ -155,6 +158,62 @@ def check_determinable(data, model, n_varied):
         raise FitError(f"{data.source}: {nonzero} point{'s' if nonzero != 1 else ''} at nonzero field for "
                        f"{n_varied} varied parameters of model {model}: a fit needs at least as many points "
                        "as parameters")
+    distinct = np.unique(np.stack([np.asarray(data.temperature_K), H])[:, H != 0.0], axis=1).shape[1]
+    if distinct < n_varied:
+        raise FitError(f"{data.source}: {distinct} distinct (T, H) point{'s' if distinct != 1 else ''} at nonzero "
+                       f"field for {n_varied} varied parameters of model {model}: the data cannot determine them")
+
+
+def fit_start(data, model, given=None, fixed=None, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
+              species=DEFAULT_SPECIES, eq15=None, known_source="given", fixed_source="held fixed"):
+    """The start of one fit: the values given, the rest estimated from the data.
+
+    Parameters
+    ----------
+    data : MagnetizationData
+    model : str
+    given : mapping, optional
+        ``{name: value or ParameterEntry}`` (a parameter file's entries); names the model lacks are
+        ignored; an entry with ``vary = False`` is held fixed.
+    fixed : mapping, optional
+        ``{name: value}`` held fixed (``--fix``); names the model lacks are ignored.
+    P_star, T0_K, species : optional
+        Settings of the fit.
+    eq15 : bool, optional
+        ``delta_mu_K`` among the parameters; default: on unless ``given`` is non-empty and neither
+        it nor ``fixed`` holds ``delta_mu_K`` (a parameter file switches Eq. 15 on by naming it).
+    known_source, fixed_source : str, optional
+        How the estimate's printout describes the given and the held values.
+
+    Returns
+    -------
+    start : dict
+        The starting values for :func:`~tunnelsim.fitting.fit_magnetization` (given entries as given).
+    estimate : StartEstimate or None
+        None when ``given`` and ``fixed`` name every parameter (nothing estimated).
+
+    Raises
+    ------
+    FitError
+        Data that cannot determine the model (:func:`check_determinable`), a bad value.
+    """
+    species = _species(species)
+    given, fixed = dict(given or {}), dict(fixed or {})
+    if eq15 is None:
+        eq15 = not given or "delta_mu_K" in given or "delta_mu_K" in fixed
+    names = model_parameter_names(model, eq15, species=species)
+    ours = {n: v for n, v in given.items() if n in model_parameter_names(model, species=species)}
+    held = {n: getattr(v, "value", v) for n, v in fixed.items() if n in names}
+    held.update({n: getattr(v, "value", v) for n, v in ours.items() if not getattr(v, "vary", True) and n not in held})
+    check_determinable(data, model, len([n for n in names if n not in held]))
+    if all(n in ours or n in held for n in names):
+        return ours, None
+    known = {n: getattr(v, "value", v) for n, v in ours.items() if n not in held}
+    est = estimate_start(data, model, known=known, fixed=held, P_star=P_star, T0_K=T0_K, species=species,
+                         eq15=eq15, known_source=known_source, fixed_source=fixed_source)
+    start = {n: v for n, v in est.values.items() if n not in fixed}
+    start.update(ours)  # given values win
+    return start, est
 
 
 def _numbers(mapping, what):
