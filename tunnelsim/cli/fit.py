@@ -96,7 +96,7 @@ def check_model(model):
         raise ValueError(f"--model: expected one of {', '.join(MODELS)}, got {model!r}")
 
 
-def starting_values(data, model, pf, fixed, P_star, T0_K, params_path=None, prefix="start", species=None):
+def starting_values(data, model, pf, fixed, P_star, T0_K, params_path=None, prefix="start", species=None, law=None):
     """The start of a fit: the parameter file's entries, the rest estimated from the data
     (:func:`tunnelsim.fitting.start.fit_start`).
 
@@ -108,7 +108,7 @@ def starting_values(data, model, pf, fixed, P_star, T0_K, params_path=None, pref
 
     start, estimate = fit_start(data, model, dict(pf.parameters) if pf else None, fixed, P_star, T0_K,
                                 DEFAULT_SPECIES if species is None else species,
-                                known_source=f"given in {params_path}" if params_path else "given")
+                                known_source=f"given in {params_path}" if params_path else "given", law=law)
     if estimate is None:
         return start, [], None
     lines = estimate.lines(prefix)
@@ -146,7 +146,7 @@ def _cmd_fit(args, argv):
     if args.per_run:
         return _per_run(args, data, header, species)
     start, lines, estimate = starting_values(data, args.model, pf, fixed, P_star, T0_K, args.params,
-                                             species=species)
+                                             species=species, law=args.temperature_law)
     for line in lines:
         print(line, flush=True)
     scan = None
@@ -318,6 +318,10 @@ def _add_fit(subparsers):
     p.add_argument("--force", action="store_true", help="replace an existing output file")
     add_data_options(p)
     add_species_option(p)
+    p.add_argument("--temperature-law", choices=("eq15", "eq16", "none"), default=None,
+                   help="temperature dependence of the intrinsic parameters: eq15 (delta_mu_K, N ~ exp(-dmu/T)), eq16 "
+                   "(gamma, E0_K, N ~ 1 - gamma exp(E0/T)) or none; default: as the parameter file names them, "
+                   "eq15 without a file")
     p.add_argument("--eq10-prefactor", choices=("corrected", "seed"), default="corrected",
                    help="Eq. 10 prefactor of the etm/etm11 models: corrected pi P* n/(2B) (default) or the seed's "
                    "printed pi P* n/B (n_ATS then comes out half as large); stated in the output")

@@ -23,7 +23,7 @@ from .result import ProfileInterval
 #: The confidence level of one standard deviation of a Gaussian, erf(1/sqrt 2) = 0.6827 (Delta chi^2 = 1).
 ONE_SIGMA_LEVEL = math.erf(1.0 / math.sqrt(2.0))
 #: Parameters that may take either sign (searched in theta, not ln theta).
-SIGNED_NAMES = frozenset({"chi_L_emu_per_g_Oe", "delta_mu_K"})
+SIGNED_NAMES = frozenset({"chi_L_emu_per_g_Oe", "delta_mu_K", "gamma", "E0_K"})
 #: A refit whose Delta chi^2 is below minus this found a better minimum.
 BETTER_FIT_DELTA = 0.01
 #: A refined crossing is accepted when |Delta chi^2 - threshold| <= this x threshold.

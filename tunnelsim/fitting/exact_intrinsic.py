@@ -19,7 +19,9 @@ Parameters of a fit (the seed's Table 3 plus the loop size):
 ``D_min_K``, ``D0QS_min_K_A2``, ``D0QS_max_K_A2`` (products ``D0 (Q/e) S_Delta``, K A^2),
 ``charge_area_A2`` (``(Q/e) S_Delta``, A^2, so ``D0 = D0QS / charge_area``) and optionally
 ``delta_mu_K`` (Eq. 15, ``N(T)/N(T0) = r(T) = exp(-dmu/T + dmu/T0)``, parameters given at
-``T0``; ``D_min -> r D_min``, ``D0QS -> r^3 D0QS``, ``(Q/e) S -> r^2 (Q/e) S``, so ``D0 -> r D0``).
+``T0``; ``D_min -> r D_min``, ``D0QS -> r^3 D0QS``, ``(Q/e) S -> r^2 (Q/e) S``, so ``D0 -> r D0``),
+or ``gamma`` and ``E0_K`` (Eq. 16, ``r(T) = (1 - gamma e^{E0/T}) / (1 - gamma e^{E0/T0})``, same scaling;
+:func:`tunnelsim.fitting.models.tunnelling_ratio`).
 
 Eq. 15 by the scaling identity
 ------------------------------
@@ -45,7 +47,9 @@ With ``theta = (ln D_min, ln D0QS_min, ln D0QS_max, ln QS, delta_mu)``:
   ``u = 1``), hence ``dM/d ln QS |_{D0} = M_{u=1} - M``; at fixed ``D0QS`` the ``D0`` cutoffs
   move as ``1/QS``: ``dM/d ln QS |_{D0QS} = M_{u=1} - M - dM/d ln D0QS_min - dM/d ln D0QS_max``;
 * ``d/d delta_mu = (1/T0 - 1/T) dM/d ln r`` with ``dM/d ln r`` the sum of the three cutoff
-  derivatives plus twice ``dM/d ln QS |_{D0}`` (``D_min``, ``D0`` scale as ``r``, ``QS`` as ``r^2``).
+  derivatives plus twice ``dM/d ln QS |_{D0}`` (``D_min``, ``D0`` scale as ``r``, ``QS`` as ``r^2``);
+  for Eq. 16 ``d/d gamma`` and ``d/d E0`` are ``d ln r / d gamma`` and ``d ln r / d E0`` times the same
+  ``dM/d ln r``.
 
 These are the derivatives of the exact integral; on the fixed rule they agree with finite
 differences of :meth:`ExactIntrinsicModel.unit` to the quadrature accuracy.
@@ -59,9 +63,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .. import units
-from ..temperature_dependence import tunnelling_number_ratio
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 from . import _exact_quadrature as _quad
+from .models import EQ16_NAMES, temperature_law, tunnelling_ratio
 
 __all__ = ["ExactIntrinsicModel", "ExactIntrinsicNodes", "THETA_NAMES"]
 
@@ -151,12 +155,13 @@ def _check_params(params):
             raise ValueError(f"{name} must be > 0, got {value!r}")
     if values[1] >= values[2]:
         raise ValueError(f"D0QS_min_K_A2 must be < D0QS_max_K_A2, got {values[1]!r} >= {values[2]!r}")
-    dmu = params.get("delta_mu_K")
-    if dmu is not None:
-        dmu = _finite_float(params, "delta_mu_K")
-        if dmu < 0:
-            raise ValueError(f"delta_mu_K must be >= 0, got {dmu!r}")
-    return (*values, dmu)
+    law = {}
+    for name in ("delta_mu_K",) + EQ16_NAMES:
+        if params.get(name) is not None:
+            law[name] = _finite_float(params, name)
+    if law.get("delta_mu_K", 0.0) < 0:
+        raise ValueError(f"delta_mu_K must be >= 0, got {law['delta_mu_K']!r}")
+    return (*values, law)
 
 
 class ExactIntrinsicModel:
@@ -218,7 +223,6 @@ class ExactIntrinsicModel:
         self.T0_K = float(T0_K)
         self.nodes = nodes
         self.threads = threads
-        self._dlnr_ddmu = 1.0 / self.T0_K - 1.0 / T  # d ln r / d delta_mu
         # reference rules on [0, 1]
         x, w = _quad.gauss_lobatto(nodes.D)
         self._D_inner = (0.5 * (x + 1.0), 0.5 * w)
@@ -253,9 +257,10 @@ class ExactIntrinsicModel:
         return D, wD, D0, wD0
 
     def _evaluate(self, params, jacobian):
-        D_min, D0QS_min, D0QS_max, QS, dmu = _check_params(params)
+        D_min, D0QS_min, D0QS_max, QS, law = _check_params(params)
         T, B = self.temperature_K, self.field_T
-        r = np.ones_like(T) if dmu is None else tunnelling_number_ratio(T, dmu, self.T0_K)
+        r, d_ln_r_d = tunnelling_ratio(law, T, self.T0_K, derivatives=True)
+        r = np.ones_like(T) if r is None else r
         tau = T / r
         dphi_dB = units.phase_per_tesla(QS * r**2)  # rad/T at u = 1
         phi_max = dphi_dB * B
@@ -276,16 +281,17 @@ class ExactIntrinsicModel:
         u_one = factor * np.einsum("pj,pjk,k->p", wD, sums[:, :, :, -1], wD0)  # M at u = 1
         d_ln_QS_D0 = u_one - value
         columns = [d_ln_Dmin, d_ln_D0min, d_ln_D0max, d_ln_QS_D0 - d_ln_D0min - d_ln_D0max]
-        if dmu is not None:
+        if d_ln_r_d:
             d_ln_r = d_ln_Dmin + d_ln_D0min + d_ln_D0max + 2.0 * d_ln_QS_D0
-            columns.append(self._dlnr_ddmu * d_ln_r)
+            columns.extend(d_ln_r_d[name] * d_ln_r for name in self.theta_names(law)[4:])
         return value, np.stack(columns, axis=1)
 
     # ------------------------------------------------------------------ public
     def theta_names(self, params):
-        """Names of the Jacobian columns for these parameters (``delta_mu_K`` only with Eq. 15)."""
-        eq15 = params.get("delta_mu_K") is not None
-        return THETA_NAMES if eq15 else THETA_NAMES[:4]
+        """Names of the Jacobian columns for these parameters (``delta_mu_K`` with Eq. 15, ``gamma`` and
+        ``E0_K`` with Eq. 16)."""
+        law = temperature_law(n for n in ("delta_mu_K",) + EQ16_NAMES if params.get(n) is not None)
+        return THETA_NAMES[:4] + {"eq15": ("delta_mu_K",), "eq16": EQ16_NAMES, None: ()}[law]
 
     def unit(self, params):
         """Intrinsic magnetisation per unit ``n_ATS`` at every point (Eq. 17's ``M_intr / n_ATS``).

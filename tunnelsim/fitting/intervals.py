@@ -13,7 +13,8 @@ equals ``value +- sqrt(threshold) stderr``). When the data carry no ``sigma`` th
 unit weights and ``Delta chi^2`` is divided by the best fit's reduced chi^2.
 
 **Search.** Each end is found from the estimate outwards: in ``ln theta`` for a positive
-parameter, in ``theta`` for one that may change sign (``chi_L_emu_per_g_Oe``, ``delta_mu_K``). The
+parameter, in ``theta`` for one that may change sign or reach 0 (``chi_L_emu_per_g_Oe``, ``delta_mu_K``,
+``gamma``, ``E0_K``). The
 first step is the standard error (``ln(1 + stderr/theta)``) where finite; the next ones extrapolate
 ``sqrt(Delta chi^2)``, which is linear in ``theta`` for a quadratic profile, to the highest threshold
 not yet bracketed (growing 1.5x to 4x per step). A bracket is then narrowed by safeguarded secant

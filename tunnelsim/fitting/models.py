@@ -17,7 +17,10 @@ defined only for exactly Fe2+ and Fe3+.
 
 With ``delta_mu_K`` every intrinsic model follows Eq. 15: ``D_min ~ r``, ``D0QS ~ r^3`` and
 ``(Q/e) S ~ r^2`` with ``r = N(T)/N(T0)``. ``delta_mu_K >= 0`` in fits as in the ensemble
-(``N_tunn`` grows with temperature, Eq. 15).
+(``N_tunn`` grows with temperature, Eq. 15). With ``gamma`` and ``E0_K`` instead, ``r`` follows
+Eq. 16, ``r = (1 - gamma exp(E0/T)) / (1 - gamma exp(E0/T0))`` (``gamma >= 0``; a trial point where
+``1 - gamma exp(E0/T) <= 0`` at a data temperature or at ``T0`` is outside the model). The seed
+reports that both laws give very similar fits (Section E); :func:`tunnelling_ratio` evaluates either.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ import numpy as np
 
 from ..ions import DEFAULT_SPECIES, check_species, density_parameter_names, describe_species, is_iron_pair
 from ..paramagnet import parameter_names, species_magnetization_emu_per_g, total_magnetization_emu_per_g
-from ..temperature_dependence import scaled_parameters
+from ..temperature_dependence import scale_parameters_by_ratio, tunnelling_number_ratio
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K, oe_to_tesla
 
-__all__ = ["FitError", "INTRINSIC_MODELS", "IRON_TOTAL_NAMES", "all_parameter_names", "check_iron_total",
+__all__ = ["EQ16_NAMES", "FitError", "INTRINSIC_MODELS", "temperature_law", "tunnelling_ratio", "IRON_TOTAL_NAMES", "all_parameter_names", "check_iron_total",
            "iron_densities", "ll_parameter_names", "MODELS", "intrinsic_per_amplitude", "model_magnetization_emu_per_g",
            "model_parameter_names", "species_densities"]
 
@@ -41,6 +44,8 @@ LOOP_SIZE_MODELS = ("etm11", "exact")
 #: The alternative iron parametrisation (the seed's Figs. 16-18): total iron and the Fe2+ fraction,
 #: ``n_Fe2 = x n_Fe``, ``n_Fe3 = (1 - x) n_Fe``.
 IRON_TOTAL_NAMES = ("n_Fe_total_per_g", "x_Fe2")
+#: The parameters of Eq. 16, which replace ``delta_mu_K`` (Eq. 15) when given.
+EQ16_NAMES = ("gamma", "E0_K")
 _CHI_L = "chi_L_emu_per_g_Oe"
 
 
@@ -57,7 +62,73 @@ def _loop_size_names(species):
 
 def all_parameter_names(species=DEFAULT_SPECIES):
     """Every parameter name a model may report for ``species`` (the total-iron names only for Fe2+ and Fe3+)."""
-    return _loop_size_names(species) + (IRON_TOTAL_NAMES if is_iron_pair(species) else ())
+    return _loop_size_names(species) + EQ16_NAMES + (IRON_TOTAL_NAMES if is_iron_pair(species) else ())
+
+
+def temperature_law(names):
+    """``"eq15"``, ``"eq16"`` or None: which temperature dependence a set of parameter names switches on.
+
+    Raises
+    ------
+    FitError
+        Both laws at once, or only one of ``gamma`` and ``E0_K``.
+    """
+    names = set(names)
+    eq16 = [n for n in EQ16_NAMES if n in names]
+    if eq16 and "delta_mu_K" in names:
+        raise FitError("give either delta_mu_K (Eq. 15) or gamma and E0_K (Eq. 16), not both")
+    if eq16 and len(eq16) != len(EQ16_NAMES):
+        missing = next(n for n in EQ16_NAMES if n not in names)
+        raise FitError(f"Eq. 16 needs both gamma and E0_K; {missing} is missing")
+    return "eq16" if eq16 else ("eq15" if "delta_mu_K" in names else None)
+
+
+def tunnelling_ratio(parameters, temperature_K, T0_K, derivatives=False):
+    """``r = N_tunn(T)/N_tunn(T0)`` of Eq. 15 or Eq. 16 from a parameter mapping, or None (neither).
+
+    Parameters
+    ----------
+    parameters : mapping
+        With ``delta_mu_K`` (Eq. 15: ``r = exp(delta_mu (1/T0 - 1/T))``) or ``gamma`` and ``E0_K``
+        (Eq. 16: ``r = (1 - gamma e^{E0/T}) / (1 - gamma e^{E0/T0})``); None values count as absent.
+    temperature_K : numpy.ndarray
+    T0_K : float
+    derivatives : bool, optional
+        Also return ``{name: d ln r / d name}`` (arrays like ``temperature_K``).
+
+    Returns
+    -------
+    r : numpy.ndarray or None
+    d_ln_r : dict (only with ``derivatives``)
+
+    Raises
+    ------
+    ValueError
+        Eq. 16 with ``1 - gamma exp(E0/T) <= 0`` at some ``T`` or at ``T0`` (no tunnelling units left),
+        or ``gamma < 0``.
+    """
+    present = {n for n in ("delta_mu_K",) + EQ16_NAMES if parameters.get(n) is not None}
+    law = temperature_law(present)
+    T = np.asarray(temperature_K, dtype=float)
+    if law is None:
+        return (None, {}) if derivatives else None
+    if law == "eq15":
+        r = tunnelling_number_ratio(T, parameters["delta_mu_K"], T0_K)  # the ensemble's evaluation
+        return (r, {"delta_mu_K": (T - T0_K) / (T * T0_K)}) if derivatives else r
+    gamma, E0 = parameters["gamma"], parameters["E0_K"]
+    if not gamma >= 0:
+        raise ValueError(f"gamma must be >= 0 (Eq. 16), got {gamma!r}")
+    e, e0 = np.exp(E0 / T), np.exp(E0 / T0_K)
+    num, den = 1.0 - gamma * e, 1.0 - gamma * e0
+    if not (np.all(num > 0) and den > 0):
+        raise ValueError("Eq. 16: 1 - gamma exp(E0/T) must stay > 0 at every temperature and at T0 "
+                         f"(gamma = {gamma!r}, E0_K = {E0!r})")
+    r = num / den
+    if not derivatives:
+        return r
+    d_gamma = -e / num + e0 / den
+    d_E0 = -gamma * e / (T * num) + gamma * e0 / (T0_K * den)
+    return r, {"gamma": d_gamma, "E0_K": d_E0}
 
 
 _LL_NAMES = ll_parameter_names(DEFAULT_SPECIES)
@@ -126,7 +197,7 @@ def species_densities(parameters, species=DEFAULT_SPECIES):
     return tuple(parameters[name] for name in names)
 
 
-def model_parameter_names(model, eq15=True, iron_total=False, species=DEFAULT_SPECIES):
+def model_parameter_names(model, eq15=True, iron_total=False, species=DEFAULT_SPECIES, eq16=False):
     """The reported parameter names of a model, in the seed's Table 3 order (``charge_area_A2``
     before ``delta_mu_K`` for the models that need the loop size).
 
@@ -142,12 +213,17 @@ def model_parameter_names(model, eq15=True, iron_total=False, species=DEFAULT_SP
     species : sequence of Species, optional
         The paramagnetic species (default Fe2+, Fe3+); their densities ``n_<tag>_per_g`` come first,
         in the species' order.
+    eq16 : bool, optional
+        Eq. 16 instead of Eq. 15: ``gamma`` and ``E0_K`` in place of ``delta_mu_K`` (intrinsic models).
     """
     _check_model(model)
     species = _species(species)
     if iron_total:
         check_iron_total(species)
-        return IRON_TOTAL_NAMES + model_parameter_names(model, eq15, species=species)[len(species):]
+        return IRON_TOTAL_NAMES + model_parameter_names(model, eq15, species=species, eq16=eq16)[len(species):]
+    if eq16 and model != "ll":
+        names = model_parameter_names(model, True, species=species)
+        return names[:-1] + EQ16_NAMES
     if model == "ll":
         names = ll_parameter_names(species)
     elif model in LOOP_SIZE_MODELS:
@@ -177,9 +253,9 @@ def intrinsic_per_amplitude(model, temperature_K, field_Oe, parameters, T0_K=DEF
         The points (K, Oe).
     parameters : mapping
         ``D_min_K``, ``D0QS_min_K_A2``, ``D0QS_max_K_A2``, ``charge_area_A2`` (etm11, exact) and
-        optionally ``delta_mu_K`` (Eq. 15; None or absent: off).
+        optionally ``delta_mu_K`` (Eq. 15) or ``gamma`` and ``E0_K`` (Eq. 16) (None or absent: off).
     T0_K : float, optional
-        Reference temperature of Eq. 15.
+        Reference temperature of Eqs. 15 and 16.
     exact_model : ExactIntrinsicModel, optional
         A prepared evaluator for these points (``"exact"``; made here when not given).
     eq10_prefactor : {"corrected", "seed"}, optional
@@ -204,9 +280,9 @@ def intrinsic_per_amplitude(model, temperature_K, field_Oe, parameters, T0_K=DEF
     qs = parameters.get("charge_area_A2") if model == "etm11" else None
     if model == "etm11" and qs is None:
         raise FitError("model etm11 needs charge_area_A2 ((Q/e) S_Delta in A^2)")
-    dmu = parameters.get("delta_mu_K")
-    if dmu is not None:
-        s = scaled_parameters(T, D_min, a, b, dmu, T0_K, charge_area_A2=qs)
+    r = tunnelling_ratio(parameters, T, T0_K)
+    if r is not None:
+        s = scale_parameters_by_ratio(r, D_min, a, b, charge_area_A2=qs)
         D_min, a, b, qs = s.D_min_K, s.D0QS_min_K_A2, s.D0QS_max_K_A2, s.charge_area_A2
     if model == "etm":
         return factor * etm.magnetization_etm(T, B, D_min, a, b, 1.0)
@@ -226,7 +302,7 @@ def model_magnetization_emu_per_g(model, temperature_K, field_Oe, parameters, P_
         densities = species_densities(parameters, species)
         parameters = {k: v for k, v in parameters.items() if k not in IRON_TOTAL_NAMES}
         parameters.update(zip(density_parameter_names(species), densities))
-    if model == "etm" and _prefactor(model, eq10_prefactor) == 1.0:
+    if model == "etm" and _prefactor(model, eq10_prefactor) == 1.0 and not any(n in parameters for n in EQ16_NAMES):
         return total_magnetization_emu_per_g(temperature_K, field_Oe, parameters, P_star, T0_K, species)
     T = np.asarray(temperature_K, dtype=float)
     H = np.asarray(field_Oe, dtype=float)

@@ -33,9 +33,10 @@ import numpy as np
 from .. import etm
 from ..ions import density_parameter_names
 from ..paramagnet import species_magnetization_emu_per_g
-from ..temperature_dependence import scaled_parameters
+from ..temperature_dependence import scale_parameters_by_ratio
 from ..units import kelvin_per_tesla2_to_emu_per_oe, oe_to_tesla, phase_per_tesla
 from .models import (
+    EQ16_NAMES,
     INTRINSIC_MODELS,
     IRON_TOTAL_NAMES,
     FitError,
@@ -46,6 +47,8 @@ from .models import (
     intrinsic_per_amplitude,
     ll_parameter_names,
     model_parameter_names,
+    temperature_law,
+    tunnelling_ratio,
     unknown_parameter_message,
 )
 from .parameters import ParameterEntry
@@ -107,8 +110,9 @@ class _Problem:
         if iron_total_per_g is not None:
             self._set_iron_total(iron_total_per_g)
         entries = self._entries(start, fixed)
-        self.eq15 = model in INTRINSIC_MODELS and "delta_mu_K" in entries
-        self.names = model_parameter_names(model, self.eq15, iron_total=self.iron_total is not None,
+        self.law = temperature_law(entries) if model in INTRINSIC_MODELS else None
+        self.eq15, self.eq16 = self.law == "eq15", self.law == "eq16"
+        self.names = model_parameter_names(model, self.eq15, iron_total=self.iron_total is not None, eq16=self.eq16,
                                            species=self.species)
         self._setup(entries)
         self._cache_key, self._cache = None, None
@@ -151,6 +155,8 @@ class _Problem:
 
     def _entries(self, start, fixed):
         allowed = model_parameter_names(self.model, iron_total=self.iron_total is not None, species=self.species)
+        if self.model in INTRINSIC_MODELS:
+            allowed = allowed + EQ16_NAMES
         known = all_parameter_names(self.species)
         start = self._iron_start(start)
         entries = {}
@@ -168,14 +174,15 @@ class _Problem:
             entries["n_Fe_total_per_g"] = ParameterEntry(self.iron_total, vary=False)
             if "x_Fe2" in entries and not 0.0 <= entries["x_Fe2"].value <= 1.0:
                 raise FitError(f"x_Fe2: must be in [0, 1], got {entries['x_Fe2'].value!r}")
-        missing = [n for n in allowed if n not in entries and n not in self.ll_names and n != "delta_mu_K"]
+        missing = [n for n in allowed if n not in entries and n not in self.ll_names
+                   and n not in ("delta_mu_K",) + EQ16_NAMES]
         if missing:
             raise FitError(f"model {self.model} needs a starting value for {missing[0]} (give a parameter file, "
                            f"--params INIT.toml, or --fix {missing[0]}=VALUE)")
         for name in ("D_min_K", "D0QS_min_K_A2", "D0QS_max_K_A2", "charge_area_A2"):
             if name in entries and not entries[name].value > 0:
                 raise FitError(f"{name}: must be > 0, got {entries[name].value!r}")
-        for name in self.density_names + ("n_ATS_per_g", "delta_mu_K"):
+        for name in self.density_names + ("n_ATS_per_g", "delta_mu_K", "gamma"):
             if name in entries and entries[name].value < 0:
                 raise FitError(f"{name}: must be >= 0, got {entries[name].value!r}")
         for name in ("n_ATS_per_g", "D0QS_min_K_A2", "D0QS_max_K_A2"):
@@ -212,7 +219,8 @@ class _Problem:
         free = {}            # internal name -> (start, lower, upper)
         default_bounds = {"x_Fe2": (0.0, 1.0), "n_Fe_total_per_g": (0.0, np.inf),
                           "chi_L_emu_per_g_Oe": (-np.inf, np.inf), "D_min_K": (0.0, np.inf),
-                          "charge_area_A2": (0.0, np.inf), "delta_mu_K": (0.0, np.inf)}
+                          "charge_area_A2": (0.0, np.inf), "delta_mu_K": (0.0, np.inf), "gamma": (0.0, np.inf),
+                          "E0_K": (-np.inf, np.inf)}
         default_bounds.update(dict.fromkeys(self.density_names, (0.0, np.inf)))
         for name in self._direct_names():
             if name not in self.names:
@@ -258,15 +266,17 @@ class _Problem:
     def _direct_names(self):
         """The reported names that are internal variables themselves (or their logarithms), in order."""
         return self.density_names + ("n_Fe_total_per_g", "x_Fe2", "chi_L_emu_per_g_Oe", "D_min_K", "charge_area_A2",
-                                     "delta_mu_K")
+                                     "delta_mu_K") + EQ16_NAMES
 
     def _scale(self, name, value):
         if name in (_LN_D_MIN, _LN_QS):
             return 1.0
         if value != 0:
             return abs(value)
-        if name == "delta_mu_K":
+        if name in ("delta_mu_K", "E0_K"):
             return self.T0_K
+        if name == "gamma":
+            return 1e-3
         # a linear parameter starting at 0: the amount that alone would explain the data's size
         col = self.basis.get(name)
         if col is None:
@@ -328,14 +338,14 @@ class _Problem:
 
     def _intrinsic_params(self, rep):
         return {n: rep[n] for n in ("D_min_K", "D0QS_min_K_A2", "D0QS_max_K_A2", "charge_area_A2", "delta_mu_K")
-                if n in rep}
+                + EQ16_NAMES if n in rep}
 
     def _etm_unit(self, rep):
-        """Intrinsic magnetisation per unit ``n_ATS P*`` (emu/g per 1/g) of the model, with Eq. 15."""
+        """Intrinsic magnetisation per unit ``n_ATS P*`` (emu/g per 1/g) of the model, with Eq. 15 or 16."""
         if self.model == "etm":  # Eq. 10
             D_min, a, b = rep["D_min_K"], rep["D0QS_min_K_A2"], rep["D0QS_max_K_A2"]
-            if self.eq15:
-                s = scaled_parameters(self.T, D_min, a, b, rep["delta_mu_K"], self.T0_K)
+            if self.law is not None:
+                s = scale_parameters_by_ratio(tunnelling_ratio(rep, self.T, self.T0_K), D_min, a, b)
                 D_min, a, b = s.D_min_K, s.D0QS_min_K_A2, s.D0QS_max_K_A2
             unit = etm.magnetization_etm(self.T, oe_to_tesla(self.H), D_min, a, b, 1.0)
             return unit if self._prefactor == 1.0 else self._prefactor * unit

@@ -204,6 +204,7 @@ class FitResult:
                 "amplitude": self._amplitude_statement(),
                 "eq10_prefactor": self._prefactor_statement(),
                 "eq15_temperature_dependence": self.eq15,
+                "temperature_dependence": self.temperature_law,
                 "weights": "1/sigma from the data" if self.weighted else "uniform (the data carry no sigma)",
                 "stderr_scaled_by_reduced_chi2": self.stderr_scaled_by_reduced_chi2,
                 "information_criteria": "lmfit: aic = n ln(chi2/n) + 2k, bic = n ln(chi2/n) + k ln(n)",
@@ -218,12 +219,20 @@ class FitResult:
             "tunnelsim_version": __version__,
         }
 
+    @property
+    def temperature_law(self):
+        """``"eq15"``, ``"eq16"`` or None: the temperature dependence of the intrinsic parameters."""
+        if "gamma" in self.parameters:
+            return "eq16"
+        return "eq15" if self.eq15 else None
+
     def summary(self):
         """A plain-text report: values, standard errors, flags, statistics and correlations."""
         lines = [f"model {self.model}: {self.n_points} points, {self.n_varied} varied parameters"]
         if self.model != "ll":
-            lines.append(f"P* = {self.P_star:.6g} (fixed setting; only n_ATS P* enters), T0 = {self.T0_K:g} K, "
-                         f"Eq. 15 {'on' if self.eq15 else 'off (no delta_mu_K)'}")
+            law = {"eq15": "Eq. 15 on (delta_mu_K)", "eq16": "Eq. 16 on (gamma, E0_K)",
+                   None: "no temperature dependence (no delta_mu_K, gamma/E0_K)"}[self.temperature_law]
+            lines.append(f"P* = {self.P_star:.6g} (fixed setting; only n_ATS P* enters), T0 = {self.T0_K:g} K, {law}")
             lines.append(f"Eq. 10 prefactor: {self._prefactor_statement()}")
         if tuple(self.species) != DEFAULT_SPECIES:
             lines.append(f"paramagnetic species: {describe_species(self.species)}")

@@ -53,6 +53,7 @@ held in the fit) are held at their values throughout, and the others are estimat
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -63,7 +64,8 @@ import numpy as np
 from ..ions import DEFAULT_SPECIES, density_parameter_names
 from ..paramagnet import species_magnetization_emu_per_g
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
-from .models import MODELS, FitError, _species, ll_parameter_names, model_magnetization_emu_per_g, model_parameter_names
+from .models import (EQ16_NAMES, INTRINSIC_MODELS, MODELS, FitError, _species, ll_parameter_names,
+                     model_magnetization_emu_per_g, model_parameter_names, temperature_law)
 
 __all__ = [
     "fit_start",
@@ -164,8 +166,30 @@ def check_determinable(data, model, n_varied):
                        f"field for {n_varied} varied parameters of model {model}: the data cannot determine them")
 
 
+def _eq16_start(est, data, T0_K, given, known_source):
+    """Turn an Eq. 15 start into an Eq. 16 one: ``E0 = delta_mu`` (the seed finds the two alike, Section E)
+    and ``gamma`` such that Eq. 16's ``r`` equals Eq. 15's at the data temperature furthest from ``T0``."""
+    values = dict(est.values)
+    sources = dict(est.sources)
+    dmu = values.pop("delta_mu_K")
+    sources.pop("delta_mu_K")
+    E0 = given.get("E0_K", max(dmu, DELTA_MU_START_K))
+    T = np.asarray(data.temperature_K, dtype=float)
+    T_ref = float(max(T.min(), T.max(), key=lambda t: abs(math.log(t / T0_K))))  # furthest from T0
+    r = math.exp(dmu * (1.0 / T0_K - 1.0 / T_ref))
+    a, b = math.exp(min(E0 / T_ref, 700.0)), math.exp(min(E0 / T0_K, 700.0))
+    gamma = (1.0 - r) / (a - r * b) if a != r * b else 0.0
+    gamma = gamma if 0.0 < gamma * max(a, b) < 1.0 else 0.0
+    gamma = given.get("gamma", max(gamma, 1e-4 / max(a, b)))
+    for name, value, how in (("gamma", gamma, f"Eq. 16's N(T)/N(T0) matched to the Eq. 15 start at T = {T_ref:.4g} K"),
+                             ("E0_K", E0, f"the Eq. 15 start delta_mu_K = {dmu:.4g} K (Eq. 16 alike, Section E)")):
+        values[name] = float(value)
+        sources[name] = known_source if name in given else how
+    return dataclasses.replace(est, values=MappingProxyType(values), sources=MappingProxyType(sources))
+
+
 def fit_start(data, model, given=None, fixed=None, P_star=DEFAULT_P_STAR, T0_K=DEFAULT_T0_K,
-              species=DEFAULT_SPECIES, eq15=None, known_source="given", fixed_source="held fixed"):
+              species=DEFAULT_SPECIES, eq15=None, known_source="given", fixed_source="held fixed", law=None):
     """The start of one fit: the values given, the rest estimated from the data.
 
     Parameters
@@ -182,6 +206,11 @@ def fit_start(data, model, given=None, fixed=None, P_star=DEFAULT_P_STAR, T0_K=D
     eq15 : bool, optional
         ``delta_mu_K`` among the parameters; default: on unless ``given`` is non-empty and neither
         it nor ``fixed`` holds ``delta_mu_K`` (a parameter file switches Eq. 15 on by naming it).
+        ``gamma`` or ``E0_K`` in ``given`` or ``fixed`` switch Eq. 16 on instead (their missing
+        values estimated from the Eq. 15 start, :func:`_eq16_start`).
+    law : {"eq15", "eq16", "none"}, optional
+        The temperature dependence asked for (``--temperature-law``); overrides ``eq15``. Names in
+        ``given`` or ``fixed`` of the other law are an error.
     known_source, fixed_source : str, optional
         How the estimate's printout describes the given and the held values.
 
@@ -199,18 +228,34 @@ def fit_start(data, model, given=None, fixed=None, P_star=DEFAULT_P_STAR, T0_K=D
     """
     species = _species(species)
     given, fixed = dict(given or {}), dict(fixed or {})
-    if eq15 is None:
-        eq15 = not given or "delta_mu_K" in given or "delta_mu_K" in fixed
-    names = model_parameter_names(model, eq15, species=species)
-    ours = {n: v for n, v in given.items() if n in model_parameter_names(model, species=species)}
+    named = temperature_law(list(given) + list(fixed)) if model in INTRINSIC_MODELS else None
+    if law is not None:
+        if law not in ("eq15", "eq16", "none"):
+            raise FitError(f"temperature law must be eq15, eq16 or none, got {law!r}")
+        if named is not None and named != law and model in INTRINSIC_MODELS:
+            raise FitError(f"temperature law {law}: the parameters given name {named} "
+                           f"({'delta_mu_K' if named == 'eq15' else 'gamma, E0_K'})")
+        eq15 = law == "eq15"
+        named = None if law == "none" else law
+    elif eq15 is None:
+        eq15 = not given or named == "eq15"
+    eq16 = named == "eq16"
+    eq15 = bool(eq15) and not eq16
+    names = model_parameter_names(model, eq15, species=species, eq16=eq16)
+    allowed = model_parameter_names(model, species=species) + (EQ16_NAMES if model in INTRINSIC_MODELS else ())
+    ours = {n: v for n, v in given.items() if n in allowed}
     held = {n: getattr(v, "value", v) for n, v in fixed.items() if n in names}
     held.update({n: getattr(v, "value", v) for n, v in ours.items() if not getattr(v, "vary", True) and n not in held})
     check_determinable(data, model, len([n for n in names if n not in held]))
     if all(n in ours or n in held for n in names):
         return ours, None
-    known = {n: getattr(v, "value", v) for n, v in ours.items() if n not in held}
-    est = estimate_start(data, model, known=known, fixed=held, P_star=P_star, T0_K=T0_K, species=species,
-                         eq15=eq15, known_source=known_source, fixed_source=fixed_source)
+    known = {n: getattr(v, "value", v) for n, v in ours.items() if n not in held and n not in EQ16_NAMES}
+    est = estimate_start(data, model, known=known, fixed={n: v for n, v in held.items() if n not in EQ16_NAMES},
+                         P_star=P_star, T0_K=T0_K, species=species, eq15=eq15 or eq16, known_source=known_source,
+                         fixed_source=fixed_source)
+    if eq16:
+        est = _eq16_start(est, data, T0_K, {**{n: getattr(v, "value", v) for n, v in ours.items()}, **held},
+                          known_source)
     start = {n: v for n, v in est.values.items() if n not in fixed}
     start.update(ours)  # given values win
     return start, est

@@ -14,7 +14,8 @@ import numpy as np
 from ..ions import DEFAULT_SPECIES, describe_species
 from ..units import DEFAULT_P_STAR, DEFAULT_T0_K
 from .data import Run, make_dataset
-from .models import IRON_TOTAL_NAMES, LOOP_SIZE_MODELS, _species, model_magnetization_emu_per_g, model_parameter_names
+from .models import (EQ16_NAMES, IRON_TOTAL_NAMES, LOOP_SIZE_MODELS, FitError, _species, model_magnetization_emu_per_g,
+                     model_parameter_names, temperature_law)
 from .parameters import NoiseModel, ParameterFileError, RunSpec, seed_runs
 
 __all__ = ["synthesize", "synthesize_from_file"]
@@ -98,14 +99,19 @@ def synthesize_from_file(parameter_file, seed=None, species=None):
     pf = parameter_file
     species = pf.species if species is None else _species(species)
     names = model_parameter_names(pf.model, species=species)
-    unknown = [n for n in pf.parameters if n not in names + ("delta_mu_K", "charge_area_A2") + IRON_TOTAL_NAMES]
+    unknown = [n for n in pf.parameters if n not in names + ("delta_mu_K", "charge_area_A2") + IRON_TOTAL_NAMES
+               + (EQ16_NAMES if pf.model != "ll" else ())]
     if unknown:
         raise ParameterFileError(f"{pf.source}: parameters.{unknown[0]}: not a parameter of model {pf.model!r} with "
                                  f"the species {', '.join(s.name for s in species)} (expected {', '.join(names)})")
     missing = [n for n in names if n not in pf.parameters and n != "delta_mu_K"]
     if missing:
         raise ParameterFileError(f"{pf.source}: parameters.{missing[0]}: missing; synthetic data need every "
-                                 "Eq. 17 parameter (delta_mu_K is optional)")
+                                 "Eq. 17 parameter (delta_mu_K, or Eq. 16's gamma and E0_K, are optional)")
+    try:
+        temperature_law(pf.parameters)
+    except FitError as exc:
+        raise ParameterFileError(f"{pf.source}: parameters: {exc}") from None
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     if seed is None:
