@@ -193,3 +193,82 @@ def test_console_run_without_tty_shows_no_progress_bar(tmp_path, config_file):
     assert proc.stderr == ""
     assert proc.stdout.splitlines()[0] == f"result set: {out}"
     assert out.is_file()
+
+
+# --------------------------------------------------------------------------- bounded resources and faults (issue 14)
+def test_run_refuses_to_replace_its_own_config(tmp_path, capsys, config_file):
+    before = config_file.read_text()
+    assert main(["run", str(config_file), "-o", str(config_file), "--force"]) == 2
+    assert_one_line_error(capsys, "would replace the input file")
+    assert config_file.read_text() == before
+
+
+def test_run_refuses_a_directory_output(tmp_path, capsys, config_file):
+    assert main(["run", str(config_file), "-o", str(tmp_path)]) == 2
+    assert_one_line_error(capsys, "is a directory")
+
+
+def test_run_that_cannot_fit_in_memory_is_one_line_exit_2(tmp_path, capsys, config_file):
+    config_file.write_text(TINY_CONFIG.replace("orientation_nodes = 2", 'orientation_nodes = 2\nmethod = "monte_carlo"\n'
+                                                                        "samples = 1000000000000"))
+    out = tmp_path / "never.h5"
+    assert main(["run", str(config_file), "-o", str(out)]) == 2
+    assert_one_line_error(capsys, "tiny.toml: averaging.samples: the run needs an estimated")
+    assert not out.exists()
+
+
+def test_run_prints_the_estimate_with_the_progress_line(tmp_path, capsys, config_file, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert main(["run", str(config_file), "-o", str(tmp_path / "o.h5")]) == 0
+    err = capsys.readouterr().err
+    assert "tunnelsim: 1760 nodes x 2 orientations on 3 x 2 (T, B); estimated memory " in err
+    assert ", time ~" in err
+
+
+SLOW_CONFIG = TINY_CONFIG.replace("orientation_nodes = 2", "orientation_nodes = 2\nnodes = { D = 400, D0 = 40, alpha = 400 }"
+                                  ).replace("temperature_K = [2.0, 10.0, 40.0]",
+                                            'temperature_K = { start = 2.0, stop = 40.0, num = 200, scale = "log" }')
+
+
+@pytest.mark.slow
+def test_sigterm_is_handled_like_ctrl_c(tmp_path):
+    import signal
+    import time
+
+    config = tmp_path / "slow.toml"
+    config.write_text(SLOW_CONFIG)
+    out = tmp_path / "out.h5"
+    out.write_bytes(b"old result")
+    proc = subprocess.Popen([sys.executable, "-m", "tunnelsim", "run", str(config), "-o", str(out), "--force"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.h5.*.tmp")):  # the run is writing: mid-run
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the run never started writing"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "tunnelsim: terminated"
+    assert out.read_bytes() == b"old result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.h5", "slow.toml"]
+
+
+def test_sigterm_handler_is_installed_only_during_a_command(tmp_path, config_file, monkeypatch):
+    import signal
+
+    from tunnelsim import runner
+
+    before = signal.getsignal(signal.SIGTERM)
+    seen = {}
+
+    def fake_run_to_file(*args, **kwargs):
+        seen["handler"] = signal.getsignal(signal.SIGTERM)
+        signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(runner, "run_to_file", fake_run_to_file)
+    assert main(["run", str(config_file), "-o", str(tmp_path / "o.h5")]) == 143
+    assert seen["handler"] not in (before, signal.SIG_DFL)
+    assert signal.getsignal(signal.SIGTERM) == before

@@ -390,3 +390,48 @@ def test_eq16_temperature_dependence_in_a_config_runs_and_scales_like_its_ratio(
 def test_eq16_config_errors(table, message):
     with pytest.raises(ConfigError, match=message):
         parse(table)
+
+
+# --------------------------------------------------------------------------- extreme values (issue 14)
+_EXTREME_BASE = """title = "extremes"
+[system]
+kind = "three_level"
+charge_area_A2 = 30000.0
+[distribution]
+kind = "ats"
+density_per_g = 1.4e16
+D_min_K = 5.99e-2
+D0QS_min_K_A2 = 0.887e5
+D0QS_max_K_A2 = 1.2e5
+[temperature_dependence]
+delta_mu_K = 0.48
+T0_K = 1.26
+[grid]
+temperature_K = [2.0, 300.0]
+field_T = [3.0]
+"""
+
+
+@pytest.mark.parametrize(
+    "old, new, key",
+    [
+        pytest.param("charge_area_A2 = 30000.0", "charge_area_A2 = 1e-300", "system.charge_area_A2", id="qs-tiny"),
+        pytest.param("charge_area_A2 = 30000.0", "charge_area_A2 = 1e300", "system.charge_area_A2", id="qs-huge"),
+        pytest.param("delta_mu_K = 0.48", "delta_mu_K = 1e300", "temperature_dependence.delta_mu_K", id="dmu-huge"),
+        pytest.param("T0_K = 1.26", "T0_K = 1e-300", "temperature_dependence.T0_K", id="T0-tiny"),
+        pytest.param("T0_K = 1.26", "T0_K = 1e300", "temperature_dependence.T0_K", id="T0-huge"),
+    ],
+)
+def test_unrepresentable_physics_values_are_refused_naming_the_key(old, new, key):
+    with pytest.raises(ConfigError) as info:
+        parse_config(_EXTREME_BASE.replace(old, new), "x.toml")
+    message = str(info.value)
+    assert message.startswith(f"x.toml: {key}: must be between") and "\n" not in message
+
+
+def test_grid_axis_too_large_for_memory_is_refused_before_it_is_built():
+    text = _EXTREME_BASE.replace("temperature_K = [2.0, 300.0]",
+                                 "temperature_K = { start = 2.0, stop = 300.0, num = 1000000000000 }")
+    with pytest.raises(ConfigError, match=r"^x.toml: grid.temperature_K.num: 1000000000000 points need an estimated "
+                                          r"[\d.]+ TiB of memory for the axis alone"):
+        parse_config(text, "x.toml")

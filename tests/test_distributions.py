@@ -575,3 +575,67 @@ def test_four_well_orientation_average_is_the_same_in_every_weyl_chamber():
     fixed = [np.linalg.eigvalsh(hamiltonians.four_well(E[list(p)], 1.0, 2.0 * direction))[0]
              for p in itertools.permutations(range(4))]
     assert np.ptp(fixed) > 1e-6
+
+
+# --------------------------------------------------------------------------- embedded (Gauss-Kronrod) rules
+@pytest.mark.parametrize("m", [1, 2, 3, 7, 14, 27])
+def test_kronrod_rule_and_its_sub_rules_integrate_polynomials_of_their_degree(m):
+    """K, G and L of the Gauss-Kronrod rule integrate x^k on [-1, 1] exactly up to their stated degrees."""
+    from tunnelsim.distributions.rules import _kronrod_unit, kronrod_degrees
+
+    x, w_K, w_G, w_L = _kronrod_unit(m)
+    assert x.size == 2 * m + 1 and np.all(np.diff(x) > 0)
+    assert np.all(w_K > 0) and np.all(w_G >= 0) and np.all(w_L >= 0)
+    assert np.count_nonzero(w_G) == m and np.count_nonzero(w_L) == m + 1
+    for weights, degree in zip((w_K, w_G, w_L), kronrod_degrees(m)):
+        # Legendre polynomials are the well-conditioned test: int P_k = 2 delta_k0
+        V = np.polynomial.legendre.legvander(x, degree)
+        exact = np.zeros(degree + 1)
+        exact[0] = 2.0
+        np.testing.assert_allclose(weights @ V, exact, atol=1e-13)
+
+
+def test_kronrod_rule_matches_the_tabulated_gk15_weights():
+    from tunnelsim.distributions.rules import _kronrod_unit
+
+    x, w_K, _, _ = _kronrod_unit(7)
+    np.testing.assert_allclose(x[7:11], [0.0, 0.207784955007898, 0.405845151377397, 0.586087235467691], atol=1e-14)
+    np.testing.assert_allclose(w_K[7:11], [0.209482141084728, 0.204432940075298, 0.190350578064785, 0.169004726639267],
+                               atol=1e-14)
+
+
+def test_embedded_estimate_of_a_known_integral_bounds_its_true_error():
+    """The log rule's Kronrod value of int dx/x f(x) against scipy.integrate.quad; |G - K| bounds |K - I|."""
+    from tunnelsim.distributions.rules import _log_rule
+
+    def f(x):
+        return np.tanh(1.0 / (2.0 * x)) / (1.0 + x)  # a thermal factor with its poles at x = i / (pi k)
+
+    exact = quad(lambda s: f(np.exp(s)), np.log(0.01), np.log(100.0), epsabs=1e-13, epsrel=1e-13, limit=400)[0]
+    for n in (8, 12, 16, 24):
+        x, w, emb = _log_rule(n, 0.01, 100.0, embedded=True)
+        value = w @ f(x)
+        e_G = abs(emb.lower["G"] @ f(x) - value)
+        assert abs(value - exact) <= e_G + 1e-14, n
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        pytest.param(ATSDistribution(D_min_K=0.05, D0_min_K=1.0, D0_max_K=3.0, D_max_K=30.0), id="ats"),
+        pytest.param(StandardThreeLevelDistribution(D_max_K=5.0, D0_min_K=0.1, D0_max_K=2.0), id="standard"),
+        pytest.param(STMDistribution(5.0, 0.01, 2.0), id="stm"),
+        pytest.param(FourWellATSDistribution(D_min_K=0.1, D0_min_K=0.5, D0_max_K=2.0, D_max_K=5.0),
+                     id="four-well"),
+    ],
+)
+def test_embedded_quadrature_has_sub_rules_on_every_axis_with_the_same_total_measure(dist):
+    """Every axis carries G and L sub-rules of the full node shape; each integrates the measure."""
+    rule = dist.quadrature(embedded=True)
+    plain = dist.quadrature()
+    assert set(rule.embedded) >= set(dist.default_nodes) - {"D_tail"}
+    assert len(rule) <= 1.35 * len(plain)
+    for axis, emb in rule.embedded.items():
+        for name, weights in emb.lower.items():
+            assert weights.shape == rule.weights.shape
+            np.testing.assert_allclose(weights.sum(), rule.weights.sum(), rtol=1e-6, err_msg=f"{axis} {name}")

@@ -285,3 +285,68 @@ def test_process_pool_and_dask_cluster_give_the_serial_result_exactly():
         for name in names:
             np.testing.assert_array_equal(other.values[name], serial.values[name])
             np.testing.assert_array_equal(other.errors[name], serial.errors[name])
+
+
+# --------------------------------------------------------------------------- embedded error estimate
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda: ats_ensemble(D_max_K=30.0), id="ats-finite"),
+        pytest.param(lambda: ats_ensemble(), id="ats-infinite"),
+        pytest.param(lambda: Ensemble(systems.TwoLevelSystem(), distributions.STMDistribution(5.0, 0.01, 2.0), 1.0e16),
+                     id="stm"),
+    ],
+)
+def test_embedded_errors_cover_a_refined_reference(make):
+    """The embedded estimate bounds the error of its (Kronrod) value against a rule refined 4x per axis."""
+    ens = make()
+    T = np.array([0.5, 4.5, 40.0])
+    B = np.array([0.5, 3.0])
+    names = ("magnetization", "heat_capacity")
+    res = compute(ens, T, B, observables=names, settings=AveragingSettings(error_estimate="embedded"))
+    ref_settings = AveragingSettings(level=2, error_estimate=False, orientation_nodes=32)
+    ref = compute(ens, T, B, observables=names, settings=ref_settings)
+    for name in names:
+        scale = np.max(np.abs(ref.values[name]))
+        true = np.abs(res.values[name] - ref.values[name])
+        assert np.all(true <= res.errors[name] + 1e-10 * scale), name
+        # not a vacuous bound (the estimate still overstates by ~1e3 on pre-asymptotic axes: ensemble docstring)
+        assert np.all(res.errors[name] <= 1e-2 * scale), name
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda: ats_ensemble(), id="ats"),
+        pytest.param(lambda: Ensemble(systems.FourWellSystem(3000.0),
+                                      distributions.FourWellATSDistribution(D_min_K=0.1, D0_min_K=0.5, D0_max_K=2.0,
+                                                                            D_max_K=5.0), 1.0e16), id="four-well"),
+    ],
+)
+def test_embedded_estimate_costs_at_most_one_and_a_half_passes_in_spectra(make):
+    """Spectra evaluated with the embedded estimate <= 1.5 x those of one pass without an estimate."""
+    ens = make()
+    T, B = np.array([1.0, 10.0]), np.array([1.0])
+    one = compute(ens, T, B, settings=AveragingSettings(error_estimate=False, nodes=None))
+    embedded = compute(ens, T, B, settings=AveragingSettings(error_estimate="embedded"))
+    doubling = compute(ens, T, B, settings=AveragingSettings(error_estimate="doubling"))
+    assert embedded.info["spectra_per_field"] <= 1.5 * one.info["spectra_per_field"]
+    assert doubling.info["spectra_per_field"] > 4 * one.info["spectra_per_field"]
+    assert np.all(np.isfinite(embedded.errors["magnetization"]))
+
+
+def test_error_estimate_setting_accepts_names_and_booleans():
+    assert AveragingSettings().error_estimate == "doubling"
+    assert AveragingSettings(error_estimate=True).error_estimate == "doubling"
+    assert AveragingSettings(error_estimate="embedded").error_estimate == "embedded"
+    assert AveragingSettings(error_estimate=False).error_estimate is False
+    with pytest.raises(ValueError, match="error_estimate"):
+        AveragingSettings(error_estimate="kronrod")
+
+
+def test_embedded_axis_error_extrapolates_only_when_the_sub_rules_converge():
+    e_G, e_L = np.array([1e-6, 1e-6]), np.array([1e-4, 1e-7])
+    est = ensemble.embedded_axis_error(e_G, e_L, (41, 25, 13), safety=1.0, factor_min=0.0)
+    assert est[0] == pytest.approx(1e-6 * (1e-2) ** (16 / 12))
+    assert est[1] == 1e-6  # e_G > e_L: no convergence seen, no extrapolation
+    assert np.all(ensemble.embedded_axis_error(e_G, None, None) == e_G)

@@ -379,6 +379,40 @@ def test_eq15_scaling_exponents():
         np.testing.assert_allclose(np.log(value[[0, 2, 3]] / base) / lnr, power, rtol=1e-12)
 
 
+def test_eq15_ratio_in_logs_from_1e_4_to_1e4_kelvin():
+    """ln r = delta_mu (T - T0)/(T T0) exactly (mpmath-free check at rtol 1e-14); r under/overflows silently."""
+    from tunnelsim import temperature_dependence as td
+
+    T = np.geomspace(1e-4, 1e4, 17)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log_r = td.log_tunnelling_number_ratio(T, 0.319, 1.26)
+        r = td.tunnelling_number_ratio(T, 0.319, 1.26)
+    expected = np.array([0.319 * (float(t) - 1.26) / (float(t) * 1.26) for t in T])
+    np.testing.assert_allclose(log_r, expected, rtol=1e-14)
+    assert log_r[0] == approx(-3189.75, rel=1e-5) and r[0] == 0.0  # exp(-3190): not representable
+    np.testing.assert_allclose(r[log_r > -700], np.exp(expected[log_r > -700]), rtol=1e-13)
+    assert td.tunnelling_number_ratio(1e-6, 1.0, 1e-4) == 0.0
+
+
+def test_eq15_scaling_below_the_ratio_floor_is_the_small_r_limit():
+    """At 1e-3 K (r = e^-480) the scaling neither raises nor returns zeros: r is taken at RATIO_FLOOR."""
+    from tunnelsim import temperature_dependence as td
+
+    s = etm.scaled_parameters(np.array([1e-4, 1e-3]), 0.0599, 0.887e5, 1.2e5, delta_mu_K=0.48, T0_K=1.26,
+                              charge_area_A2=3e4)
+    np.testing.assert_array_equal(s.ratio, td.RATIO_FLOOR)
+    assert np.all(s.charge_area_A2 > 0) and np.all(s.D0QS_min_K_A2 > 0) and np.all(np.isfinite(s.D0QS_max_K_A2))
+
+
+def test_eq15_range_check_names_the_limit():
+    from tunnelsim import temperature_dependence as td
+
+    td.check_ratio_range(np.geomspace(1e-4, 1e4, 9), 0.319, 1.26)  # seed values: fine everywhere
+    with pytest.raises(ValueError, match=r"temperatures must stay <= 0.00116\d* K"):
+        td.check_ratio_range(np.array([2.0, 300.0]), 0.48, 1e-3)
+
+
 def test_eq16_ratio():
     """N/N0 = 1 - Gamma e^{E0/T}; with T0 the ratio is 1 at T0; N <= 0 is rejected naming gamma."""
     T = np.array([1.0, 1.26, 10.0])

@@ -179,3 +179,43 @@ def test_refine_doubles_resolution():
 def test_bad_arguments_raise_naming_the_argument(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+# --------------------------------------------------------------------------- embedded sub-rules
+def test_embedded_planar_rule_and_sub_rules_are_exact_for_their_degrees():
+    from tunnelsim.orientations import planar_rule, with_embedded
+
+    rule = with_embedded(planar_rule(8))
+    assert len(rule) == 9 and rule.method == "gauss_kronrod"
+    emb = rule.embedded["orientation"]
+    for weights, degree in zip((rule.weights, emb.lower["G"], emb.lower["L"]), emb.degrees):
+        for k in range(degree + 1):
+            assert abs(weights @ rule.nodes**k - 1.0 / (k + 1)) < 1e-13, (degree, k)
+
+
+def test_embedded_product_sphere_rule_integrates_spherical_harmonics_of_its_degree():
+    from scipy.special import sph_harm_y
+
+    from tunnelsim.orientations import sphere_rule, with_embedded
+
+    rule = with_embedded(sphere_rule(11))
+    x, y, z = rule.nodes.T
+    theta, phi = np.arccos(np.clip(z, -1, 1)), np.arctan2(y, x)
+    for l in range(rule.degree + 1):
+        for m in range(-l, l + 1):
+            value = rule.weights @ sph_harm_y(l, m, theta, phi)
+            assert abs(value - (1 / np.sqrt(4 * np.pi) if l == 0 else 0.0)) < 1e-13, (l, m)
+    for emb in rule.embedded.values():
+        for weights in emb.lower.values():
+            assert abs(weights.sum() - 1.0) < 1e-13
+
+
+def test_every_rule_kind_has_an_embedded_form():
+    from tunnelsim.orientations import planar_rule, random_directions, sphere_rule, with_embedded
+
+    for rule in (planar_rule(5), sphere_rule(7), sphere_rule(11, method="lebedev"), random_directions(10, 1)):
+        emb = with_embedded(rule)
+        assert emb.embedded and abs(emb.weights.sum() - 1.0) < 1e-13
+        assert with_embedded(emb) is emb
+    with pytest.raises(ValueError, match="OrientationRule"):
+        with_embedded("planar")

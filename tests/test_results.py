@@ -244,3 +244,42 @@ def test_summary_lists_dimensions_observables_and_provenance(written):
     assert f"config_sha256: {hashlib.sha256(CONFIG_TEXT.encode()).hexdigest()}" in text
     assert "libraries: " in text and "numpy" in text
     assert "method: quadrature" in text
+
+
+# --------------------------------------------------------------------------- streamed writing, modes (issue 14)
+def test_block_writer_gives_the_file_write_result_gives(tmp_path, config):
+    result = make_result(nT=7, nB=3)
+    one_shot = tmp_path / "one.h5"
+    write_result(one_shot, result, config=config, command="c")
+    streamed = tmp_path / "blocks.h5"
+    layout = {name: (result.units[name], result.long_names[name]) for name in result.values}
+    with h5py.File(streamed, "w", track_order=True) as h5file:
+        writer = results.ResultSetWriter(h5file, result.temperature_K, result.field_T, layout,
+                                         errors=list(result.values), chunk_rows=2)
+        for start in range(0, 7, 2):
+            writer.write_block(start, {k: v[start:start + 2] for k, v in result.values.items()},
+                               {k: v[start:start + 2] for k, v in result.errors.items()})
+        writer.finish(info=result.info, config=config, command="c")
+    a, b = read_result(one_shot), read_result(streamed)
+    assert list(a.values) == list(b.values)
+    for name in a.values:
+        np.testing.assert_array_equal(a.values[name], b.values[name])
+        np.testing.assert_array_equal(a.errors[name], b.errors[name])
+    with h5py.File(one_shot, "r") as f1, h5py.File(streamed, "r") as f2:
+        assert sorted(f1) == sorted(f2)  # all-NaN error estimates dropped in both
+    xr = pytest.importorskip("xarray")
+    with xr.open_dataset(streamed, engine="h5netcdf") as ds:
+        assert ds["magnetization"].dims == ("temperature", "field")
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_result_set_mode_follows_the_umask(tmp_path, umask, mode):
+    import os
+    import stat
+
+    old = os.umask(umask)
+    try:
+        path = write_result(tmp_path / "r.h5", make_result())
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == mode

@@ -338,3 +338,272 @@ def test_system_solver_key_selects_the_solver(kind, solver):
 def test_solver_key_is_rejected_for_the_two_level_system():
     with pytest.raises(ConfigError, match="system.solver"):
         cfg_from(TWO_LEVEL.replace('kind = "two_level"', 'kind = "two_level"\nsolver = "eigh"'))
+
+
+# --------------------------------------------------------------------------- bounded resources (issue 14)
+def _no_computing(monkeypatch):
+    def fail(*args, **kwargs):
+        pytest.fail("computed although the run should have been refused first")
+
+    monkeypatch.setattr(ensemble, "_accumulate", fail)
+    monkeypatch.setattr(ensemble, "compute", fail)
+
+
+TD_LINES = '[temperature_dependence]\ndelta_mu_K = 0.319\nT0_K = 1.26\n[averaging]'
+
+
+@pytest.mark.parametrize(
+    "text, replacements",
+    [
+        pytest.param(THREE_LEVEL, {"temperature_K = [2.0, 10.0, 40.0]":
+                                   'temperature_K = { start = 1.5, stop = 300.0, num = 7, scale = "log" }'},
+                     id="three-level-quadrature"),
+        pytest.param(THREE_LEVEL, {"temperature_K = [2.0, 10.0, 40.0]": "temperature_K = [2.0, 5.0, 10.0, 40.0, 90.0]",
+                                   "[averaging]": TD_LINES}, id="eq15"),
+        pytest.param(THREE_LEVEL, {"nodes = { D = 6, D0 = 2, alpha = 6 }": 'method = "monte_carlo"\nsamples = 300'},
+                     id="monte-carlo"),
+        pytest.param(TWO_LEVEL, {"temperature_K = [0.1, 1.0]": "temperature_K = [0.1, 0.3, 1.0, 3.0, 10.0]"},
+                     id="two-level"),
+    ],
+)
+def test_streamed_temperature_blocks_equal_the_one_shot_run(tmp_path, text, replacements):
+    cfg = cfg_from(text, **replacements)
+    one_shot = run(cfg)
+    out = run_to_file(cfg, tmp_path / "blocks.h5", block_bytes=1)  # one temperature per block
+    assert out.estimate.block_rows == 1
+    streamed = read_result(out.result_path)
+    assert streamed.attrs["temperature_blocks"] == len(cfg.grid.temperature_K)
+    assert set(streamed.values) == set(one_shot.values)
+    for name, value in one_shot.values.items():
+        np.testing.assert_allclose(streamed.values[name], value, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(streamed.errors[name], one_shot.errors[name], rtol=1e-12, atol=0)
+        assert streamed.long_names[name] == one_shot.long_names[name]
+
+
+@pytest.mark.parametrize("text", [pytest.param(THREE_LEVEL, id="three-level"), pytest.param(TWO_LEVEL, id="two-level"),
+                                  pytest.param(FOUR_WELL, id="four-well")])
+@pytest.mark.parametrize("error_estimate", [True, False], ids=["errors", "no-errors"])
+def test_estimate_counts_the_nodes_the_run_builds(text, error_estimate):
+    cfg = cfg_from(text)
+    cfg = cfg_from(cfg.text.replace("[averaging]", f"[averaging]\nerror_estimate = {str(error_estimate).lower()}", 1)
+                   .replace("error_estimate = false\n", "", 1) if "error_estimate" in cfg.text else
+                   cfg.text.replace("[averaging]", f"[averaging]\nerror_estimate = {str(error_estimate).lower()}", 1))
+    estimate = runner.estimate_resources(cfg)
+    ens, rule, settings = build_ensemble(cfg)
+    T, B = np.asarray(cfg.grid.temperature_K), np.asarray(cfg.grid.field_T)
+    ratio_max = 1.0
+    plan = ensemble._plan(ens, settings, rule, ensemble._energy_scale_K(ens, T, B, ratio_max))
+    built = {id(nodes): len(nodes) for _, nodes, _ in plan}
+    assert estimate.n_nodes == len(plan[0][1])
+    assert estimate.n_nodes_total == sum(built.values())  # (the counts the rules of the ensemble build)
+    plan_rule = plan[0][2]
+    assert estimate.n_orientations == (0 if plan_rule is None else len(plan_rule.weights))
+    assert estimate.memory_bytes > 8 * estimate.n_nodes_total and estimate.time_s > 0
+
+
+def test_estimate_bounds_the_measured_peak_memory(tmp_path):
+    import tracemalloc
+
+    cfg = cfg_from(THREE_LEVEL, **{"nodes = { D = 6, D0 = 2, alpha = 6 }": "nodes = { D = 40, D0 = 10, alpha = 40 }"})
+    run_to_file(cfg, tmp_path / "warm.h5")
+    tracemalloc.start()
+    try:
+        out = run_to_file(cfg, tmp_path / "r.h5")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # the estimate is of the same order as what the run allocates (factor 3 either way)
+    assert peak / 3 < out.estimate.memory_bytes < 3 * peak
+
+
+@pytest.mark.parametrize(
+    "replacements, key",
+    [
+        pytest.param({"nodes = { D = 6, D0 = 2, alpha = 6 }": 'method = "monte_carlo"\nsamples = 1000000000000'},
+                     "averaging.samples", id="samples-TiB"),
+        pytest.param({"nodes = { D = 6, D0 = 2, alpha = 6 }": "level = 12"}, "averaging.level", id="level"),
+        pytest.param({"nodes = { D = 6, D0 = 2, alpha = 6 }": "nodes = { D = 6, D0 = 2, alpha = 100000000000 }"},
+                     "averaging.nodes.alpha", id="nodes"),
+        pytest.param({"orientation_nodes = 3": "orientation_nodes = 10000000"}, "averaging.orientation_nodes",
+                     id="orientations"),
+    ],
+)
+def test_runs_that_cannot_fit_in_memory_are_refused_before_anything(tmp_path, monkeypatch, replacements, key):
+    _no_computing(monkeypatch)
+    cfg = cfg_from(THREE_LEVEL, **replacements)
+    out = tmp_path / "r.h5"
+    with pytest.raises(ConfigError) as info:
+        run_to_file(cfg, out)
+    message = str(info.value)
+    assert message.startswith(f"run.toml: {key}: the run needs an estimated ") and "\n" not in message
+    assert "iB of memory" in message and "available" in message
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ConfigError, match=key):
+        run(cfg)
+
+
+def test_memory_check_uses_the_documented_fraction(monkeypatch):
+    from tunnelsim import resources
+
+    estimate = runner.estimate_resources(cfg_from(THREE_LEVEL))
+    need = estimate.memory_bytes + resources.BASELINE_BYTES
+    resources.check_fits(estimate, "run.toml", available=int(need / resources.MEMORY_FRACTION) + 1)
+    with pytest.raises(ConfigError, match=r"more than 0.5 of the"):
+        resources.check_fits(estimate, "run.toml", available=int(need / resources.MEMORY_FRACTION) - 1)
+
+
+def test_output_may_not_replace_the_config_file(tmp_path, monkeypatch):
+    _no_computing(monkeypatch)
+    config_path = tmp_path / "run.toml"
+    config_path.write_text(THREE_LEVEL)
+    cfg = load_config(config_path)
+    with pytest.raises(ValueError, match=r"would replace the input file"):
+        run_to_file(cfg, config_path, force=True)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"would replace the input file"):
+        run_to_file(cfg, "./run.toml", force=True)
+    assert config_path.read_text() == THREE_LEVEL
+
+
+def test_output_under_a_file_is_refused_before_computing(tmp_path, monkeypatch):
+    _no_computing(monkeypatch)
+    (tmp_path / "plain").write_text("x")
+    with pytest.raises(NotADirectoryError, match="plain: not a directory"):
+        run_to_file(cfg_from(THREE_LEVEL), tmp_path / "plain" / "sub" / "r.h5")
+
+
+@pytest.mark.skipif(hasattr(__import__("os"), "geteuid") and __import__("os").geteuid() == 0,
+                    reason="root writes into read-only directories")
+def test_unwritable_output_directory_is_refused_before_computing(tmp_path, monkeypatch):
+    _no_computing(monkeypatch)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(PermissionError, match="not writable"):
+            run_to_file(cfg_from(THREE_LEVEL), locked / "r.h5")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_unwritable_output_directory_found_through_access(tmp_path, monkeypatch):
+    import os
+
+    _no_computing(monkeypatch)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(locked) else real_access(p, mode))
+    with pytest.raises(PermissionError, match="directory is not writable"):
+        run_to_file(cfg_from(THREE_LEVEL), locked / "r.h5")
+
+
+def test_result_set_larger_than_the_free_disk_is_refused(tmp_path, monkeypatch):
+    import collections
+    import shutil
+
+    _no_computing(monkeypatch)
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**6, 10**6 - 100, 100))
+    with pytest.raises(OSError, match="free on its file system"):
+        run_to_file(cfg_from(THREE_LEVEL), tmp_path / "r.h5")
+
+
+def test_result_set_and_plot_carry_one_run_id(tmp_path):
+    from PIL import Image
+
+    out = run_to_file(cfg_from(THREE_LEVEL), tmp_path / "r.h5")
+    assert len(out.run_id) == 32
+    assert read_result(out.result_path).attrs["run_id"] == out.run_id
+    with Image.open(out.plot_path) as image:
+        assert image.text["tunnelsim_run_id"] == out.run_id
+
+
+def test_concurrent_forced_runs_leave_a_matching_pair(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from PIL import Image
+
+    from tunnelsim import plotting
+
+    real = plotting.save_quicklook
+    first = threading.Event()
+
+    def slow_first(*args, **kwargs):
+        if not first.is_set():
+            first.set()
+            time.sleep(0.5)  # the other run writes and renames meanwhile
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plotting, "save_quicklook", slow_first)
+    cfg = cfg_from(THREE_LEVEL)
+    path = tmp_path / "r.h5"
+    outputs, errors = [], []
+
+    def one_run():
+        try:
+            outputs.append(run_to_file(cfg, path, force=True))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one_run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(outputs) == 2
+    with Image.open(path.with_suffix(".png")) as image:
+        png_id = image.text["tunnelsim_run_id"]
+    assert read_result(path).attrs["run_id"] == png_id
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.h5", "r.png"]
+
+
+def test_outputs_get_the_umask_mode(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o027)
+    try:
+        out = run_to_file(cfg_from(THREE_LEVEL), tmp_path / "r.h5")
+    finally:
+        os.umask(old)
+    for path in (out.result_path, out.plot_path):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+# --------------------------------------------------------------------------- Eq. 15 over extreme temperatures
+def test_eq15_run_from_1e_4_to_1e4_kelvin_is_computed():
+    cfg = cfg_from(THREE_LEVEL, **{
+        "temperature_K = [2.0, 10.0, 40.0]": "temperature_K = [1e-4, 1e-3, 1e-2, 1.0, 100.0, 1e4]",
+        "[averaging]": TD_LINES,
+        'observables = ["magnetization", "entropy"]': 'observables = ["magnetization", "entropy", "heat_capacity"]',
+    })
+    result = run(cfg)
+    for name, value in result.values.items():
+        assert np.all(np.isfinite(value)), name
+    M = result.values["magnetization"]
+    # N_tunn -> 0 far below delta_mu: the moment vanishes, the entropy tends to a constant
+    assert np.all(np.abs(M[:2]) < 1e-100 * np.abs(M[3]))
+    np.testing.assert_allclose(result.values["entropy"][0], result.values["entropy"][1], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "replacements, key",
+    [
+        pytest.param({"[averaging]": '[temperature_dependence]\ndelta_mu_K = 0.319\nT0_K = 1e-3\n[averaging]'},
+                     "temperature_dependence.T0_K", id="T0-1e-3"),
+        pytest.param({"[averaging]": '[temperature_dependence]\ndelta_mu_K = 1e20\nT0_K = 1.26\n[averaging]'},
+                     "temperature_dependence.delta_mu_K", id="delta-mu-huge"),
+    ],
+)
+def test_eq15_ratio_beyond_representable_is_refused_naming_the_key(tmp_path, monkeypatch, replacements, key):
+    _no_computing(monkeypatch)
+    cfg = cfg_from(THREE_LEVEL, **replacements)
+    for call in (lambda: run(cfg), lambda: run_to_file(cfg, tmp_path / "r.h5")):
+        with pytest.raises(ConfigError) as info:
+            call()
+        message = str(info.value)
+        assert message.startswith(f"run.toml: {key}: N_tunn(T)/N_tunn(T0)") and "\n" not in message
+        assert "temperatures must stay <=" in message
+    assert list(tmp_path.iterdir()) == []

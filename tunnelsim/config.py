@@ -11,6 +11,14 @@ the (temperature, field) grid and what to write. :func:`load_config` reads a fil
 Every key is checked: unknown sections and keys are errors (so typos are caught), booleans
 are not numbers, numbers must be finite (``D_max_K`` alone may be infinite), temperatures
 are > 0 and fields >= 0. Fields given in oersted (``field_Oe``) are converted to tesla.
+
+Values the computation cannot represent are refused here, naming the key: ``charge_area_A2``
+outside :data:`CHARGE_AREA_RANGE_A2` (the phases ``~ (Q/e) S B`` and the cutoffs
+``D0QS / charge_area_A2`` enter squared and cubed), ``delta_mu_K`` above
+:data:`DELTA_MU_MAX_K` and ``T0_K`` outside :data:`T0_RANGE_K`; whether Eq. 15 is representable
+over the grid is checked when the run starts (:mod:`tunnelsim.runner`). A grid axis given as
+``{start, stop, num}`` whose points alone would not fit in half the available memory is
+refused before it is built (``grid.temperature_K.num``).
 """
 
 from __future__ import annotations
@@ -23,13 +31,16 @@ from pathlib import Path
 from types import MappingProxyType
 
 from . import hamiltonians, units
-from .ensemble import AVERAGING_METHODS
+from .ensemble import AVERAGING_METHODS, ERROR_ESTIMATES
 from .etm.analytic import ANALYTIC_NAMES
 from .systems import SYSTEM_KINDS
 from .tomlschema import SchemaError, Section, describe, parse_toml, read_text
 
 __all__ = [
     "ANALYTIC_OUTPUTS",
+    "CHARGE_AREA_RANGE_A2",
+    "DELTA_MU_MAX_K",
+    "T0_RANGE_K",
     "AveragingConfig",
     "ConfigError",
     "DistributionConfig",
@@ -44,6 +55,15 @@ __all__ = [
 
 #: Analytic ETM magnetisations a run can add next to the exact ensemble result.
 ANALYTIC_OUTPUTS = ANALYTIC_NAMES
+
+#: Accepted ``(Q/e) S_Delta`` in square angstrom (physical values are 1 to 1e6).
+CHARGE_AREA_RANGE_A2 = (1e-10, 1e10)
+#: Largest accepted ``delta_mu_K`` of Eq. 15.
+DELTA_MU_MAX_K = 1e30
+#: Accepted reference temperatures ``T0_K`` of Eq. 15/16.
+T0_RANGE_K = (1e-30, 1e30)
+#: Memory one grid point takes while the axis is built and held (float objects and arrays).
+_GRID_POINT_BYTES = 64
 
 _SECTIONS = ("system", "distribution", "temperature_dependence", "averaging", "grid", "output")
 #: distribution kind -> the system kind it describes
@@ -138,7 +158,7 @@ class AveragingConfig:
     sphere_degree: int | None = None
     samples: int | None = None
     seed: int | None = None
-    error_estimate: bool | None = None
+    error_estimate: bool | str | None = None
 
     def settings_kwargs(self):
         """The keyword arguments given, as a dict for ``AveragingSettings(**kwargs)``."""
@@ -235,13 +255,23 @@ def _parse_system(source, table):
             if sec.has(key):
                 sec.fail(key, "not used by system kind 'two_level' (no field coupling)")
         return SystemConfig(kind)
-    charge_area_A2 = sec.number("charge_area_A2", minimum=0.0)
+    charge_area_A2 = _in_range(sec, "charge_area_A2", sec.number("charge_area_A2", minimum=0.0),
+                               CHARGE_AREA_RANGE_A2, "A^2")
     vertices = None
     if sec.has("vertices"):
         if kind != "four_well":
             sec.fail("vertices", f"only used by system kind 'four_well', not {kind!r}")
         vertices = _parse_vertices(sec, table["vertices"])
     return SystemConfig(kind, charge_area_A2, vertices, solver)
+
+
+def _in_range(sec, key, value, bounds, unit):
+    """``value`` if within ``bounds`` (inclusive), else a one-line error naming ``key``."""
+    low, high = bounds
+    if value is not None and not low <= value <= high:
+        sec.fail(key, f"must be between {low:g} and {high:g} {unit} (values beyond cannot be represented in the "
+                      f"computation), got {value!r}")
+    return value
 
 
 def _parse_vertices(sec, value):
@@ -328,16 +358,18 @@ def _parse_temperature_dependence(source, table, system):
     if eq16 and "delta_mu_K" in table:
         raise ConfigError(f"{source}: temperature_dependence: give delta_mu_K (Eq. 15) or gamma and E0_K (Eq. 16), "
                           "not both")
+    T0_K = _in_range(sec, "T0_K", sec.number("T0_K", required=False, minimum=0.0), T0_RANGE_K, "K")
     if eq16:
         return TemperatureDependenceConfig(
             delta_mu_K=None,
-            T0_K=sec.number("T0_K", required=False, minimum=0.0),
+            T0_K=T0_K,
             gamma=sec.number("gamma"),
             E0_K=sec.number("E0_K"),
         )
     return TemperatureDependenceConfig(
-        delta_mu_K=sec.number("delta_mu_K", minimum=0.0, strict=False),
-        T0_K=sec.number("T0_K", required=False, minimum=0.0),
+        delta_mu_K=_in_range(sec, "delta_mu_K", sec.number("delta_mu_K", minimum=0.0, strict=False),
+                             (0.0, DELTA_MU_MAX_K), "K"),
+        T0_K=T0_K,
     )
 
 
@@ -356,12 +388,21 @@ def _parse_averaging(source, table, system):
         sphere_degree=sec.integer("sphere_degree", 1),
         samples=sec.integer("samples", 2),
         seed=sec.integer("seed", 0),
-        error_estimate=sec.boolean("error_estimate"),
+        error_estimate=_error_estimate(sec),
     )
+
+
+def _error_estimate(sec):
+    """``error_estimate``: a boolean, or ``"embedded"`` / ``"doubling"``."""
+    if sec.has("error_estimate") and isinstance(sec.raw("error_estimate", False), str):
+        return sec.string("error_estimate", ERROR_ESTIMATES)
+    return sec.boolean("error_estimate")
 
 
 def _parse_grid(source, table):
     sec = Section(source, "grid", table, ("temperature_K", "field_T", "field_Oe"), ConfigError)
+    for key in ("temperature_K", "field_T", "field_Oe"):
+        _check_axis_size(source, key, table.get(key))
     if not sec.has("temperature_K"):
         sec.fail("temperature_K", "missing required key")
     temperature_K = sec.axis("temperature_K", positive=True)
@@ -373,6 +414,23 @@ def _parse_grid(source, table):
     if given[0] == "field_Oe":
         return GridConfig(temperature_K, tuple(float(b) for b in units.oe_to_tesla(field)), "Oe")
     return GridConfig(temperature_K, field, "T")
+
+
+def _check_axis_size(source, key, value):
+    """Refuse ``{start, stop, num}`` whose points alone would not fit in memory, before building them."""
+    if not isinstance(value, dict):
+        return
+    num = value.get("num")
+    if isinstance(num, bool) or not isinstance(num, int):
+        return  # the axis parser reports it
+    from .resources import MEMORY_FRACTION, available_memory_bytes, format_bytes
+
+    available = available_memory_bytes()
+    need = num * _GRID_POINT_BYTES
+    if available is not None and need > MEMORY_FRACTION * available:
+        raise ConfigError(f"{source}: grid.{key}.num: {num} points need an estimated {format_bytes(need)} of memory "
+                          f"for the axis alone, more than {MEMORY_FRACTION:g} of the {format_bytes(available)} "
+                          f"available")
 
 
 def _string_list(sec, key, choices, default):

@@ -2,8 +2,12 @@
 
 :func:`plot_result` draws one observable of a result set: against temperature with one line
 per field, or against field with one line per temperature when the grid has more fields than
-temperatures. :func:`save_quicklook` writes that figure to a PNG, :func:`save_figure` any
-figure to a file, atomically.
+temperatures. :func:`plot_map` draws a map of many temperatures and many fields: an image of the
+(T, B) plane (log axes where an axis is log-spaced) beside a few labelled cuts at fixed field.
+:func:`save_quicklook` writes the one that suits the grid (the map when both axes have more than
+:data:`MAP_MIN_POINTS` points) to a PNG, :func:`save_figure` any figure to a file, atomically.
+A result set is read for a quick look at most :data:`QUICKLOOK_MAX_POINTS` points per axis
+(evenly strided, both ends kept), so plotting a streamed, larger-than-memory grid stays cheap.
 
 Figures are made with :class:`matplotlib.figure.Figure` on an Agg canvas, never through
 ``pyplot``, so no global backend or figure registry is touched.
@@ -20,7 +24,10 @@ from . import units
 from ._atomic import atomic_output
 
 __all__ = [
+    "MAP_MIN_POINTS",
+    "QUICKLOOK_MAX_POINTS",
     "plot_error_map",
+    "plot_map",
     "plot_result",
     "plot_spectrum",
     "plot_universality",
@@ -32,6 +39,12 @@ __all__ = [
 _DEFAULT_OBSERVABLE = "magnetization"
 #: A temperature axis spanning more than this ratio is drawn on a log scale.
 _LOG_SPAN = 10.0
+#: A grid with more than this many temperatures and fields is drawn as a map by :func:`save_quicklook`.
+MAP_MIN_POINTS = 8
+#: Points per axis read from a result set for a quick look.
+QUICKLOOK_MAX_POINTS = 512
+#: Number of cuts at fixed field drawn beside a map.
+_MAP_CUTS = 4
 #: Line styles of the contour levels of :func:`plot_error_map`, in level order.
 _CONTOUR_STYLES = ("solid", "dashed", "dotted", "dashdot")
 
@@ -45,6 +58,59 @@ def _as_result(source):
         if not hasattr(source, name):
             raise ValueError(f"source must be a result-set path or a result object; it has no {name!r}")
     return source
+
+
+def _strided(n, max_points):
+    """Indices of at most ``max_points`` of ``n`` points, evenly strided, first and last kept."""
+    if n <= max_points:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(int))
+
+
+def _read_quicklook(path, observable, max_points=QUICKLOOK_MAX_POINTS):
+    """A result-set view of one observable on at most ``max_points`` points per axis (read strided from HDF5)."""
+    import h5py
+    from types import SimpleNamespace
+
+    from .results import read_result
+
+    with h5py.File(path, "r") as h5file:
+        T_all = h5file["temperature"][()] if "temperature" in h5file else None
+        B_all = h5file["field"][()] if "field" in h5file else None
+        small = T_all is None or B_all is None or (T_all.size <= max_points and B_all.size <= max_points)
+    if small:
+        return read_result(path)
+    with h5py.File(path, "r") as h5file:
+        names = [n for n, ds in h5file.items() if isinstance(ds, h5py.Dataset) and ds.shape == (T_all.size, B_all.size)
+                 and n not in ("temperature", "field") and not n.endswith("_error")]
+        if observable is None:
+            observable = _DEFAULT_OBSERVABLE if _DEFAULT_OBSERVABLE in names else names[0]
+        if observable not in names:
+            raise ValueError(f"observable {observable!r} not in the result; available: {', '.join(names)}")
+        it, ib = _strided(T_all.size, max_points), _strided(B_all.size, max_points)
+        ds = h5file[observable]
+        value = ds[it, :][:, ib]
+        err_ds = h5file.get(observable + "_error")
+        error = err_ds[it, :][:, ib] if err_ds is not None else np.full(value.shape, np.nan)
+
+        def text(attr, default):
+            v = attr if attr is not None else default
+            return v.decode() if isinstance(v, bytes) else str(v)
+
+        title = text(h5file.attrs.get("title"), "")
+        return SimpleNamespace(
+            temperature_K=T_all[it], field_T=B_all[ib], values={observable: value}, errors={observable: error},
+            units={observable: text(ds.attrs.get("units"), "")},
+            long_names={observable: text(ds.attrs.get("long_name"), observable)}, attrs={"title": title})
+
+
+def _log_spaced(x):
+    """True for a positive axis of at least three points with (nearly) constant ratios and a span over a decade."""
+    x = np.asarray(x, dtype=float)
+    if x.size < 3 or np.any(x <= 0) or x[-1] / x[0] <= _LOG_SPAN:
+        return False
+    steps = np.diff(np.log(x))
+    return bool(np.allclose(steps, steps.mean(), rtol=1e-3))
 
 
 def _axes(ax):
@@ -146,11 +212,79 @@ def plot_result(source, observable=None, ax=None):
     return fig, ax
 
 
-def save_quicklook(source, path, observable=None, dpi=120):
-    """Plot a result set with :func:`plot_result` and write the figure to ``path``.
+def plot_map(source, observable=None, fig=None, n_cuts=_MAP_CUTS):
+    """A map of one observable over the (T, B) plane with a few labelled cuts at fixed field.
 
-    The figure is written under a temporary name next to ``path`` and moved into place, so a
-    failure leaves no partial file.
+    Left: the observable as an image (``pcolormesh``; field across, temperature up; an axis is
+    logarithmic where its points are log-spaced) with a colour bar and the cut fields marked.
+    Right: the observable against temperature at ``n_cuts`` fields spread over the grid, with
+    error bands where estimates exist.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or result object
+        As for :func:`plot_result` (a path is read strided, :data:`QUICKLOOK_MAX_POINTS`).
+    observable : str, optional
+        As for :func:`plot_result`.
+    fig : matplotlib.figure.Figure, optional
+        An empty figure to draw on; a new Agg figure is made when omitted.
+    n_cuts : int
+        Number of cuts (fields) drawn, at most the number of fields.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    axes : tuple of matplotlib.axes.Axes
+        The map and the cuts.
+    """
+    result = _read_quicklook(source, observable) if isinstance(source, (str, os.PathLike)) else _as_result(source)
+    if observable is None:
+        observable = _DEFAULT_OBSERVABLE if _DEFAULT_OBSERVABLE in result.values else next(iter(result.values))
+    if observable not in result.values:
+        raise ValueError(f"observable {observable!r} not in the result; available: {', '.join(result.values)}")
+    T = np.asarray(result.temperature_K, dtype=float)
+    B = np.asarray(result.field_T, dtype=float)
+    value = np.asarray(result.values[observable], dtype=float)
+    error = np.asarray(result.errors.get(observable, np.full(value.shape, np.nan)), dtype=float)
+    if fig is None:
+        fig, (ax_map, ax_cut) = agg_figure(1, 2, (11.0, 4.6))
+    else:
+        ax_map, ax_cut = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    unit = result.units.get(observable, "")
+    long_name = result.long_names.get(observable, observable)
+    mesh = ax_map.pcolormesh(B, T, value, shading="nearest", cmap="viridis", rasterized=True)
+    fig.colorbar(mesh, ax=ax_map, label=f"{observable} ({unit})")
+    if _log_spaced(T):
+        ax_map.set_yscale("log")
+    if _log_spaced(B):
+        ax_map.set_xscale("log")
+    ax_map.set_xlabel("field B (T)")
+    ax_map.set_ylabel("temperature T (K)")
+    cuts = np.unique(np.round(np.linspace(0, B.size - 1, min(n_cuts, B.size))).astype(int))
+    for k, j in enumerate(cuts):
+        color = f"C{k}"
+        ax_map.axvline(B[j], color=color, linestyle="--", linewidth=1.0)
+        (line,) = ax_cut.plot(T, value[:, j], color=color, label=_field_label(float(B[j])))
+        if np.any(np.isfinite(error[:, j])):
+            ax_cut.fill_between(T, value[:, j] - error[:, j], value[:, j] + error[:, j], color=color, alpha=0.25,
+                                linewidth=0)
+    if T.min() > 0 and T.max() / T.min() > _LOG_SPAN:
+        ax_cut.set_xscale("log")
+    ax_cut.set_xlabel("temperature T (K)")
+    ax_cut.set_ylabel(f"{long_name} ({unit})")
+    ax_cut.legend(fontsize="small", title=f"cuts ({B.size} fields in all)", title_fontsize="small")
+    title = getattr(result, "attrs", {}).get("title", "")
+    if title:
+        fig.suptitle(title, fontsize="medium")
+    return fig, (ax_map, ax_cut)
+
+
+def save_quicklook(source, path, observable=None, dpi=120, format=None, metadata=None, atomic=True):
+    """Plot a result set and write the figure to ``path``.
+
+    A grid with more than :data:`MAP_MIN_POINTS` temperatures and fields is drawn as a map
+    (:func:`plot_map`), a smaller one as lines (:func:`plot_result`). The figure is written under
+    a temporary name next to ``path`` and moved into place, so a failure leaves no partial file.
 
     Parameters
     ----------
@@ -163,16 +297,28 @@ def save_quicklook(source, path, observable=None, dpi=120):
         As for :func:`plot_result`.
     dpi : int
         Resolution of raster formats.
+    format : str, optional
+        Image format (default: from the suffix of ``path``).
+    metadata : dict of str to str, optional
+        Text entries stored in the image (PNG ``tEXt`` chunks), e.g. the run id.
+    atomic : bool
+        Write through a temporary file (default); False writes ``path`` directly (for a caller
+        that already writes to a temporary file, :func:`tunnelsim._atomic.atomic_outputs`).
 
     Returns
     -------
     pathlib.Path
     """
-    fig, _ = plot_result(source, observable)
-    return save_figure(fig, path, dpi=dpi)
+    result = _read_quicklook(source, observable) if isinstance(source, (str, os.PathLike)) else _as_result(source)
+    T, B = np.asarray(result.temperature_K), np.asarray(result.field_T)
+    if T.size > MAP_MIN_POINTS and B.size > MAP_MIN_POINTS:
+        fig, _ = plot_map(result, observable)
+    else:
+        fig, _ = plot_result(result, observable)
+    return save_figure(fig, path, dpi=dpi, format=format, metadata=metadata, atomic=atomic)
 
 
-def save_figure(fig, path, dpi=120):
+def save_figure(fig, path, dpi=120, format=None, metadata=None, atomic=True):
     """Write a figure to ``path`` atomically (:func:`tunnelsim._atomic.atomic_output`).
 
     Parameters
@@ -183,15 +329,24 @@ def save_figure(fig, path, dpi=120):
         ``.svg`` ...; PNG without one); missing parent directories are created.
     dpi : int
         Resolution of raster formats.
+    format : str, optional
+        Image format (default: from the suffix).
+    metadata : dict, optional
+        Passed to :meth:`matplotlib.figure.Figure.savefig` (PNG text entries).
+    atomic : bool
+        False writes ``path`` directly (the caller handles atomicity).
 
     Returns
     -------
     pathlib.Path
     """
     path = Path(path)
-    fmt = path.suffix.lstrip(".").lower() or "png"
+    fmt = format or path.suffix.lstrip(".").lower() or "png"
+    if not atomic:
+        fig.savefig(path, format=fmt, dpi=dpi, metadata=metadata)
+        return path
     with atomic_output(path, force=True) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=dpi)
+        fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata)
     return path
 
 

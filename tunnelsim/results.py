@@ -16,6 +16,12 @@ and any netCDF-4 aware tool):
 Writes are atomic (:func:`tunnelsim._atomic.atomic_output`): the file is written under a
 temporary name in the target directory and moved into place with :func:`os.replace`, so the
 output path holds either nothing or a complete result set. An existing file is only replaced with ``force=True``.
+
+Large grids are written block by block (:class:`ResultSetWriter`): the datasets are created at
+their full ``(temperature, field)`` shape, chunked by rows of temperatures, and each block of
+temperatures is written as soon as it is computed, so the memory of a run does not grow with the
+grid. The file is the one :func:`write_result` would write for the same values (error datasets
+that end up all NaN are removed at the end).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from . import units
 from ._atomic import atomic_output
 from .provenance import provenance_attrs
 
-__all__ = ["ResultFormatError", "ResultSet", "read_result", "summary", "write_result"]
+__all__ = ["ResultFormatError", "ResultSet", "ResultSetWriter", "read_result", "summary", "write_result"]
 
 _COORDS = {
     "temperature": ("K", "temperature"),
@@ -164,6 +170,103 @@ def _write_contents(h5file, T, B, data, result, attrs):
             ds.dims[1].attach_scale(scales["field"])
     for key, value in attrs.items():
         h5file.attrs[key] = value
+
+
+class _Provenance:
+    """What :func:`_root_attrs` reads of a result: its ``info``."""
+
+    def __init__(self, info):
+        self.info = info
+
+
+class ResultSetWriter:
+    """Fill an open, empty HDF5 file with a result set, one block of temperatures at a time.
+
+    Parameters
+    ----------
+    h5file : h5py.File
+        Open for writing (the caller makes the write atomic, e.g. with
+        :func:`tunnelsim._atomic.atomic_output`).
+    temperature_K, field_T : array_like
+        The full coordinate axes (1-D, non-empty).
+    observables : dict of str to (str, str)
+        Observable name -> ``(units, long_name)``, in the order the datasets are created.
+    errors : sequence of str
+        Observables that get an ``<name>_error`` dataset (removed at :meth:`finish` when it
+        received no finite value).
+    chunk_rows : int, optional
+        Temperatures per HDF5 chunk (default: the writer's blocks are expected to be about this
+        size; 1 MiB chunks otherwise).
+
+    Examples
+    --------
+    >>> with h5py.File(tmp, "w", track_order=True) as f:  # doctest: +SKIP
+    ...     writer = ResultSetWriter(f, T, B, {"magnetization": ("emu/g", "M")}, errors=["magnetization"])
+    ...     writer.write_block(0, {"magnetization": M[:10]}, {"magnetization": dM[:10]})
+    ...     writer.finish(info={}, config=cfg, command="tunnelsim run ...")
+    """
+
+    def __init__(self, h5file, temperature_K, field_T, observables, errors=(), chunk_rows=None):
+        T = np.asarray(temperature_K, dtype=float)
+        B = np.asarray(field_T, dtype=float)
+        if T.ndim != 1 or B.ndim != 1 or T.size == 0 or B.size == 0:
+            raise ValueError(f"temperature_K and field_T must be non-empty 1-D arrays, got shapes {T.shape}, {B.shape}")
+        if not observables:
+            raise ValueError("result has no observables to write")
+        self._file = h5file
+        self._shape = (T.size, B.size)
+        rows = chunk_rows or max(1, (2**20 // 8) // B.size)
+        chunks = (int(min(rows, T.size)), int(B.size))
+        scales = {}
+        for name, axis in (("temperature", T), ("field", B)):
+            ds = h5file.create_dataset(name, data=axis)
+            ds.attrs["units"], ds.attrs["long_name"] = _COORDS[name]
+            ds.make_scale(name)
+            scales[name] = ds
+        self._scales = scales
+        self._datasets = {}
+        self._finite_error = {}
+        for name, (unit, long_name) in observables.items():
+            if name in _COORDS or name.endswith(_ERROR_SUFFIX):
+                raise ValueError(f"observable name {name!r} is reserved")
+            entries = [(name, long_name)]
+            if name in errors:
+                entries.append((name + _ERROR_SUFFIX, f"error estimate of {long_name}"))
+                self._finite_error[name] = False
+            for ds_name, ds_long_name in entries:
+                ds = h5file.create_dataset(ds_name, shape=self._shape, dtype="f8", chunks=chunks,
+                                           fillvalue=np.nan)
+                ds.attrs["units"] = unit
+                ds.attrs["long_name"] = ds_long_name
+                ds.dims[0].attach_scale(scales["temperature"])
+                ds.dims[1].attach_scale(scales["field"])
+                self._datasets[ds_name] = ds
+
+    def write_block(self, start, values, errors=None):
+        """Write rows ``start:start + n`` of every observable (and of the error estimates given)."""
+        errors = errors or {}
+        for name, value in values.items():
+            value = np.asarray(value, dtype=float)
+            stop = start + value.shape[0]
+            if value.ndim != 2 or value.shape[1] != self._shape[1] or stop > self._shape[0]:
+                raise ValueError(f"{name}: block of shape {value.shape} at row {start} does not fit {self._shape}")
+            self._datasets[name][start:stop] = value
+            if name in self._finite_error and name in errors:
+                error = np.asarray(errors[name], dtype=float)
+                self._datasets[name + _ERROR_SUFFIX][start:stop] = error
+                self._finite_error[name] |= bool(np.any(np.isfinite(error)))
+
+    def finish(self, info=None, config=None, command=None, extra_attrs=None):
+        """Drop error datasets that got no finite value and write the root attributes."""
+        for name, finite in self._finite_error.items():
+            if not finite:
+                ds = self._datasets.pop(name + _ERROR_SUFFIX)
+                ds.dims[0].detach_scale(self._scales["temperature"])
+                ds.dims[1].detach_scale(self._scales["field"])
+                del self._file[name + _ERROR_SUFFIX]
+        attrs = _root_attrs(_Provenance(info or {}), config, command, extra_attrs)
+        for key, value in attrs.items():
+            self._file.attrs[key] = value
 
 
 def write_result(path, result, config=None, command=None, extra_attrs=None, force=False):

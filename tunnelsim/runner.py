@@ -6,26 +6,43 @@ magnetisations the config asks for, from :mod:`tunnelsim.etm`); :func:`run_to_fi
 writes the HDF5 result set and a quick-look PNG next to it.
 
 Problems with the config's content found here (a distribution rejecting its cutoffs, an
-unknown quadrature axis, an analytic output this version cannot compute) raise
-:class:`~tunnelsim.config.ConfigError` naming the file and key, before any computing.
+unknown quadrature axis, an analytic output this version cannot compute, an Eq. 15 scaling that
+overflows) raise :class:`~tunnelsim.config.ConfigError` naming the file and key, before any
+computing.
+
+Bounded resources (:func:`run_to_file`): before anything is built or written, the output paths
+are checked (not a directory, not the config file itself, the directory writable, the disk
+large enough) and the run's memory and time are estimated (:mod:`tunnelsim.resources`); a run
+that cannot fit in :data:`tunnelsim.resources.MEMORY_FRACTION` of the available memory is
+refused naming the config key that dominates. The (T, B) grid is then computed in blocks of
+temperatures, each written into datasets created at full size
+(:class:`tunnelsim.results.ResultSetWriter`), so memory stays bounded whatever the grid; every
+block uses the one quadrature plan of the whole grid, so the values equal those of
+:func:`run` (to rounding: the order of the node sums can differ, about 1e-16 relative).
+The result set and its quick-look PNG are written as one unit
+(:func:`tunnelsim._atomic.atomic_outputs`): both carry the same ``run_id`` (a root attribute of
+the result set, a text entry of the PNG), and concurrent runs to one path leave a matching pair.
 """
 
 from __future__ import annotations
 
 import contextlib
-
 import importlib
-from dataclasses import dataclass
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import distributions, ensemble
+from . import distributions, ensemble, resources
+from ._atomic import atomic_outputs, check_output_path
 from .config import ConfigError
-from .results import write_result
 from .systems import make_system
+from .temperature_dependence import check_ratio_range
 
-__all__ = ["RunOutput", "build_ensemble", "run", "run_to_file"]
+__all__ = ["RunOutput", "build_ensemble", "estimate_resources", "run", "run_to_file"]
 
 _DISTRIBUTIONS = {
     "stm": distributions.STMDistribution,
@@ -52,10 +69,16 @@ class RunOutput:
         The HDF5 result set.
     plot_path : pathlib.Path or None
         The quick-look PNG, or None when the config turns plotting off.
+    run_id : str
+        The id both files carry (root attribute ``run_id``, PNG text ``tunnelsim_run_id``).
+    estimate : tunnelsim.resources.ResourceEstimate or None
+        The resources estimated before the run.
     """
 
     result_path: Path
     plot_path: Path | None
+    run_id: str = field(default="", compare=False)
+    estimate: object = field(default=None, compare=False, repr=False)
 
 
 def _config_error(cfg, key, exc):
@@ -82,6 +105,12 @@ def build_ensemble(cfg):
     ConfigError
         If the library rejects a value of the config.
     """
+    ens, settings = _ensemble_and_settings(cfg)
+    return ens, ensemble.default_orientation_rule(ens.system, settings), settings
+
+
+def _ensemble_and_settings(cfg):
+    """:func:`build_ensemble` without the orientation rule (nothing of size is built)."""
     sc, dc = cfg.system, cfg.distribution
     try:
         system = make_system(sc.kind, sc.charge_area_A2, sc.vertices, solver=sc.solver)
@@ -117,7 +146,55 @@ def build_ensemble(cfg):
         ens = ensemble.Ensemble(system, distribution, dc.density_per_g, td)
     except ValueError as exc:
         raise _config_error(cfg, "distribution", exc) from None
-    return ens, ensemble.default_orientation_rule(system, settings), settings
+    return ens, settings
+
+
+def _grid(cfg):
+    return np.asarray(cfg.grid.temperature_K, dtype=float), np.asarray(cfg.grid.field_T, dtype=float)
+
+
+def _check_temperature_dependence(cfg, T):
+    """Eq. 15 over the grid: parameters scaled by ``r`` must stay representable (ConfigError naming the key)."""
+    tdc = cfg.temperature_dependence
+    if tdc is None or tdc.delta_mu_K is None:
+        return
+    from .units import DEFAULT_T0_K
+
+    T0 = DEFAULT_T0_K if tdc.T0_K is None else tdc.T0_K
+    try:
+        check_ratio_range(T, tdc.delta_mu_K, T0)
+    except ValueError as exc:
+        # a reference temperature far below the grid is the odd value; otherwise delta_mu is too large
+        key = "T0_K" if tdc.T0_K is not None and tdc.T0_K < 0.1 * float(np.min(T)) else "delta_mu_K"
+        raise _config_error(cfg, f"temperature_dependence.{key}", exc) from None
+
+
+def estimate_resources(cfg, block_bytes=resources.BLOCK_BYTES):
+    """Memory and time of a config's run, before anything is built (:func:`tunnelsim.resources.estimate_run`).
+
+    Parameters
+    ----------
+    cfg : SimulationConfig
+    block_bytes : int, optional
+        Budget of one temperature block (:data:`tunnelsim.resources.BLOCK_BYTES`).
+
+    Returns
+    -------
+    tunnelsim.resources.ResourceEstimate
+
+    Raises
+    ------
+    ConfigError
+        If the config is rejected by the library (as :func:`build_ensemble`).
+    """
+    T, B = _grid(cfg)
+    _check_temperature_dependence(cfg, T)
+    ens, settings = _ensemble_and_settings(cfg)
+    try:
+        return resources.estimate_run(ens, settings, T, B, cfg.output.observables, len(cfg.output.analytic),
+                                      block_bytes=block_bytes)
+    except ValueError as exc:
+        raise _config_error(cfg, "averaging", exc) from None
 
 
 def _analytic_function(cfg):
@@ -186,9 +263,9 @@ def run(cfg, progress=None, executor=None):
         ``magnetization_<name>`` in emu/g (its error estimate all NaN: none is made).
     """
     function = _analytic_function(cfg)
+    resources.check_fits(estimate_resources(cfg), cfg.source)
     ens, rule, settings = build_ensemble(cfg)
-    T = np.asarray(cfg.grid.temperature_K, dtype=float)
-    B = np.asarray(cfg.grid.field_T, dtype=float)
+    T, B = _grid(cfg)
     result = ensemble.compute(
         ens, T, B, observables=cfg.output.observables, settings=settings, orientations=rule, progress=progress,
         executor=executor,
@@ -206,10 +283,81 @@ def run(cfg, progress=None, executor=None):
     return ensemble.EnsembleResult(result.temperature_K, result.field_T, values, errors, units, long_names, info)
 
 
-def run_to_file(cfg, out_path=None, force=False, command=None, progress=None, executor=None):
-    """Run a config and write its result set (and quick-look plot).
+def _plot_path(path):
+    plot_path = path.with_suffix(".png")
+    return path.with_name(path.name + ".png") if plot_path == path else plot_path
 
-    The output path is checked before anything is computed.
+
+def _check_outputs(cfg, path, plot_path, force, estimate):
+    """Output checks made before anything is computed (module docstring)."""
+    protected = [] if cfg.source.startswith("<") else [cfg.source]
+    check_output_path(path, force, "result set", protected)
+    if plot_path is not None:
+        check_output_path(plot_path, True, "plot", protected)
+    existing = path.parent
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    try:
+        free = shutil.disk_usage(existing).free
+    except OSError:
+        return
+    if estimate.file_bytes > free:
+        raise OSError(f"{path}: the result set needs an estimated {resources.format_bytes(estimate.file_bytes)}, "
+                      f"more than the {resources.format_bytes(free)} free on its file system")
+
+
+def _blocks(cfg, ens, rule, settings, T, B, rows, progress, executor):
+    """Compute the grid in blocks of ``rows`` temperatures: yields ``(start, values, errors)``, then the info.
+
+    Every block evaluates the one plan of the whole grid (energy scale from all of ``T`` and ``B``),
+    as :func:`tunnelsim.ensemble.compute` does for the grid in one call.
+    """
+    T, B, wanted, rule = ensemble._checked_request(ens, T, B, cfg.output.observables, settings, rule)
+    td = ens.temperature_dependence
+    ratio_max = 1.0 if td is None else float(np.max(td.ratio(T)))
+    scale = ensemble._energy_scale_K(ens, T, B, ratio_max)
+    started = time.perf_counter()
+    plan = ensemble._plan(ens, settings, rule, scale)
+    n_blocks = -(-T.size // rows)
+    if progress is not None:
+        progress.reset(total=sum(len(nodes) for _, nodes, _ in plan) * B.size * n_blocks)
+    for start in range(0, T.size, rows):
+        T_block = T[start:start + rows]
+        if executor is None:
+            results = {label: ensemble._accumulate(ens, nodes, rule_used, T_block, B, wanted, settings, progress)
+                       for label, nodes, rule_used in plan}
+        else:
+            results = ensemble._accumulate_parallel(executor, ens, plan, T_block, B, wanted, settings, progress)
+        values, errors = ensemble._values_and_errors(ens, plan, results, wanted, settings)
+        yield start, values, errors
+    info = ensemble._provenance(ens, plan, settings, scale, time.perf_counter() - started)
+    if rows < T.size:
+        info["temperature_blocks"] = int(n_blocks)
+    yield None, info, None
+
+
+def _observable_layout(cfg, ens, settings):
+    """``{name: (units, long_name)}`` and the names with error estimates, as :func:`run` returns them."""
+    td = ens.temperature_dependence
+    layout, with_error = {}, []
+    for name in dict.fromkeys(cfg.output.observables):
+        units, long_name = ensemble.OBSERVABLES[name]
+        if td is not None and name in ensemble._FROZEN:
+            long_name += ensemble._FROZEN_SUFFIX
+        layout[name] = (units, long_name)
+        if settings.method != "quadrature" or settings.error_estimate:
+            with_error.append(name)
+    for name in cfg.output.analytic:
+        layout[f"magnetization_{name}"] = (_ANALYTIC_UNITS, f"magnetisation per gram, {_ANALYTIC_DESCRIPTIONS[name]}")
+    return layout, with_error
+
+
+def run_to_file(cfg, out_path=None, force=False, command=None, progress=None, executor=None, on_estimate=None,
+                block_bytes=resources.BLOCK_BYTES):
+    """Run a config and write its result set (and quick-look plot), streaming the grid.
+
+    Everything is checked before anything is computed or written: the config (as for
+    :func:`run`), the output paths and the resources (module docstring).
 
     Parameters
     ----------
@@ -222,34 +370,70 @@ def run_to_file(cfg, out_path=None, force=False, command=None, progress=None, ex
         Command line recorded in the result set.
     progress, executor : object, optional
         As for :func:`run`.
+    on_estimate : callable, optional
+        Called with the :class:`tunnelsim.resources.ResourceEstimate` once it is known and
+        accepted, before computing (the command line prints it).
+    block_bytes : int, optional
+        Budget of one temperature block's running sums (:data:`tunnelsim.resources.BLOCK_BYTES`).
 
     Returns
     -------
     RunOutput
-        The result-set path and the PNG path (``<result stem>.png`` next to it, or None if
-        ``output.plot`` is false). The PNG is a view of the new result and is replaced.
+        The result-set path, the PNG path (``<result stem>.png`` next to it, or None if
+        ``output.plot`` is false; the PNG is a view of the new result and is replaced), the run id
+        both files carry and the resource estimate.
 
     Raises
     ------
     FileExistsError
         If the result set exists and ``force`` is false.
+    IsADirectoryError, PermissionError, ValueError, OSError
+        If an output path is a directory, not writable, the config file itself, or too large for
+        the disk.
+    ConfigError
+        If the config is invalid or the run cannot fit in memory.
     """
-    path = Path(out_path) if out_path is not None else Path(cfg.output.path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a directory; give a file name for the result set")
-    if path.exists() and not force:
-        raise FileExistsError(f"{path}: result set exists; use force (--force) to replace it")
-    result = run(cfg, progress=progress, executor=executor)
-    write_result(path, result, config=cfg, command=command, force=force)
-    plot_path = None
-    if cfg.output.plot:
-        from .plotting import save_quicklook
+    import h5py
 
-        plot_path = path.with_suffix(".png")
-        if plot_path == path:
-            plot_path = path.with_name(path.name + ".png")
-        plot_path = save_quicklook(path, plot_path)
-    return RunOutput(path, plot_path)
+    path = Path(out_path) if out_path is not None else Path(cfg.output.path)
+    plot_path = _plot_path(path) if cfg.output.plot else None
+    function = _analytic_function(cfg)
+    estimate = estimate_resources(cfg, block_bytes)
+    _check_outputs(cfg, path, plot_path, force, estimate)
+    resources.check_fits(estimate, cfg.source)
+    ens, rule, settings = build_ensemble(cfg)
+    if on_estimate is not None:
+        on_estimate(estimate)
+    T, B = _grid(cfg)
+    layout, with_error = _observable_layout(cfg, ens, settings)
+    run_id = uuid.uuid4().hex
+    targets = [(path, "result set")] + ([(plot_path, "plot")] if plot_path is not None else [])
+    with atomic_outputs(targets, force) as temporaries:
+        from .results import ResultSetWriter
+
+        with h5py.File(temporaries[0], "w", track_order=True) as h5file:
+            writer = ResultSetWriter(h5file, T, B, layout, with_error, chunk_rows=estimate.block_rows)
+            for start, values, errors in _blocks(cfg, ens, rule, settings, T, B, estimate.block_rows, progress,
+                                                 executor):
+                if start is None:
+                    info = values
+                    break
+                T_block = T[start:start + next(iter(values.values())).shape[0]]
+                if function is not None:
+                    for key, (value, _) in _analytic_outputs(cfg, ens, function, T_block, B).items():
+                        values[key] = value
+                writer.write_block(start, values, errors)
+            if function is not None:
+                info = {**info, "analytic": list(cfg.output.analytic)}
+            info.update(run_id=run_id, estimated_memory_bytes=estimate.memory_bytes,
+                        estimated_time_s=round(estimate.time_s, 6))
+            writer.finish(info=info, config=cfg, command=command)
+        if plot_path is not None:
+            from .plotting import save_quicklook
+
+            save_quicklook(temporaries[0], temporaries[1], format="png", metadata={"tunnelsim_run_id": run_id},
+                           atomic=False)
+    return RunOutput(path, plot_path, run_id, estimate)
 
 
 @contextlib.contextmanager

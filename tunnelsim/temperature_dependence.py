@@ -2,29 +2,84 @@
 
 With ``Q ~ N``, ``S_Delta ~ N``, ``D0 ~ N`` and ``D_min ~ N`` (Section B), the number of
 tunnelling units ``N_tunn(T)`` rescales every parameter from its value at ``T0``.
+
+Numerical range. Eq. 15 is evaluated through its logarithm,
+``ln r = delta_mu (T - T0) / (T T0)`` (:func:`log_tunnelling_number_ratio`), which is accurate
+for any ``T``, ``T0`` from 1e-4 K to 1e4 K and beyond; ``r`` itself is ``exp`` of it, 0 where
+it underflows (no warning). The scaled parameters go as ``r``, ``r^2`` and ``r^3``:
+
+* small ``r`` (``T << delta_mu``: ``r = exp(-3190)`` at 1e-4 K for the seed's BK7 values) is
+  the limit in which every energy of the ensemble is far below ``k_B T``. The scaling uses
+  ``max(r, RATIO_FLOOR)`` (:data:`RATIO_FLOOR` = 1e-60): below it the scaled energies are less
+  than 1e-60 of their ``T0`` values, so at any temperature above 1e-40 K (for parameters below
+  1e10 K) the Boltzmann factors and every observable equal their ``r -> 0`` limit to double
+  precision, and ``r^3`` stays representable;
+* large ``r`` has no such limit (the energies grow without bound): :func:`check_ratio_range`
+  refuses ``r > RATIO_CEILING`` (1e30), naming ``delta_mu_K`` / ``T0_K`` and the highest
+  temperature that is representable (the range ``T <= T_max`` is never empty).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-import dataclasses
-
 from ._checks import as_positive_array, as_real_array
 from .units import DEFAULT_T0_K
 
-__all__ = ["ScaledParameters", "TemperatureDependence", "scale_system_nodes", "scale_parameters_by_ratio", "scaled_parameters", "tunnelling_number_ratio",
-           "tunnelling_number_ratio_activated"]
+__all__ = ["RATIO_CEILING", "RATIO_FLOOR", "ScaledParameters", "TemperatureDependence", "check_ratio_range",
+           "log_tunnelling_number_ratio", "scale_system_nodes", "scale_parameters_by_ratio", "scaled_parameters",
+           "tunnelling_number_ratio", "tunnelling_number_ratio_activated"]
+
+#: Smallest ``r = N_tunn(T)/N_tunn(T0)`` the parameters are scaled by (module docstring).
+RATIO_FLOOR = 1e-60
+#: Largest ``r`` accepted: ``r^3`` times any parameter below 1e200 stays finite.
+RATIO_CEILING = 1e30
 
 
-def tunnelling_number_ratio(temperature_K, delta_mu_K, T0_K=DEFAULT_T0_K):
-    """Eq. 15 as a ratio: ``N_tunn(T)/N_tunn(T0) = exp(-delta_mu/T + delta_mu/T0)``."""
+def log_tunnelling_number_ratio(temperature_K, delta_mu_K, T0_K=DEFAULT_T0_K):
+    """``ln(N_tunn(T)/N_tunn(T0)) = delta_mu (T - T0) / (T T0)`` (Eq. 15), finite for every T, T0 > 0."""
     T = as_positive_array(temperature_K, "temperature_K")
     dmu = as_real_array(delta_mu_K, "delta_mu_K")
     T0 = as_positive_array(T0_K, "T0_K")
-    return np.exp(dmu * (1.0 / T0 - 1.0 / T))
+    # delta_mu (1/T0 - 1/T) = delta_mu ((T - T0)/T) / T0: no 1/T overflow, no cancellation
+    with np.errstate(over="ignore"):
+        return dmu * ((T - T0) / T) / T0
+
+
+def tunnelling_number_ratio(temperature_K, delta_mu_K, T0_K=DEFAULT_T0_K):
+    """Eq. 15 as a ratio: ``N_tunn(T)/N_tunn(T0) = exp(-delta_mu/T + delta_mu/T0)``.
+
+    Evaluated as ``exp`` of :func:`log_tunnelling_number_ratio`: 0 where it underflows, inf
+    where it overflows, without warnings.
+    """
+    with np.errstate(over="ignore", under="ignore"):
+        return np.exp(log_tunnelling_number_ratio(temperature_K, delta_mu_K, T0_K))
+
+
+def check_ratio_range(temperature_K, delta_mu_K, T0_K=DEFAULT_T0_K):
+    """Raise ValueError (one line) if Eq. 15's ``r`` exceeds :data:`RATIO_CEILING` at some temperature.
+
+    The temperatures with ``r <= RATIO_CEILING`` are ``T <= T_max`` with
+    ``1/T_max = 1/T0 - ln(RATIO_CEILING)/delta_mu`` (all ``T`` when that is <= 0), never empty;
+    the message gives ``T_max``.
+    """
+    log_r = log_tunnelling_number_ratio(temperature_K, delta_mu_K, T0_K)
+    limit = math.log(RATIO_CEILING)
+    if not np.all(log_r <= limit):
+        T = np.broadcast_to(np.asarray(temperature_K, dtype=float), np.shape(log_r))
+        worst = float(np.asarray(T)[np.argmax(np.where(np.isnan(log_r), np.inf, log_r))])
+        dmu, T0 = float(delta_mu_K), float(T0_K)
+        inverse = 1.0 / T0 - limit / dmu
+        t_max = math.inf if inverse <= 0 else 1.0 / inverse
+        raise ValueError(
+            f"N_tunn(T)/N_tunn(T0) = exp(delta_mu_K (1/T0_K - 1/T)) is exp({float(np.max(log_r)):.4g}) at "
+            f"T = {worst:.4g} K (delta_mu_K = {dmu:g}, T0_K = {T0:g}): the parameters it scales (D0 (Q/e) S ~ r^3) "
+            f"would not be representable; with these values the temperatures must stay <= {t_max:.4g} K"
+        )
 
 
 def tunnelling_number_ratio_activated(temperature_K, gamma, E0_K, T0_K=None):
@@ -70,8 +125,12 @@ class ScaledParameters:
 
 
 def scale_parameters_by_ratio(ratio, D_min_K, D0QS_min_K_A2, D0QS_max_K_A2, charge_area_A2=None):
-    """Scale the ETM parameters by ``r = N_tunn(T)/N_tunn(T0)``: ``D_min r``, ``D0QS r^3``, ``(Q/e)S r^2``."""
-    r = as_positive_array(ratio, "ratio")
+    """Scale the ETM parameters by ``r = N_tunn(T)/N_tunn(T0)``: ``D_min r``, ``D0QS r^3``, ``(Q/e)S r^2``.
+
+    ``r`` below :data:`RATIO_FLOOR` (including an underflowed 0) is taken as the floor: the
+    ``r -> 0`` limit to double precision (module docstring).
+    """
+    r = np.maximum(as_positive_array(ratio, "ratio", allow_zero=True), RATIO_FLOOR)
     qs = None if charge_area_A2 is None else as_positive_array(charge_area_A2, "charge_area_A2") * r**2
     return ScaledParameters(
         ratio=r,
@@ -172,8 +231,12 @@ def scale_system_nodes(system, params, ratio):
     Returns
     -------
     system, params
-        The rescaled model and nodes (the inputs themselves when ``ratio == 1``).
+        The rescaled model and nodes (the inputs themselves when ``ratio == 1``). A ratio below
+        :data:`RATIO_FLOOR` (an underflowed 0 included) is taken as the floor (module docstring).
     """
+    if ratio == 1.0:
+        return system, params
+    ratio = max(float(ratio), RATIO_FLOOR)
     if ratio == 1.0:
         return system, params
     scaled = dict(params)

@@ -7,7 +7,11 @@
 Each subcommand is registered by one ``_add_<name>`` function listed in ``_SUBCOMMANDS``;
 a handler gets the parsed arguments and returns the exit code. Bad input (an invalid
 config, a missing or unreadable file, an existing output without ``--force``) is reported
-as one line ``tunnelsim: error: ...`` on stderr with exit code 2. Heavy libraries (h5py,
+as one line ``tunnelsim: error: ...`` on stderr with exit code 2. Ctrl-C (SIGINT) ends a command
+with exit code 130, SIGTERM with 143, both the same way: :func:`main` installs a SIGTERM handler
+for the duration of the command (restoring the previous one after) that raises
+:class:`Terminated`, a :class:`KeyboardInterrupt`, so every writer removes its temporary file
+and an existing output is left untouched. Heavy libraries (h5py,
 matplotlib, QuTiP, the physics modules) are imported inside the handlers, so parsing
 arguments and ``--version`` stay fast.
 """
@@ -15,14 +19,37 @@ arguments and ``--version`` stay fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 
 from .. import __version__
 from . import compare, fit, run, validate
-from ._common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, PROG
+from ._common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED, PROG
 
-__all__ = ["build_parser", "main"]
+__all__ = ["Terminated", "build_parser", "main"]
 
+
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread when the process receives SIGTERM during a command."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM raises :class:`Terminated` while the block runs (main thread only; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 _SUBCOMMANDS = (run.register, validate.register, fit.register, compare.register)
@@ -67,10 +94,14 @@ def main(argv=None):
         print(f"{PROG}: error: a command is required (see {PROG} --help)", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        return args.handler(args, argv)
+        with _sigterm_as_interrupt():
+            return args.handler(args, argv)
     except (ValueError, OSError) as exc:
         print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Terminated:
+        print(f"{PROG}: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -1,7 +1,8 @@
 """The ``run``, ``info`` and ``plot`` subcommands: argument parsing; the work is done by the library.
 
 ``tunnelsim run CONFIG [-o OUT] [--force] [--workers N | --scheduler ADDR]`` runs a simulation
-config (:mod:`tunnelsim.runner`), ``tunnelsim info FILE`` summarises a result set
+config (:mod:`tunnelsim.runner`: output paths and memory checked first; on a terminal the estimated
+memory and time are printed on stderr above the progress bar), ``tunnelsim info FILE`` summarises a result set
 (:mod:`tunnelsim.results`), ``tunnelsim plot FILE [-o FIG]`` draws its quick-look figure
 (:mod:`tunnelsim.plotting`). Heavy libraries are imported inside the handlers.
 """
@@ -26,11 +27,19 @@ def _cmd_run(args, argv):
 
     cfg = load_config(args.config)
     command = shlex.join([PROG, *argv])
+
+    show_progress = sys.stderr.isatty()
+
+    def announce(estimate):
+        # printed with the progress line, on a terminal (the result set records it in any case)
+        if show_progress:
+            print(f"{PROG}: {estimate.describe()}", file=sys.stderr, flush=True)
+
     with dask_executor(args.workers, args.scheduler) as executor, tqdm(
-        total=0, file=sys.stderr, disable=not sys.stderr.isatty(), unit="node", desc="averaging"
+        total=0, file=sys.stderr, disable=not show_progress, unit="node", desc="averaging"
     ) as bar:
         out = run_to_file(cfg, out_path=args.output, force=args.force, command=command, progress=bar,
-                          executor=executor)
+                          executor=executor, on_estimate=announce)
     print(f"result set: {out.result_path}")
     if out.plot_path is not None:
         print(f"plot: {out.plot_path}")

@@ -55,11 +55,17 @@ class ParameterSample:
     sampled : bool
         True for Monte Carlo / quasi-Monte Carlo (the error is a standard error), False for
         deterministic quadrature.
+    embedded : dict of str to Embedded, optional
+        Gauss-Kronrod rules only (``quadrature(embedded=True)``): per axis, the weights of the
+        rule with that axis's Kronrod factor replaced by its embedded Gauss (``"G"``) and
+        Kronrod-only (``"L"``) sub-rules, each of shape ``(N,)``, and the three rules' degrees
+        (:class:`~tunnelsim.distributions.rules.Embedded`).
     """
 
     params: dict[str, np.ndarray]
     weights: np.ndarray
     sampled: bool
+    embedded: dict | None = None
 
     def __post_init__(self):
         weights = np.asarray(self.weights, dtype=float)
@@ -75,6 +81,12 @@ class ParameterSample:
             params[name] = arr
         object.__setattr__(self, "weights", weights)
         object.__setattr__(self, "params", params)
+        if self.embedded is not None:
+            for axis, emb in self.embedded.items():
+                for name, value in emb.lower.items():
+                    if np.shape(value) != weights.shape:
+                        raise ValueError(f"embedded[{axis!r}] weights {name!r} must have shape {weights.shape}, "
+                                         f"got {np.shape(value)}")
 
     def __len__(self):
         return self.weights.shape[0]
@@ -160,7 +172,7 @@ class _Distribution:
         """
         return self._default_counts(None)
 
-    def quadrature(self, nodes=None, level=0, energy_scale_K=None):
+    def quadrature(self, nodes=None, level=0, energy_scale_K=None, embedded=False):
         """Deterministic rule: a :class:`ParameterSample` with ``sampled=False``.
 
         Parameters
@@ -172,6 +184,12 @@ class _Distribution:
         energy_scale_K : float, optional
             Largest energy scale of the calculation (max of temperature, ``D0_max``,
             ``D0_max phi_max``) in K; required when an upper cutoff is infinite.
+        embedded : bool, optional
+            Gauss-Kronrod instead of Gauss-Legendre on every axis: an axis count ``n`` gives
+            ``2 m + 1`` nodes with ``m = max(1, n // 2)`` (the alpha and chamber rules: per
+            half), and the sample carries the embedded sub-rules of every axis
+            (:attr:`ParameterSample.embedded`) for the error estimate of
+            :mod:`tunnelsim.ensemble`.
 
         Returns
         -------
@@ -179,8 +197,11 @@ class _Distribution:
         """
         scale = _energy_scale(energy_scale_K, self._infinite)
         counts = self.node_counts(nodes, level, scale)
-        params, weights = self._rule(counts, scale)
-        return ParameterSample(params=params, weights=weights, sampled=False)
+        if not embedded:
+            params, weights = self._rule(counts, scale)
+            return ParameterSample(params=params, weights=weights, sampled=False)
+        params, weights, lower = self._rule(counts, scale, embedded=True)
+        return ParameterSample(params=params, weights=weights, sampled=False, embedded=lower)
 
     def node_counts(self, nodes=None, level=0, energy_scale_K=None):
         """Node counts per axis that :meth:`quadrature` uses for these arguments.
@@ -353,9 +374,11 @@ class _LogAsymmetryDistribution(_Distribution):
         scale = self.D0_max_K if energy_scale is None else energy_scale
         return _alpha_scale(_alpha_resolved_D(self.D_min_K, self.D_max_K, scale), self.D0_min_K)
 
-    def _D_D0_rule(self, counts, energy_scale):
-        D_axis = _log_D_rule(counts, self.D_min_K, self.D_max_K, energy_scale)
-        D0_axis = _log_rule(counts["D0"], self.D0_min_K, self.D0_max_K)
+    def _D_D0_rule(self, counts, energy_scale, embedded=False):
+        D_axis = _log_D_rule(counts, self.D_min_K, self.D_max_K, energy_scale, embedded)
+        D0_axis = _log_rule(counts["D0"], self.D0_min_K, self.D0_max_K, embedded)
+        if embedded:
+            D0_axis = (D0_axis[0], D0_axis[1], {"D0": D0_axis[2]})
         return _tensor(D_axis, D0_axis)
 
     def _map_D_D0(self, u, energy_scale):

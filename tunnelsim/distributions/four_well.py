@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..orientations import sphere_rule
+from ..orientations import sphere_rule, with_embedded
 from .base import _LogAsymmetryDistribution
-from .rules import _alpha_scale, _depth, _two_ended_rule
+from .rules import Embedded, _alpha_scale, _depth, _two_ended_rule
 
 __all__ = ["FourWellATSDistribution", "four_well_basis"]
 
@@ -36,7 +36,7 @@ _GAPS_TO_ASYMMETRIES = 0.25 * np.array(
 _DIRECTION_RULES = ("chamber", "full", "product")
 
 
-def _chamber_rule(n, scale):
+def _chamber_rule(n, scale, embedded=False):
     """Directions in the Weyl chamber ``E1 >= E2 >= E3 >= E4`` clustered at its walls.
 
     The chamber's walls are the degeneracy planes ``E_i = E_{i+1}``. Its points are
@@ -60,21 +60,33 @@ def _chamber_rule(n, scale):
         Unit vectors ``n`` with ``E = D four_well_basis() @ n`` in the chamber.
     weights : numpy.ndarray, shape (M, n^2)
         Solid-angle weights, normalised to sum to ``4 pi / 24`` per row.
+    embedded : Embedded
+        Only with ``embedded`` (Gauss-Kronrod halves in both coordinates, ``k = 2 (2 m + 1)``
+        nodes per coordinate): the sub-rules ``"G"`` and ``"L"`` in both coordinates at once,
+        each normalised like the weights.
     """
-    x, wx = _two_ended_rule(n, scale, 1.0)
-    y, wy = _two_ended_rule(n, scale, 1.0)
+    x, wx, *ex = _two_ended_rule(n, scale, 1.0, embedded)
+    y, wy, *ey = _two_ended_rule(n, scale, 1.0, embedded)
     x, y = x[:, :, None], y[:, None, :]
     g = np.stack(np.broadcast_arrays(x, (1.0 - x) * y, (1.0 - x) * (1.0 - y)), axis=-1)
     to_basis = four_well_basis().T @ _GAPS_TO_ASYMMETRIES  # (3, 3)
     c = g @ to_basis.T
     norm = np.linalg.norm(c, axis=-1)
     jacobian = abs(np.linalg.det(to_basis)) * (1.0 - x) / norm**3
-    weights = wx[:, :, None] * wy[:, None, :] * jacobian
-    # The Jacobian is smooth, but deep clustering leaves the chamber's middle coarse: make the
-    # rule exact for constants (the chamber's solid angle 4 pi / 24) row by row.
-    weights *= (math.pi / 6.0) / weights.sum(axis=(1, 2), keepdims=True)
     rows = c.shape[0]
-    return (c / norm[..., None]).reshape(rows, -1, 3), weights.reshape(rows, -1)
+
+    def normalised(ax, ay):
+        weights = ax[:, :, None] * ay[:, None, :] * jacobian
+        # The Jacobian is smooth, but deep clustering leaves the chamber's middle coarse: make the
+        # rule exact for constants (the chamber's solid angle 4 pi / 24) row by row.
+        weights *= (math.pi / 6.0) / weights.sum(axis=(1, 2), keepdims=True)
+        return weights.reshape(rows, -1)
+
+    directions = (c / norm[..., None]).reshape(rows, -1, 3)
+    if not embedded:
+        return directions, normalised(wx, wy)
+    lower = {k: normalised(ex[0].lower[k], ey[0].lower[k]) for k in ex[0].lower}
+    return directions, normalised(wx, wy), Embedded(lower, ex[0].degrees)
 
 
 def _chamber_count(depth):
@@ -150,25 +162,47 @@ class FourWellATSDistribution(_LogAsymmetryDistribution):
             counts["direction"] = _chamber_count(_depth(1.0, self._finest_angle_scale(energy_scale)))
         return counts
 
-    def _rule(self, counts, energy_scale):
-        (D, D0), w = self._D_D0_rule(counts, energy_scale)
+    def _rule(self, counts, energy_scale, embedded=False):
+        if embedded:
+            (D, D0), w, lower = self._D_D0_rule(counts, energy_scale, embedded=True)
+        else:
+            (D, D0), w = self._D_D0_rule(counts, energy_scale)
+        direction_lower = {}
         if self.direction_rule == "product":
             sphere = sphere_rule(2 * counts["direction"] - 1)
+            if embedded:
+                sphere = with_embedded(sphere)
+                direction_lower = {label.replace("orientation", "direction"): emb.scaled(self._solid_angle)
+                                   for label, emb in sphere.embedded.items()}
+                direction_lower = {k: Embedded({n: np.broadcast_to(v, (len(D), len(sphere))) for n, v in e.lower.items()},
+                                               e.degrees) for k, e in direction_lower.items()}
             n = np.broadcast_to(sphere.nodes, (len(D),) + sphere.nodes.shape)
             wn = np.broadcast_to(self._solid_angle * sphere.weights, (len(D), len(sphere)))
         else:
-            n, wn = _chamber_rule(counts["direction"], _alpha_scale(D, D0))
+            n, wn, *emb = _chamber_rule(counts["direction"], _alpha_scale(D, D0), embedded)
+            if emb:
+                direction_lower = {"direction": emb[0]}
             if self.direction_rule == "chamber":
                 wn = 24.0 * wn
+                direction_lower = {k: e.scaled(24.0) for k, e in direction_lower.items()}
             else:
                 E = n @ four_well_basis().T  # (M, k, 4)
                 images = [E[..., list(p)] for p in itertools.permutations(range(4))]
                 n = np.concatenate(images, axis=1) @ four_well_basis()
                 wn = np.concatenate([wn] * 24, axis=1)
+                direction_lower = {k: Embedded({name: np.concatenate([v] * 24, axis=1) for name, v in e.lower.items()},
+                                               e.degrees) for k, e in direction_lower.items()}
         k = n.shape[1]
         weights = (w[:, None] * wn).ravel()
         params = self._params(np.repeat(D, k), np.repeat(D0, k), n.reshape(-1, 3))
-        return params, self.amplitude * weights
+        if not embedded:
+            return params, self.amplitude * weights
+        out = {axis: Embedded({name: self.amplitude * (v[:, None] * wn).ravel() for name, v in e.lower.items()},
+                              e.degrees) for axis, e in lower.items()}
+        for axis, e in direction_lower.items():
+            out[axis] = Embedded({name: self.amplitude * (w[:, None] * v).ravel() for name, v in e.lower.items()},
+                                 e.degrees)
+        return params, self.amplitude * weights, out
 
     @staticmethod
     def _params(D, D0, n):

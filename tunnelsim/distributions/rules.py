@@ -56,10 +56,11 @@ so a lone asymmetry component such as ``E1`` is not integrated correctly, while
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
-from numpy.polynomial.legendre import leggauss
+from numpy.polynomial.legendre import leggauss, legroots, legvander
 
 #: ``D_c / energy_scale_K`` of the composite rule for ``D_max = inf``.
 _TAIL_START_FACTOR = 10.0
@@ -72,40 +73,125 @@ _ALPHA_RESOLVED_TAIL = 1e2
 
 
 # --------------------------------------------------------------------------- 1-D rules
-def _gauss_legendre(n, lo, hi):
-    """Gauss-Legendre nodes and weights on ``[lo, hi]``."""
-    x, w = leggauss(n)
+@functools.lru_cache(maxsize=64)
+def _kronrod_unit(m):
+    """Gauss-Kronrod rule on ``[-1, 1]`` with its two embedded sub-rules, for ``m >= 1``.
+
+    Returns ``(x, w_K, w_G, w_L)``, each of length ``2 m + 1``: the Kronrod nodes and weights
+    (exact for polynomials of degree ``3 m + 1``, ``3 m + 2`` for odd ``m``), the ``m``-point
+    Gauss-Legendre weights on their nodes (degree ``2 m - 1``) and the interpolatory weights on
+    the ``m + 1`` Kronrod-only nodes (degree ``m``, ``m + 1`` for even ``m``); each sub-rule is
+    zero on the nodes it does not use. The Kronrod-only nodes are the roots of the Stieltjes
+    polynomial ``E = P_{m+1} + sum_{j <= m} c_j P_j`` with ``int P_m E P_k dx = 0``,
+    ``k = 0 ... m`` (solved in the Legendre basis, the integrals by Gauss-Legendre); the weights
+    solve the moment equations in the Legendre basis. Positive for every ``m`` used here (tested).
+    """
+    g, wg = leggauss(m)
+    q, wq = leggauss(2 * m + 2)
+    V = legvander(q, m + 1)
+    A = (wq * V[:, m])[:, None] * V[:, : m + 1]
+    coef = np.append(np.linalg.solve(A.T @ V[:, : m + 1], -(A.T @ V[:, m + 1])), 1.0)
+    e = np.sort(legroots(coef).real)
+    x = np.sort(np.concatenate([g, e]))
+
+    def moments(nodes, degree):
+        rhs = np.zeros(degree + 1)
+        rhs[0] = 2.0
+        return np.linalg.solve(legvander(nodes, degree).T, rhs)
+
+    w_K = moments(x, 2 * m)
+    w_G, w_L = np.zeros_like(x), np.zeros_like(x)
+    w_G[np.searchsorted(x, g)] = wg
+    w_L[np.searchsorted(x, e)] = moments(e, m)
+    return x, w_K, w_G, w_L
+
+
+def kronrod_degrees(m):
+    """Polynomial degrees ``(K, G, L)`` integrated exactly by :func:`_kronrod_unit` ``(m)``."""
+    return 3 * m + 1 + m % 2, 2 * m - 1, m + 1 - m % 2
+
+
+def _kronrod_order(n):
+    """Gauss points ``m`` of the Kronrod rule standing for a count of ``n`` nodes: ``2 m + 1 >= n``."""
+    return max(1, n // 2)
+
+
+class Embedded:
+    """Weights of the sub-rules embedded in an axis rule, and the degrees of the three rules.
+
+    Attributes
+    ----------
+    lower : dict of str to numpy.ndarray
+        ``"G"`` (the Gauss rule inside the Kronrod rule) and ``"L"`` (the rule on the
+        Kronrod-only nodes): weights on the same nodes as the rule, zero where unused.
+    degrees : tuple of int or None
+        Polynomial degrees ``(K, G, L)`` of the rule and its two sub-rules (on the unmapped
+        variable); None where the sub-rules are not polynomial (then no extrapolation is made).
+    """
+
+    __slots__ = ("lower", "degrees")
+
+    def __init__(self, lower, degrees):
+        self.lower = lower
+        self.degrees = degrees
+
+    def scaled(self, factor):
+        """The same sub-rules with every weight multiplied by ``factor`` (a Jacobian)."""
+        return Embedded({k: v * factor for k, v in self.lower.items()}, self.degrees)
+
+
+def _gauss_legendre(n, lo, hi, embedded=False):
+    """Gauss-Legendre nodes and weights on ``[lo, hi]``.
+
+    With ``embedded`` the Gauss-Kronrod rule of ``2 m + 1`` nodes, ``m = max(1, n // 2)``,
+    instead, returning ``(x, w, Embedded)``.
+    """
     half = 0.5 * (hi - lo)
-    return lo + half * (x + 1.0), half * w
+    if not embedded:
+        x, w = leggauss(n)
+        return lo + half * (x + 1.0), half * w
+    m = _kronrod_order(n)
+    x, w_K, w_G, w_L = _kronrod_unit(m)
+    return lo + half * (x + 1.0), half * w_K, Embedded({"G": half * w_G, "L": half * w_L}, kronrod_degrees(m))
 
 
-def _log_rule(n, lo, hi):
+def _mapped(rule, nodes, jacobian):
+    """``(nodes, weights * jacobian[, Embedded scaled])`` of a rule in a mapped variable."""
+    if len(rule) == 2:
+        return nodes, rule[1] * jacobian
+    return nodes, rule[1] * jacobian, rule[2].scaled(jacobian)
+
+
+def _log_rule(n, lo, hi, embedded=False):
     """Gauss-Legendre in ``ln x`` on ``[lo, hi]``: nodes ``x`` and weights of ``dx / x``."""
-    s, w = _gauss_legendre(n, math.log(lo), math.log(hi))
-    return np.exp(s), w
+    rule = _gauss_legendre(n, math.log(lo), math.log(hi), embedded)
+    return _mapped(rule, np.exp(rule[0]), 1.0)
 
 
-def _graded_rule(n, hi, scale):
+def _graded_rule(n, hi, scale, embedded=False):
     """Nodes ``x = scale sinh(s)`` on ``(0, hi)`` and weights of ``dx`` (Gauss-Legendre in s)."""
-    s, w = _gauss_legendre(n, 0.0, math.asinh(hi / scale))
-    return scale * np.sinh(s), w * scale * np.cosh(s)
+    rule = _gauss_legendre(n, 0.0, math.asinh(hi / scale), embedded)
+    s = rule[0]
+    return _mapped(rule, scale * np.sinh(s), scale * np.cosh(s))
 
 
-def _tail_rule(n, start):
+def _tail_rule(n, start, embedded=False):
     """``D = start / s^4``, ``s`` Gauss-Legendre on ``(0, 1]``: nodes and weights of ``dD / D``.
 
     ``dD / D = dt / t = 4 ds / s`` with ``t = s^4``.
     """
-    s, w = _gauss_legendre(n, 0.0, 1.0)
-    return start / s**_TAIL_POWER, _TAIL_POWER * w / s
+    rule = _gauss_legendre(n, 0.0, 1.0, embedded)
+    s = rule[0]
+    return _mapped(rule, start / s**_TAIL_POWER, _TAIL_POWER / s)
 
 
-def _two_ended_rule(n, scale, length):
+def _two_ended_rule(n, scale, length, embedded=False):
     """Rule on ``[0, length]`` clustered at both ends; weights sum to ``length``.
 
     Each half gets ``ceil(n/2)`` Gauss-Legendre nodes in ``s`` with ``x = c sinh(s)`` from the
     near end (``s`` in ``[0, asinh(length / (2 c))]``): uniform spacing for ``x << c``,
-    logarithmic for ``x >> c``.
+    logarithmic for ``x >> c``. With ``embedded`` each half is the Gauss-Kronrod rule of
+    :func:`_gauss_legendre` instead, and an :class:`Embedded` (both halves' sub-rules) is returned too.
 
     Parameters
     ----------
@@ -115,29 +201,48 @@ def _two_ended_rule(n, scale, length):
         Clustering scale ``c`` per row.
     length : float
         Length of the interval.
+    embedded : bool, optional
+        Gauss-Kronrod halves with their embedded sub-rules.
 
     Returns
     -------
-    x, weights : numpy.ndarray, shape (M, 2 ceil(n/2))
+    x, weights : numpy.ndarray, shape (M, k)
+        ``k = 2 ceil(n/2)``, or ``2 (2 m + 1)`` with ``m = max(1, ceil(n/2) // 2)`` when embedded.
+    embedded : Embedded
+        Only with ``embedded``; weights of shape (M, k).
     """
     half = (n + 1) // 2
-    t, w = leggauss(half)
+    if embedded:
+        m = _kronrod_order(half)
+        t, w, w_G, w_L = _kronrod_unit(m)
+        lower = {"G": w_G, "L": w_L}
+    else:
+        t, w = leggauss(half)
+        lower = {}
     scale = np.asarray(scale, dtype=float)[:, None]
     depth = np.arcsinh((0.5 * length) / scale)  # (M, 1)
     s = 0.5 * depth * (t + 1.0)
     x = scale * np.sinh(s)
-    wx = 0.5 * depth * w * scale * np.cosh(s)
-    return np.concatenate([x, length - x[:, ::-1]], axis=1), np.concatenate([wx, wx[:, ::-1]], axis=1)
+    jacobian = 0.5 * depth * scale * np.cosh(s)
+
+    def both_halves(weights):
+        wx = weights * jacobian
+        return np.concatenate([wx, wx[:, ::-1]], axis=1)
+
+    nodes = np.concatenate([x, length - x[:, ::-1]], axis=1)
+    if not embedded:
+        return nodes, both_halves(w)
+    return nodes, both_halves(w), Embedded({k: both_halves(v) for k, v in lower.items()}, kronrod_degrees(m))
 
 
-def _alpha_rule(n, scale):
+def _alpha_rule(n, scale, embedded=False):
     """Angle rule on ``[0, pi/3]`` clustered at both ends, weights summing to ``2 pi``.
 
     :func:`_two_ended_rule` on ``[0, pi/3]`` with the factor 6 that extends it to
     ``[0, 2 pi]`` (the spectrum depends on ``alpha`` only via ``cos 3 alpha``).
     """
-    alpha, weights = _two_ended_rule(n, scale, math.pi / 3.0)
-    return alpha, 6.0 * weights
+    rule = _two_ended_rule(n, scale, math.pi / 3.0, embedded)
+    return _mapped(rule, rule[0], 6.0)
 
 
 def _depth(length, scale):
@@ -167,24 +272,54 @@ def _alpha_scale(D, D0):
 
 # --------------------------------------------------------------------------- tensor products
 def _tensor(*axes):
-    """Flattened tensor product of 1-D (nodes, weights) pairs."""
+    """Flattened tensor product of 1-D (nodes, weights) pairs.
+
+    An axis may be ``(nodes, weights, {name: Embedded})``; then the result also holds, for each
+    name, the product weights with that axis's factor replaced by each sub-rule's
+    (``(grids, weights, {name: Embedded})``).
+    """
     grids = np.meshgrid(*[a[0] for a in axes], indexing="ij")
-    wgrids = np.meshgrid(*[a[1] for a in axes], indexing="ij")
-    weights = np.prod([g.ravel() for g in wgrids], axis=0)
-    return [g.ravel() for g in grids], weights
+    factors = [a[1] for a in axes]
+
+    def product(fs):
+        wgrids = np.meshgrid(*fs, indexing="ij")
+        return np.prod([g.ravel() for g in wgrids], axis=0)
+
+    weights = product(factors)
+    if all(len(a) == 2 for a in axes):
+        return [g.ravel() for g in grids], weights
+    embedded = {}
+    for i, a in enumerate(axes):
+        for name, emb in (a[2] if len(a) > 2 else {}).items():
+            lower = {k: product(factors[:i] + [v] + factors[i + 1:]) for k, v in emb.lower.items()}
+            embedded[name] = Embedded(lower, emb.degrees)
+    return [g.ravel() for g in grids], weights, embedded
 
 
 # --------------------------------------------------------------------------- the asymmetry D
-def _log_D_rule(counts, D_min, D_max, energy_scale):
-    """Nodes and ``dD/D`` weights on ``[D_min, D_max]``, composite when ``D_max = inf``."""
+def _log_D_rule(counts, D_min, D_max, energy_scale, embedded=False):
+    """Nodes and ``dD/D`` weights on ``[D_min, D_max]``, composite when ``D_max = inf``.
+
+    With ``embedded`` also ``{axis: Embedded}`` for the axes ``"D"`` and (infinite ``D_max``)
+    ``"D_tail"``, each with the other part's weights unchanged.
+    """
     if math.isfinite(D_max):
-        return _log_rule(counts["D"], D_min, D_max)
+        rule = _log_rule(counts["D"], D_min, D_max, embedded)
+        return rule if not embedded else (rule[0], rule[1], {"D": rule[2]})
     start = _TAIL_START_FACTOR * energy_scale
     if start <= D_min:
-        return _tail_rule(counts["D_tail"], D_min)
-    inner = _log_rule(counts["D"], D_min, start)
-    tail = _tail_rule(counts["D_tail"], start)
-    return np.concatenate([inner[0], tail[0]]), np.concatenate([inner[1], tail[1]])
+        rule = _tail_rule(counts["D_tail"], D_min, embedded)
+        return rule if not embedded else (rule[0], rule[1], {"D_tail": rule[2]})
+    inner = _log_rule(counts["D"], D_min, start, embedded)
+    tail = _tail_rule(counts["D_tail"], start, embedded)
+    nodes, weights = np.concatenate([inner[0], tail[0]]), np.concatenate([inner[1], tail[1]])
+    if not embedded:
+        return nodes, weights
+    parts = {
+        "D": Embedded({k: np.concatenate([v, tail[1]]) for k, v in inner[2].lower.items()}, inner[2].degrees),
+        "D_tail": Embedded({k: np.concatenate([inner[1], v]) for k, v in tail[2].lower.items()}, tail[2].degrees),
+    }
+    return nodes, weights, parts
 
 
 def _log_D_counts(D_min, D_max, energy_scale, fallback_scale):

@@ -78,11 +78,15 @@ class STMDistribution(_PBarDistribution):
         L = math.asinh(self.delta_max_K / self._graded_scale)
         return {"delta": _graded_count(L), "delta0": _log_count(self._log_delta0)}
 
-    def _rule(self, counts, energy_scale):
-        delta = _graded_rule(counts["delta"], self.delta_max_K, self._graded_scale)
-        delta0 = _log_rule(counts["delta0"], self.delta0_min_K, self.delta0_max_K)
-        (d, d0), w = _tensor(delta, delta0)
-        return {"delta": d, "delta0": d0}, self.amplitude * w
+    def _rule(self, counts, energy_scale, embedded=False):
+        delta = _graded_rule(counts["delta"], self.delta_max_K, self._graded_scale, embedded)
+        delta0 = _log_rule(counts["delta0"], self.delta0_min_K, self.delta0_max_K, embedded)
+        if not embedded:
+            (d, d0), w = _tensor(delta, delta0)
+            return {"delta": d, "delta0": d0}, self.amplitude * w
+        (d, d0), w, lower = _tensor((*delta[:2], {"delta": delta[2]}), (*delta0[:2], {"delta0": delta0[2]}))
+        lower = {axis: emb.scaled(self.amplitude) for axis, emb in lower.items()}
+        return {"delta": d, "delta0": d0}, self.amplitude * w, lower
 
     def _map(self, u, energy_scale):
         d = self.delta_max_K * u[:, 0]

@@ -15,6 +15,7 @@ import numpy as np
 from ..hamiltonians import asymmetries_from_polar
 from .base import _amplitude, _LogAsymmetryDistribution, _PBarDistribution, _positive
 from .rules import (
+    Embedded,
     _alpha_count,
     _alpha_rule,
     _alpha_scale,
@@ -33,11 +34,27 @@ def _three_level_params(D, alpha, D0):
     return {"E": asymmetries_from_polar(D, alpha), "D": D, "alpha": alpha, "D0": D0}
 
 
-def _with_alpha(D, D0, w, n_alpha):
-    """Attach the clustered ``alpha`` rule to every ``(D, D0)`` node and flatten."""
-    alpha, wa = _alpha_rule(n_alpha, _alpha_scale(D, D0))
+def _with_alpha(D, D0, w, n_alpha, lower=None):
+    """Attach the clustered ``alpha`` rule to every ``(D, D0)`` node and flatten.
+
+    With ``lower`` (``{axis: Embedded}`` of the ``(D, D0)`` rule) the Gauss-Kronrod ``alpha``
+    rule is used and a fifth value is returned: ``lower`` extended to the flattened nodes, plus
+    the ``"alpha"`` axis.
+    """
+    rule = _alpha_rule(n_alpha, _alpha_scale(D, D0), embedded=lower is not None)
+    alpha, wa = rule[0], rule[1]
     k = alpha.shape[1]
-    return np.repeat(D, k), alpha.ravel(), np.repeat(D0, k), (w[:, None] * wa).ravel()
+    flat = np.repeat(D, k), alpha.ravel(), np.repeat(D0, k), (w[:, None] * wa).ravel()
+    if lower is None:
+        return flat
+    out = {axis: Embedded({name: (v[:, None] * wa).ravel() for name, v in emb.lower.items()}, emb.degrees)
+           for axis, emb in lower.items()}
+    out["alpha"] = Embedded({name: (w[:, None] * v).ravel() for name, v in rule[2].lower.items()}, rule[2].degrees)
+    return (*flat, out)
+
+
+def _amplified(lower, amplitude):
+    return {axis: emb.scaled(amplitude) for axis, emb in lower.items()}
 
 
 @dataclass(frozen=True)
@@ -109,11 +126,17 @@ class StandardThreeLevelDistribution(_PBarDistribution):
             "alpha": _alpha_count(depth),
         }
 
-    def _rule(self, counts, energy_scale):
-        D, wD = _graded_rule(counts["D"], self.D_max_K, self._graded_scale)
-        (D, D0), w = _tensor((D, wD * D), _log_rule(counts["D0"], self.D0_min_K, self.D0_max_K))
-        D, alpha, D0, w = _with_alpha(D, D0, w, counts["alpha"])
-        return _three_level_params(D, alpha, D0), self.amplitude * w
+    def _rule(self, counts, energy_scale, embedded=False):
+        if not embedded:
+            D, wD = _graded_rule(counts["D"], self.D_max_K, self._graded_scale)
+            (D, D0), w = _tensor((D, wD * D), _log_rule(counts["D0"], self.D0_min_K, self.D0_max_K))
+            D, alpha, D0, w = _with_alpha(D, D0, w, counts["alpha"])
+            return _three_level_params(D, alpha, D0), self.amplitude * w
+        D, wD, eD = _graded_rule(counts["D"], self.D_max_K, self._graded_scale, True)
+        D0, wD0, eD0 = _log_rule(counts["D0"], self.D0_min_K, self.D0_max_K, True)
+        (D, D0), w, lower = _tensor((D, wD * D, {"D": eD.scaled(D)}), (D0, wD0, {"D0": eD0}))
+        D, alpha, D0, w, lower = _with_alpha(D, D0, w, counts["alpha"], lower)
+        return _three_level_params(D, alpha, D0), self.amplitude * w, _amplified(lower, self.amplitude)
 
     def _map(self, u, energy_scale):
         D = self.D_max_K * np.sqrt(u[:, 0])
@@ -168,10 +191,14 @@ class ATSDistribution(_LogAsymmetryDistribution):
         counts["alpha"] = _alpha_count(_depth(math.pi / 3.0, self._finest_angle_scale(energy_scale)))
         return counts
 
-    def _rule(self, counts, energy_scale):
-        (D, D0), w = self._D_D0_rule(counts, energy_scale)
-        D, alpha, D0, w = _with_alpha(D, D0, w, counts["alpha"])
-        return _three_level_params(D, alpha, D0), self.amplitude * w
+    def _rule(self, counts, energy_scale, embedded=False):
+        if not embedded:
+            (D, D0), w = self._D_D0_rule(counts, energy_scale)
+            D, alpha, D0, w = _with_alpha(D, D0, w, counts["alpha"])
+            return _three_level_params(D, alpha, D0), self.amplitude * w
+        (D, D0), w, lower = self._D_D0_rule(counts, energy_scale, embedded=True)
+        D, alpha, D0, w, lower = _with_alpha(D, D0, w, counts["alpha"], lower)
+        return _three_level_params(D, alpha, D0), self.amplitude * w, _amplified(lower, self.amplitude)
 
     def _map(self, u, energy_scale):
         D, D0, weights = self._map_D_D0(u, energy_scale)
