@@ -50,8 +50,13 @@ def _cmd_compare(args, argv):
                                 progress=lambda line: print(line, flush=True), intervals=args.intervals,
                                 max_refits_per_parameter=args.profile_refits, species=species)
     print(format_comparison(comparison))
+    warnings = []
+    if comparison.preferred in comparison.fits:  # a poor best model says so (one line); the others are worse
+        warnings = warn_reduced_chi2(comparison.fits[comparison.preferred],
+                                     label=f"best model {comparison.preferred}: ")
     if args.output is not None:
         document = comparison.to_dict()
+        document["warnings"] = warnings
         document.update({"data": data_document(data),
                          "settings": {"P_star": P_star, "T0_K": T0_K},
                          "command": shlex.join([PROG, *argv]), "tunnelsim_version": __version__})
@@ -63,9 +68,6 @@ def _cmd_compare(args, argv):
             fig, axes = plot_residuals(data, result)
             fig.suptitle(f"{m}: normalised residuals per run")
             print(f"plot: {save_figure(fig, args.plots / f'residuals_{m}.png')}")
-    for m in models:
-        if m in comparison.fits and m == comparison.preferred:
-            warn_reduced_chi2(comparison.fits[m], label=f"best model {m}: ")
     return 0 if comparison.fits else EXIT_NOT_CONVERGED
 
 
