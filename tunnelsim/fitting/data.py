@@ -479,8 +479,8 @@ def finish_points(source, T, H, moment, sigma, names, report, *, unit="emu/g", m
     report.repeats = _repeats_sentence(repeats, n_groups, n_rep, T.size)
     sigma, report.errors = apply_error_model(moment, sigma, error_model, unit)
     if n_groups and sigma is not None:
-        report.errors += (f" (the {n_groups} averaged points: the error of the mean from the readings' scatter "
-                          "and errors)")
+        report.errors += (f" (the {n_groups} averaged point{'s' if n_groups != 1 else ''}: the error of the mean "
+                          "from the readings' scatter and errors)")
     if n_readings > 1 and T.size < 2:
         raise DataError(f"{source}: {n_readings} readings at a single set point (T = {T[0]:g} K, H = {H[0]:g} Oe): "
                         "a fit needs points at >= 2 set points")
