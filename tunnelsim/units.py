@@ -134,3 +134,33 @@ def phase_field_scale_T(charge_area_A2):
     """
     charge_area_A2 = np.asarray(charge_area_A2, dtype=float)
     return PHI0_T_A2 / (2.0 * math.pi * charge_area_A2)
+
+
+# --------------------------------------------------------------------------- dielectric units
+#: One debye in C m (1e-21 / c, exactly, from the CGS definition 1e-18 statC cm).
+DEBYE_C_M = 1e-21 / _c.c
+#: Vacuum permittivity, F/m.
+EPS0_F_PER_M = _c.epsilon_0
+#: Reduced Planck constant, J s.
+HBAR_J_S = _c.hbar
+#: Energy of one debye in a field of 1 V/m, in kelvin (``p F / k_B``).
+DEBYE_V_PER_M_K = DEBYE_C_M / K_B_J_PER_K
+
+
+def susceptibility_to_permittivity(chi_D2_per_K_per_g, density_g_cm3, eps_r):
+    """Convert a susceptibility per gram ``d<P>/dF`` in D^2/K g^-1 to ``Delta eps / eps_r``.
+
+    ``Delta eps / eps_r = n chi / (eps0 eps_r)`` with ``chi`` in C^2 m^2 / J per system and ``n`` per
+    volume: ``D^2 -> (DEBYE_C_M)^2``, ``1/K -> 1/k_B``, ``g^-1 -> g^-1 * rho[g/m^3]``.
+
+    Parameters
+    ----------
+    chi_D2_per_K_per_g : array_like
+        Susceptibility density in debye^2 per kelvin per gram.
+    density_g_cm3 : float
+        Mass density in g/cm^3.
+    eps_r : float
+        Background relative permittivity.
+    """
+    per_volume = np.asarray(chi_D2_per_K_per_g, dtype=float) * (float(density_g_cm3) * 1e6)
+    return per_volume * DEBYE_C_M**2 / K_B_J_PER_K / (EPS0_F_PER_M * float(eps_r))
