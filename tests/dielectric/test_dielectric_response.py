@@ -1,4 +1,4 @@
-"""Dielectric response of tunnelling systems (issue 15): dipoles, single systems, ensembles, ETM."""
+"""Dielectric response of tunnelling systems: dipoles, single systems, ensembles, ETM."""
 
 import math
 
