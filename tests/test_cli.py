@@ -195,7 +195,7 @@ def test_console_run_without_tty_shows_no_progress_bar(tmp_path, config_file):
     assert out.is_file()
 
 
-# --------------------------------------------------------------------------- bounded resources and faults (issue 14)
+# --------------------------------------------------------------------------- bounded resources and faults
 def test_run_refuses_to_replace_its_own_config(tmp_path, capsys, config_file):
     before = config_file.read_text()
     assert main(["run", str(config_file), "-o", str(config_file), "--force"]) == 2

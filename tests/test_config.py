@@ -392,7 +392,7 @@ def test_eq16_config_errors(table, message):
         parse(table)
 
 
-# --------------------------------------------------------------------------- extreme values (issue 14)
+# --------------------------------------------------------------------------- extreme values
 _EXTREME_BASE = """title = "extremes"
 [system]
 kind = "three_level"

@@ -159,7 +159,7 @@ def test_error_map_colour_range_can_be_shared_between_panels():
         plotting.plot_error_map(T, B, err, color_range=(1.0, 0.1))
 
 
-# --------------------------------------------------------------------------- maps of large grids (issue 14)
+# --------------------------------------------------------------------------- maps of large grids
 def _map_result(nT=64, nB=64):
     return make_result(nT, nB)
 

@@ -246,7 +246,7 @@ def test_summary_lists_dimensions_observables_and_provenance(written):
     assert "method: quadrature" in text
 
 
-# --------------------------------------------------------------------------- streamed writing, modes (issue 14)
+# --------------------------------------------------------------------------- streamed writing, modes
 def test_block_writer_gives_the_file_write_result_gives(tmp_path, config):
     result = make_result(nT=7, nB=3)
     one_shot = tmp_path / "one.h5"

@@ -340,7 +340,7 @@ def test_solver_key_is_rejected_for_the_two_level_system():
         cfg_from(TWO_LEVEL.replace('kind = "two_level"', 'kind = "two_level"\nsolver = "eigh"'))
 
 
-# --------------------------------------------------------------------------- bounded resources (issue 14)
+# --------------------------------------------------------------------------- bounded resources
 def _no_computing(monkeypatch):
     def fail(*args, **kwargs):
         pytest.fail("computed although the run should have been refused first")
