@@ -394,3 +394,17 @@ def test_model_parameter_names_follow_the_species():
         "chi_L_emu_per_g_Oe", "n_ATS_per_g", "D_min_K", "D0QS_min_K_A2", "D0QS_max_K_A2", "charge_area_A2")
     assert fitting.model_parameter_names("etm") == ("n_Fe2_per_g", "n_Fe3_per_g") + fitting.model_parameter_names(
         "etm", species=_three_species())[3:]
+
+
+def test_d_min_has_a_default_floor_in_the_intrinsic_models(bk7_data):
+    """D_min >= 1e-6 K by default (problem.D_MIN_FLOOR_K): a start below it is refused naming the bound, a
+    parameter file's min overrides it, and the internal lower bound is ln(1e-6)."""
+    from tunnelsim.fitting.problem import D_MIN_FLOOR_K
+
+    with pytest.raises(FitError, match=r"D_min_K: starting value 1e-08 outside its bounds \[1e-06, inf\]"):
+        fitting.fit_magnetization(bk7_data, "etm", start=dict(TABLE3, D_min_K=1e-8))
+    prob = _problem(bk7_data)
+    j = prob.free.index("ln_D_min_K")
+    assert prob.lower[j] * prob.scale[j] == pytest.approx(math.log(D_MIN_FLOOR_K))
+    prob = _problem(bk7_data, start=dict(TABLE3, D_min_K=ParameterEntry(1e-8, min=1e-12)))
+    assert prob.lower[j] * prob.scale[j] == pytest.approx(math.log(1e-12))

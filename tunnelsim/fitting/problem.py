@@ -60,6 +60,12 @@ _FD_STEP = 1e-6
 # internal names of the D0-distribution block
 _A, _C, _V = "ats_weight_per_g", "D0QS_centre_K_A2", "D0QS_log_ratio_squared"
 _LN_D_MIN = "ln_D_min_K"
+#: Default lower bound of ``D_min_K`` in the intrinsic models (K). Far below any SQUID temperature
+#: (1 uK ~ 20 kHz), where M depends on D_min only through ln D_min (Eq. 13) and data cannot tell
+#: 1e-6 K from 1e-13 K; the bound keeps a fit out of that flat valley, where Eq. 10/11's log-scale
+#: integration rules (etm/_integrals) grow long and each evaluation slow. A parameter file's
+#: ``min`` overrides it; a fit that ends there is flagged "at its lower bound".
+D_MIN_FLOOR_K = 1e-6
 _LN_QS = "ln_charge_area_A2"
 #: G of Eq. 12 per unit n_ATS P* D0QS_min D0QS_max (2 sinh L): (pi/6) phi'(1 A^2)^2 in emu K / (g Oe) per K^2 A^4.
 _G_FACTOR = math.pi / 6.0 * float(phase_per_tesla(1.0)) ** 2 * float(kelvin_per_tesla2_to_emu_per_oe(1.0))
@@ -218,7 +224,7 @@ class _Problem:
         self.fixed_reported = {}  # D0-block reported name -> value
         free = {}            # internal name -> (start, lower, upper)
         default_bounds = {"x_Fe2": (0.0, 1.0), "n_Fe_total_per_g": (0.0, np.inf),
-                          "chi_L_emu_per_g_Oe": (-np.inf, np.inf), "D_min_K": (0.0, np.inf),
+                          "chi_L_emu_per_g_Oe": (-np.inf, np.inf), "D_min_K": (D_MIN_FLOOR_K, np.inf),
                           "charge_area_A2": (0.0, np.inf), "delta_mu_K": (0.0, np.inf), "gamma": (0.0, np.inf),
                           "E0_K": (-np.inf, np.inf)}
         default_bounds.update(dict.fromkeys(self.density_names, (0.0, np.inf)))
