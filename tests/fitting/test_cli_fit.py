@@ -469,3 +469,18 @@ def test_eq16_in_synth_and_fits(tmp_path, capsys):
     bad.write_text(_EQ16_PARAMS.replace("E0_K = 0.8", "E0_K = 0.8\ndelta_mu_K = 0.3"))
     assert main(["synth", str(bad), "-o", str(tmp_path / "x.csv")]) == 2
     assert "give either delta_mu_K (Eq. 15) or gamma and E0_K (Eq. 16), not both" in _error_line(capsys)
+
+
+def test_profile_option_names_the_parameters_to_profile(bk7_csv, tmp_path, capsys):
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(bk7_csv), "--model", "ll", "--profile", "chi_L_emu_per_g_Oe", "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    p = doc["parameters"]
+    lo, hi = p["chi_L_emu_per_g_Oe"]["ci95"]
+    value, stderr = p["chi_L_emu_per_g_Oe"]["value"], p["chi_L_emu_per_g_Oe"]["stderr"]
+    # a linear parameter of a linear model: the profile interval is value +- 1.96 stderr (to 5 % of stderr)
+    assert abs(lo - (value - 1.96 * stderr)) < 0.05 * stderr and abs(hi - (value + 1.96 * stderr)) < 0.05 * stderr
+    assert p["n_Fe3_per_g"]["ci95"] is None
+    capsys.readouterr()
+    assert main(["fit", str(bk7_csv), "--model", "ll", "--profile", "D_min_K"]) == 2
+    assert "cannot profile 'D_min_K'" in _error_line(capsys)

@@ -160,7 +160,7 @@ def _cmd_fit(args, argv):
             print(scan.summary(), flush=True)
             if scan.free_fit is not None:
                 start = dict(scan.free_fit.values())
-        result = fit_with_intervals(data, args.model, intervals=not args.no_intervals,
+        result = fit_with_intervals(data, args.model, intervals=not args.no_intervals, names=profile_names(args),
                                     max_refits_per_parameter=args.profile_refits, start=start or None, fixed=fixed,
                                     P_star=P_star, T0_K=T0_K, max_nfev=args.max_nfev,
                                     eq10_prefactor=args.eq10_prefactor, iron_total_per_g=iron["total"], species=species,
@@ -201,6 +201,17 @@ def _iron_options(args):
         if not fractions or any(not 0.0 <= x <= 1.0 for x in fractions):
             raise ValueError(f"--iron-fractions: every fraction must be in [0, 1], got {args.iron_fractions!r}")
     return {"total": total, "fractions": fractions}
+
+
+def profile_names(args):
+    """``--profile NAME,...`` as a tuple (None: the library's default set)."""
+    text = getattr(args, "profile", None)
+    if text is None:
+        return None
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise ValueError(f"--profile: expected parameter names separated by commas, got {text!r}")
+    return names
 
 
 def check_profile_refits(n):
@@ -334,6 +345,9 @@ def _add_fit(subparsers):
     p.add_argument("--max-nfev", type=int, default=None, help="budget of model evaluations (of the fit and of "
                    "each profile refit)")
     add_interval_options(p, default_on=True)
+    p.add_argument("--profile", metavar="NAME[,NAME...]", default=None,
+                   help="parameters to profile (default: every varied parameter except well-determined "
+                   "Larmor-Langevin ones, whose linearised errors hold; name chi_L_emu_per_g_Oe etc. to profile them too)")
     p.set_defaults(handler=_cmd_fit)
 
 
