@@ -60,6 +60,19 @@ def _as_result(source):
     return source
 
 
+
+def _observable_arrays(result, observable):
+    """``(name, T, B, value, error)`` of an observable of a result (default ``magnetization`` if present, else
+    the first); ValueError naming the available ones for an unknown name."""
+    if observable is None:
+        observable = _DEFAULT_OBSERVABLE if _DEFAULT_OBSERVABLE in result.values else next(iter(result.values))
+    if observable not in result.values:
+        raise ValueError(f"observable {observable!r} not in the result; available: {', '.join(result.values)}")
+    value = np.asarray(result.values[observable], dtype=float)
+    error = np.asarray(result.errors.get(observable, np.full(value.shape, np.nan)), dtype=float)
+    return (observable, np.asarray(result.temperature_K, dtype=float), np.asarray(result.field_T, dtype=float),
+            value, error)
+
 def _strided(n, max_points):
     """Indices of at most ``max_points`` of ``n`` points, evenly strided, first and last kept."""
     if n <= max_points:
@@ -177,14 +190,7 @@ def plot_result(source, observable=None, ax=None):
     ax : matplotlib.axes.Axes
     """
     result = _as_result(source)
-    if observable is None:
-        observable = _DEFAULT_OBSERVABLE if _DEFAULT_OBSERVABLE in result.values else next(iter(result.values))
-    if observable not in result.values:
-        raise ValueError(f"observable {observable!r} not in the result; available: {', '.join(result.values)}")
-    T = np.asarray(result.temperature_K, dtype=float)
-    B = np.asarray(result.field_T, dtype=float)
-    value = np.asarray(result.values[observable], dtype=float)
-    error = np.asarray(result.errors.get(observable, np.full(value.shape, np.nan)), dtype=float)
+    observable, T, B, value, error = _observable_arrays(result, observable)
     if ax is None:
         fig, ax = _new_axes()
     else:
@@ -238,14 +244,7 @@ def plot_map(source, observable=None, fig=None, n_cuts=_MAP_CUTS):
         The map and the cuts.
     """
     result = _read_quicklook(source, observable) if isinstance(source, (str, os.PathLike)) else _as_result(source)
-    if observable is None:
-        observable = _DEFAULT_OBSERVABLE if _DEFAULT_OBSERVABLE in result.values else next(iter(result.values))
-    if observable not in result.values:
-        raise ValueError(f"observable {observable!r} not in the result; available: {', '.join(result.values)}")
-    T = np.asarray(result.temperature_K, dtype=float)
-    B = np.asarray(result.field_T, dtype=float)
-    value = np.asarray(result.values[observable], dtype=float)
-    error = np.asarray(result.errors.get(observable, np.full(value.shape, np.nan)), dtype=float)
+    observable, T, B, value, error = _observable_arrays(result, observable)
     if fig is None:
         fig, (ax_map, ax_cut) = agg_figure(1, 2, (11.0, 4.6))
     else:
