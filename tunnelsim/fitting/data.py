@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +43,7 @@ from .._atomic import write_text_atomic
 from ..textfile import read_text_file
 from .qd_dat import read_qd_file
 from .reading import (REPEAT_MODES, DataError, ErrorModel, ReadReport, RepeatTolerance, apply_error_model,
-                      average_repeats)
+                      average_repeats, check_number)
 
 __all__ = [
     "CSV_COLUMNS",
@@ -88,9 +87,7 @@ class GroupingTolerance:
 
     def __post_init__(self):
         for name in ("temperature_abs_K", "temperature_rel", "field_abs_Oe", "field_rel"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 or math.isinf(value):
-                raise ValueError(f"GroupingTolerance.{name} must be a finite number >= 0, got {value!r}")
+            check_number("GroupingTolerance.", name, getattr(self, name))
 
 
 @dataclass(frozen=True)

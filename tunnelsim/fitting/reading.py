@@ -35,7 +35,8 @@ class DataError(ValueError):
     """A data set is invalid; the message is one line naming the file, row and column."""
 
 
-def _check_number(owner, name, value, positive=False):
+def check_number(owner, name, value, positive=False):
+    """Raise ValueError ``{owner}{name} must be a finite number >= 0`` (``> 0`` with ``positive``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 \
             or (positive and value == 0):
         bound = "> 0" if positive else ">= 0"
@@ -62,8 +63,8 @@ class ErrorModel:
     replace: bool = False
 
     def __post_init__(self):
-        _check_number("--sigma-", "rel", self.relative)
-        _check_number("--sigma-", "abs", self.absolute)
+        check_number("--sigma-", "rel", self.relative)
+        check_number("--sigma-", "abs", self.absolute)
         if self.relative == 0 and self.absolute == 0:
             raise ValueError("error model: give --sigma-rel or --sigma-abs > 0")
 
@@ -149,7 +150,7 @@ class RepeatTolerance:
 
     def __post_init__(self):
         for name in ("temperature_abs_K", "temperature_rel", "field_abs_Oe", "field_rel", "separation"):
-            _check_number("RepeatTolerance.", name, getattr(self, name))
+            check_number("RepeatTolerance.", name, getattr(self, name))
 
     def distance(self, T, H, k, i):
         """Distance from reading ``i`` to reading ``k`` in units of the tolerance at ``i``."""
