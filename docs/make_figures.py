@@ -23,6 +23,9 @@ Figures (file names in :data:`FIGURES`):
   Tables 1, 2) and the Curie test of Eq. 18.
 * ``four_well_vs_three_level.png``: the tetrahedral four-well ensemble against the matched 3LS.
 * ``etm_error_map.png``: Eq. 10 and Eq. 11 (true derivative) against the exact ensemble.
+* ``dielectric_response.png``: Delta eps'/eps_r of the ATS (exact 3LS) plus an STM background against
+  B at millikelvin temperatures (``simulations/dielectric_bk7.toml``), and the Aharonov-Bohm period of
+  one orientation at high field.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ from tunnelsim.fitting import figures, langevin, parameters, synth
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUTDIR = Path(__file__).resolve().parent / "figures"
 QUICKSTART_CONFIG = REPO / "simulations" / "quickstart.toml"
+DIELECTRIC_CONFIG = REPO / "simulations" / "dielectric_bk7.toml"
 BK7_PARAMETERS = REPO / "simulations" / "bk7_synthetic_params.toml"
 
 #: Figure file names, in the order they are made.
@@ -68,6 +72,7 @@ FIGURES = (
     "bk7_langevin_curie.png",
     "four_well_vs_three_level.png",
     "etm_error_map.png",
+    "dielectric_response.png",
 )
 #: Raster resolution of every PNG (commit-sized files).
 DPI = 110
@@ -96,6 +101,10 @@ class GallerySettings:
     four_well : tunnelsim.validation.FourWellSettings
     error_map_temperature_K, error_map_field_T : tuple of float
         Grid of the exact-vs-analytic error map.
+    dielectric_field_T : tuple of float
+        Fields of the permittivity against B (the shipped config's temperatures).
+    dielectric_ab_field_T : tuple of float
+        Fields of the single-orientation permittivity (Aharonov-Bohm period).
     """
 
     overview_temperature_K: tuple
@@ -108,6 +117,8 @@ class GallerySettings:
     four_well: validation.FourWellSettings
     error_map_temperature_K: tuple
     error_map_field_T: tuple
+    dielectric_field_T: tuple
+    dielectric_ab_field_T: tuple
 
 
 def _floats(values):
@@ -128,6 +139,8 @@ def full_settings():
                                               field_T=(1.0, 3.0, 6.5), D_max_K=1.0e3, sphere_degree=7),
         error_map_temperature_K=_floats(np.geomspace(0.05, 30.0, 19)),
         error_map_field_T=_floats(np.linspace(0.1, 7.0, 24)),
+        dielectric_field_T=_floats(np.geomspace(1e-4, 10.0, 26)),
+        dielectric_ab_field_T=_floats(np.linspace(0.0, 30.0, 121)),
     )
 
 
@@ -146,6 +159,8 @@ def quick_settings():
                                               nodes=MappingProxyType({"D": 10, "D0": 2, "direction": 6})),
         error_map_temperature_K=_floats(np.geomspace(0.05, 30.0, 6)),
         error_map_field_T=_floats(np.linspace(0.1, 7.0, 6)),
+        dielectric_field_T=_floats(np.geomspace(1e-4, 10.0, 11)),
+        dielectric_ab_field_T=_floats(np.linspace(0.0, 30.0, 61)),
     )
 
 
@@ -455,6 +470,75 @@ def figure_error_map(settings):
     return fig, summary
 
 
+# ============================================================================ (f) dielectric response
+def figure_dielectric(settings):
+    """Delta eps'/eps_r against B: the shipped BK7 config, and one orientation up to 30 T.
+
+    Left: ``simulations/dielectric_bk7.toml`` (exact 3LS ATS ensemble with the seed's Table 3 products,
+    (Q/e) S = 30000 Å^2, plus an STM background) on the gallery's fields, as ``runner.run`` computes it,
+    with the ETM's effective two-level prediction dashed. Right: the same ATS for one orientation, loop
+    normal along B and the electric field in the loop plane, where the Aharonov-Bohm phase is
+    ``B / B_phi`` and the response is periodic in B with period ``2 pi B_phi``.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    summary : str
+    """
+    from tunnelsim import distributions, orientations
+    from tunnelsim.dielectric.ensemble import permittivity_map
+
+    cfg = config.load_config(DIELECTRIC_CONFIG)
+    cfg = dataclasses.replace(cfg, grid=dataclasses.replace(cfg.grid, field_T=settings.dielectric_field_T))
+    res = runner.run(cfg)
+    T, B = res.temperature_K, res.field_T
+    eps, err, eps_etm = res.values["permittivity"], res.errors["permittivity"], res.values["permittivity_etm"]
+
+    ens, _, _ = runner.build_ensemble(cfg)
+    one = dataclasses.replace(orientations.planar_rule(1), nodes=np.array([1.0]), weights=np.array([1.0]))
+    B_ab = np.asarray(settings.dielectric_ab_field_T)
+    T_ab = (0.1, 1.0)
+    dsettings = dataclasses.replace(cfg.dielectric, field_direction="perpendicular").settings()
+    ab, _ = permittivity_map("three_level", ens.distribution, T_ab, B_ab, dsettings,
+                             density_per_g=ens.density_per_g, dipole_moment_D=cfg.dielectric.dipole_moment_D,
+                             charge_area_A2=cfg.system.charge_area_A2, orientations=one,
+                             averaging=ensemble.AveragingSettings(error_estimate=False), observables=("permittivity",))
+    period_T = 2 * math.pi * float(units.phase_field_scale_T(cfg.system.charge_area_A2))
+
+    fig, (ax_b, ax_ab) = _figure(2, width=5.4, height=4.2)
+    for i, t in enumerate(T):
+        (line,) = ax_b.plot(B, eps[i], "o-", ms=3, label=f"T = {1e3 * t:g} mK")
+        ax_b.fill_between(B, eps[i] - err[i], eps[i] + err[i], color=line.get_color(), alpha=0.25, linewidth=0)
+        ax_b.plot(B, eps_etm[i], "--", lw=1, color=line.get_color())
+    ax_b.plot([], [], "k--", lw=1, label="ETM effective 2LS")
+    ax_b.set_xscale("log")
+    ax_b.set_xlabel("magnetic field B (T)")
+    ax_b.set_ylabel(r"$\Delta\varepsilon'/\varepsilon_r$ (ATS + STM, static)")
+    ax_b.set_title("BK7: exact 3LS ATS ensemble + STM background", fontsize="medium")
+    ax_b.legend(fontsize="small", loc="lower left")
+    for i, t in enumerate(T_ab):
+        ax_ab.plot(B_ab, ab["permittivity"][i], label=f"T = {t:g} K")
+    for k in (1, 2):
+        if k * period_T <= B_ab.max():
+            ax_ab.axvline(k * period_T, color="0.5", lw=0.8, ls=":")
+    ax_ab.set_yscale("log")
+    ax_ab.set_xlabel("magnetic field B (T)")
+    ax_ab.set_ylabel(r"$\Delta\varepsilon'/\varepsilon_r$ (ATS, one orientation)")
+    ax_ab.set_title(f"loop normal along B: period 2 pi B_phi = {period_T:.1f} T (dotted)", fontsize="medium")
+    ax_ab.legend(fontsize="small", loc="upper center")
+
+    k10 = int(np.argmin(np.abs(np.log(B / 0.1))))
+    drops = [(eps[i, 0] - eps[i, k10]) / eps[i, 0] for i in (0, T.size - 1)]
+    y = ab["permittivity"][0]
+    interior = np.flatnonzero((y[1:-1] > y[:-2]) & (y[1:-1] > y[2:])) + 1
+    peaks = B_ab[interior]
+    etm_error = float(np.max(np.abs(eps_etm / eps - 1.0)))
+    summary = (f"Delta eps'/eps_r falls by {100 * drops[0]:.2g} % from {B[0]:g} T to {B[k10]:.2g} T at "
+               f"{1e3 * T[0]:g} mK, by {100 * drops[1]:.2g} % at {1e3 * T[-1]:g} mK; ETM within {100 * etm_error:.2g} %; "
+               f"one orientation: maxima at B = {', '.join(f'{b:.1f}' for b in peaks)} T (2 pi B_phi = {period_T:.1f} T)")
+    return fig, summary
+
+
 # ============================================================================ driver
 def save_png(fig, path, dpi=DPI, colors=256):
     """Write ``fig`` as a palette PNG of at most ``colors`` colours, atomically; returns the path.
@@ -510,6 +594,7 @@ def make_figures(outdir, settings, log=print):
         "bk7_langevin_curie.png": fit_figure(figure_langevin_curie),
         "four_well_vs_three_level.png": lambda: figure_four_well(settings),
         "etm_error_map.png": lambda: figure_error_map(settings),
+        "dielectric_response.png": lambda: figure_dielectric(settings),
     }
     written = []
     for name in FIGURES:

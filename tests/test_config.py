@@ -4,6 +4,7 @@ import copy
 import hashlib
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -435,3 +436,106 @@ def test_grid_axis_too_large_for_memory_is_refused_before_it_is_built():
     with pytest.raises(ConfigError, match=r"^x.toml: grid.temperature_K.num: 1000000000000 points need an estimated "
                                           r"[\d.]+ TiB of memory for the axis alone"):
         parse_config(text, "x.toml")
+
+
+# --------------------------------------------------------------------------- [dielectric]
+DIELECTRIC = {"output.observables": ["permittivity", "loss_tangent"]}
+
+
+def test_dielectric_defaults_are_a_bk7_like_glass():
+    from tunnelsim.config import DIELECTRIC_DEFAULTS, DielectricConfig
+
+    cfg = parse(DIELECTRIC)
+    assert cfg.dielectric == DielectricConfig() and cfg.dielectric.stm is None
+    s = cfg.dielectric.settings()
+    assert (s.frequency_Hz, s.linewidth_K, s.field_direction) == (0.0, 0.0, "parallel")
+    assert (s.mass_density_g_cm3, s.eps_r) == (2.5, 6.0)
+    assert (s.sound_velocity_l_m_s, s.sound_velocity_t_m_s) == (5800.0, 3500.0)
+    assert 0.3 <= s.deformation_potential_t_eV <= s.deformation_potential_l_eV <= 2.0
+    assert DIELECTRIC_DEFAULTS["dipole_moment_D"] == cfg.dielectric.dipole_moment_D == 1.0
+    assert parse().dielectric is None  # no dielectric observable, no section: nothing dielectric
+
+
+def test_dielectric_keys_and_stm_background():
+    cfg = parse({**DIELECTRIC, "dielectric.frequency_Hz": 1e3, "dielectric.linewidth_K": 1e-4,
+                 "dielectric.field_direction": "perpendicular", "dielectric.mass_density_g_cm3": 2.51,
+                 "dielectric.relative_permittivity": 6.7, "dielectric.deformation_potential_l_eV": 0.9,
+                 "dielectric.deformation_potential_t_eV": 0.6, "dielectric.sound_velocity_l_m_s": 6000,
+                 "dielectric.sound_velocity_t_m_s": 3700.0, "dielectric.dipole_moment_D": 2.0,
+                 "dielectric.stm": {"density_per_g": 5e16, "delta_max_K": 1.0, "delta0_min_K": 1e-4,
+                                    "delta0_max_K": 1.0}})
+    d = cfg.dielectric
+    assert d.settings().eps_r == 6.7 and d.settings().field_direction == "perpendicular"
+    assert d.sound_velocity_l_m_s == 6000.0 and isinstance(d.sound_velocity_l_m_s, float)
+    assert (d.stm.density_per_g, d.stm.delta0_min_K, d.stm.dipole_moment_D) == (5e16, 1e-4, 2.0)  # p inherited
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        pytest.param({"dielectric.frequency_Hz": -1.0}, r"dielectric.frequency_Hz: must be >= 0", id="frequency"),
+        pytest.param({"dielectric.linewidth_K": "wide"}, r"dielectric.linewidth_K: must be a number", id="linewidth"),
+        pytest.param({"dielectric.field_direction": "diagonal"},
+                     r"dielectric.field_direction: must be one of parallel, perpendicular", id="direction"),
+        pytest.param({"dielectric.mass_density_g_cm3": 0.0}, r"dielectric.mass_density_g_cm3: must be > 0",
+                     id="density"),
+        pytest.param({"dielectric.relative_permittivity": 0.5}, r"dielectric.relative_permittivity: must be >= 1",
+                     id="eps_r"),
+        pytest.param({"dielectric.eps_r": 6.0}, r"dielectric.eps_r: unknown key; expected one of", id="eps_r-name"),
+        pytest.param({"dielectric.deformation_potential_l_eV": -0.1}, r"dielectric.deformation_potential_l_eV: "
+                     r"must be >= 0", id="gamma_l"),
+        pytest.param({"dielectric.deformation_potential_t_eV": True}, r"dielectric.deformation_potential_t_eV: "
+                     r"must be a number", id="gamma_t"),
+        pytest.param({"dielectric.sound_velocity_l_m_s": math.inf}, r"dielectric.sound_velocity_l_m_s: must be "
+                     r"finite", id="v_l"),
+        pytest.param({"dielectric.sound_velocity_t_m_s": -3500.0}, r"dielectric.sound_velocity_t_m_s: must be > 0",
+                     id="v_t"),
+        pytest.param({"dielectric.dipole_moment_D": 0}, r"dielectric.dipole_moment_D: must be > 0", id="p"),
+        pytest.param({"dielectric.stm": 3}, r"dielectric.stm: must be a table, got", id="stm-not-table"),
+        pytest.param({"dielectric.stm": {"delta_max_K": 1.0, "delta0_min_K": 1e-4, "delta0_max_K": 1.0}},
+                     r"dielectric.stm.density_per_g: missing required key", id="stm-density"),
+        pytest.param({"dielectric.stm": {"density_per_g": 1e16, "delta_max_K": 1.0, "delta0_min_K": 1.0,
+                                         "delta0_max_K": 0.1}},
+                     r"dielectric.stm.delta0_min_K: must be < delta0_max_K = 0.1", id="stm-order"),
+        pytest.param({"dielectric.stm": {"density_per_g": 1e16, "delta_max_K": 1.0, "delta0_min_K": 1e-4,
+                                         "delta0_max_K": 1.0, "P_bar": 1.0}},
+                     r"dielectric.stm.P_bar: unknown key", id="stm-unknown"),
+        pytest.param({"dielectric.stm": {"density_per_g": 1e16, "delta_max_K": 1.0, "delta0_min_K": 1e-4,
+                                         "delta0_max_K": 1.0, "dipole_moment_D": -1.0}},
+                     r"dielectric.stm.dipole_moment_D: must be > 0", id="stm-p"),
+        pytest.param({"output.observables": ["permittivity", "permitivity"]},
+                     r"output.observables\[1\]: must be one of .*loss_tangent", id="observable-typo"),
+        pytest.param({"temperature_dependence.delta_mu_K": 0.319},
+                     r"temperature_dependence: not supported with the dielectric observables", id="eq15"),
+        pytest.param({"output.analytic": ["etm", "etm_high_field"]},
+                     r"output.analytic\[1\]: 'etm_high_field' is a magnetisation formula", id="analytic"),
+    ],
+)
+def test_dielectric_errors_name_the_key(changes, message):
+    with pytest.raises(ConfigError) as info:
+        parse({**DIELECTRIC, **changes})
+    text = str(info.value)
+    assert text.startswith(f"{SOURCE}: ") and "\n" not in text
+    assert re.search(message, text), text
+
+
+def test_dielectric_section_without_a_dielectric_observable_is_refused():
+    with pytest.raises(ConfigError, match=r"^quickstart.toml: dielectric: no dielectric observable in "
+                                          r"output.observables"):
+        parse({"dielectric.frequency_Hz": 1e3})
+
+
+def test_dielectric_observables_with_magnetic_ones_keep_every_analytic_output():
+    cfg = parse({"output.observables": ["magnetization", "permittivity"],
+                 "output.analytic": ["etm", "etm_high_field"]})
+    assert cfg.output.observables == ("magnetization", "permittivity")
+    assert cfg.output.analytic == ("etm", "etm_high_field")
+
+
+def test_dielectric_four_well_needs_the_regular_tetrahedron():
+    vertices = [[1.0, 1.0, 1.0], [1.0, -1.0, -1.0], [-1.0, 1.0, -1.0], [-1.0, -1.0, 1.2]]
+    changes = {**DIELECTRIC, "system.kind": "four_well", "distribution.kind": "four_well_ats"}
+    assert parse(changes).dielectric is not None
+    with pytest.raises(ConfigError, match=r"^quickstart.toml: system.vertices: the dielectric observables use the "
+                                          r"regular tetrahedron"):
+        parse({**changes, "system.vertices": vertices})

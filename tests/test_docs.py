@@ -122,6 +122,14 @@ def test_figure_script_shows_the_physics_the_gallery_describes(quick_gallery):
     assert number(r"M_4w/M_3LS from ([\d.]+)", lines["four_well_vs_three_level.png"]) > 1.5
     # (e) Eq. 10 holds to a few per cent at weak field and low T against the mapped exact ensemble
     assert number(r"\|Eq. 10/exact - 1\| = ([\d.]+)", lines["etm_error_map.png"]) < 0.05
+    # (f) dielectric: the ATS permittivity falls with B, more at 10 mK than at 100 mK; AB period 2 pi B_phi
+    line = lines["dielectric_response.png"]
+    drop_10mK = number(r"falls by ([\d.]+) % from", line)
+    assert drop_10mK > 2 * number(r"by ([\d.]+) % at 100 mK", line) and drop_10mK > 5
+    assert number(r"ETM within ([\d.]+) %", line) < 3
+    period = number(r"2 pi B_phi = ([\d.]+) T", line)
+    assert period == pytest.approx(13.8, abs=0.05)
+    assert number(r"maxima at B = ([\d.]+)", line) == pytest.approx(period, abs=0.6)
 
 
 def test_gallery_and_readme_embed_existing_figures():

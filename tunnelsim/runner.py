@@ -19,6 +19,15 @@ temperatures, each written into datasets created at full size
 (:class:`tunnelsim.results.ResultSetWriter`), so memory stays bounded whatever the grid; every
 block uses the one quadrature plan of the whole grid, so the values equal those of
 :func:`run` (to rounding: the order of the node sums can differ, about 1e-16 relative).
+Dielectric observables (:data:`tunnelsim.dielectric.ensemble.OBSERVABLES`, configured in
+``[dielectric]``) are computed by :func:`tunnelsim.dielectric.ensemble.permittivity_map` for the
+ensemble of ``[system]``/``[distribution]`` with the same averaging settings and orientation rule,
+plus the STM background of ``[dielectric.stm]`` when given (:func:`~tunnelsim.dielectric.ensemble.sum_maps`:
+values and errors add); ``output.analytic = ["etm"]`` adds the ETM's effective two-level prediction
+``<observable>_etm`` (:func:`tunnelsim.dielectric.etm.permittivity_map_etm`, same quadrature, the
+same STM background added). They are computed for the whole grid at once, serially (the executor
+parallelises the magnetic and thermal observables only), and are not part of the resource estimate's
+time.
 The result set and its quick-look PNG are written as one unit
 (:func:`tunnelsim._atomic.atomic_outputs`): both carry the same ``run_id`` (a root attribute of
 the result set, a text entry of the PNG), and concurrent runs to one path leave a matching pair.
@@ -57,6 +66,8 @@ _ANALYTIC_DESCRIPTIONS = {
     "etm_shortcut": "analytic ETM with the Eq. 11 shortcut prefactor",
 }
 _ANALYTIC_UNITS = ensemble.OBSERVABLES["magnetization"][0]
+#: dielectric analytic output -> what it is, for the dataset's long_name
+_DIELECTRIC_ANALYTIC_DESCRIPTIONS = {"etm": "ETM effective 2LS"}
 
 
 @dataclass(frozen=True)
@@ -191,15 +202,114 @@ def estimate_resources(cfg, block_bytes=resources.BLOCK_BYTES):
     _check_temperature_dependence(cfg, T)
     ens, settings = _ensemble_and_settings(cfg)
     try:
-        return resources.estimate_run(ens, settings, T, B, cfg.output.observables, len(cfg.output.analytic),
+        n_analytic = (len(cfg.output.analytic) if _split_observables(cfg)[0] else 0) + len(_dielectric_layout(cfg))
+        return resources.estimate_run(ens, settings, T, B, cfg.output.observables, n_analytic,
                                       block_bytes=block_bytes)
     except ValueError as exc:
         raise _config_error(cfg, "averaging", exc) from None
 
 
+def _dielectric_observables():
+    from .dielectric.ensemble import OBSERVABLES
+
+    return OBSERVABLES
+
+
+def _split_observables(cfg):
+    """``(magnetic and thermal, dielectric)`` observable names of the config, in its order."""
+    dielectric = _dielectric_observables()
+    names = tuple(dict.fromkeys(cfg.output.observables))
+    return tuple(n for n in names if n not in dielectric), tuple(n for n in names if n in dielectric)
+
+
+def _dielectric_analytic(cfg):
+    """The analytic outputs with a dielectric form the config asks for (none without dielectric observables)."""
+    if not _split_observables(cfg)[1]:
+        return ()
+    return tuple(name for name in cfg.output.analytic if name in _DIELECTRIC_ANALYTIC_DESCRIPTIONS)
+
+
+def _dielectric_layout(cfg):
+    """``{name: (units, long_name)}`` of the dielectric datasets, exact then analytic."""
+    table = _dielectric_observables()
+    wanted = _split_observables(cfg)[1]
+    layout = {name: table[name] for name in wanted}
+    for analytic in _dielectric_analytic(cfg):
+        for name in wanted:
+            layout[f"{name}_{analytic}"] = (table[name][0],
+                                            f"{table[name][1]}, {_DIELECTRIC_ANALYTIC_DESCRIPTIONS[analytic]}")
+    return layout
+
+
+def _dielectric_outputs(cfg, ens, rule, settings, T, B):
+    """Dielectric values, errors and provenance on the whole grid (module docstring).
+
+    Returns
+    -------
+    values, errors : dict of str to numpy.ndarray, shape (nT, nB)
+        The names of :func:`_dielectric_layout`; errors are NaN where none is estimated.
+    info : dict
+    """
+    import dataclasses
+
+    from .dielectric.ensemble import permittivity_map, sum_maps
+    from .dielectric.etm import permittivity_map_etm
+
+    wanted = _split_observables(cfg)[1]
+    dc = cfg.dielectric
+    try:
+        dsettings = dc.settings()
+    except ValueError as exc:
+        raise _config_error(cfg, "dielectric", exc) from None
+    common = dict(observables=wanted)
+    ats_info = {}
+    try:
+        main = permittivity_map(cfg.system.kind, ens.distribution, T, B, dsettings, density_per_g=ens.density_per_g,
+                                dipole_moment_D=dc.dipole_moment_D, charge_area_A2=cfg.system.charge_area_A2,
+                                averaging=settings, orientations=rule, info=ats_info, **common)
+    except ValueError as exc:
+        raise _config_error(cfg, "dielectric", exc) from None
+    info = {"dielectric": {**ats_info, "relative_permittivity": dc.relative_permittivity,
+                           "mass_density_g_cm3": dc.mass_density_g_cm3, "dipole_moment_D": dc.dipole_moment_D}}
+    background = None
+    if dc.stm is not None:
+        stm_info = {}
+        # the STM box has its own axes (delta, delta0): node counts given for [distribution] do not apply
+        stm_settings = dataclasses.replace(settings, nodes=None)
+        try:
+            stm = distributions.STMDistribution(delta_max_K=dc.stm.delta_max_K, delta0_min_K=dc.stm.delta0_min_K,
+                                                delta0_max_K=dc.stm.delta0_max_K)
+            background = permittivity_map("two_level", stm, T, B, dsettings, density_per_g=dc.stm.density_per_g,
+                                          dipole_moment_D=dc.stm.dipole_moment_D, averaging=stm_settings,
+                                          info=stm_info, **common)
+        except ValueError as exc:
+            raise _config_error(cfg, "dielectric.stm", exc) from None
+        info["dielectric_stm"] = {**stm_info, "density_per_g": dc.stm.density_per_g,
+                                  "dipole_moment_D": dc.stm.dipole_moment_D}
+    values, errors = main if background is None else sum_maps(main, background)
+    values, errors = dict(values), dict(errors)
+    etm_errors_estimated = settings.method == "quadrature" and bool(settings.error_estimate)
+    for analytic in _dielectric_analytic(cfg):
+        try:
+            etm_map = permittivity_map_etm(ens.distribution, T, B, dsettings, density_per_g=ens.density_per_g,
+                                           dipole_moment_D=dc.dipole_moment_D,
+                                           charge_area_A2=cfg.system.charge_area_A2, averaging=settings,
+                                           orientations=rule, **common)
+        except ValueError as exc:
+            raise _config_error(cfg, f"output.analytic ({analytic})", exc) from None
+        etm_values, etm_errors = etm_map if background is None else sum_maps(etm_map, background)
+        for name in wanted:
+            values[f"{name}_{analytic}"] = etm_values[name]
+            # permittivity_map_etm returns zeros, not an estimate, without the node-doubling plan
+            errors[f"{name}_{analytic}"] = (etm_errors[name] if etm_errors_estimated
+                                            else np.full(etm_values[name].shape, np.nan))
+        info["dielectric"]["analytic"] = list(_dielectric_analytic(cfg))
+    return values, errors, info
+
+
 def _analytic_function(cfg):
     """``tunnelsim.etm.analytic_magnetization`` if the config needs it and it exists."""
-    if not cfg.output.analytic:
+    if not cfg.output.analytic or not _split_observables(cfg)[0]:
         return None
     try:
         etm = importlib.import_module(f"{__package__}.etm")
@@ -260,26 +370,40 @@ def run(cfg, progress=None, executor=None):
     -------
     tunnelsim.ensemble.EnsembleResult
         The observables of ``output.observables`` and, for each ``output.analytic`` entry,
-        ``magnetization_<name>`` in emu/g (its error estimate all NaN: none is made).
+        ``magnetization_<name>`` in emu/g (its error estimate all NaN: none is made) when a
+        magnetic or thermal observable is asked for, ``<dielectric observable>_etm`` (with the
+        quadrature's error estimate) when a dielectric one is.
     """
     function = _analytic_function(cfg)
     resources.check_fits(estimate_resources(cfg), cfg.source)
     ens, rule, settings = build_ensemble(cfg)
     T, B = _grid(cfg)
-    result = ensemble.compute(
-        ens, T, B, observables=cfg.output.observables, settings=settings, orientations=rule, progress=progress,
-        executor=executor,
-    )
-    if function is None:
+    magnetic, dielectric = _split_observables(cfg)
+    if magnetic:
+        result = ensemble.compute(
+            ens, T, B, observables=magnetic, settings=settings, orientations=rule, progress=progress,
+            executor=executor,
+        )
+    else:
+        result = ensemble.EnsembleResult(T, B, {}, {}, {}, {}, {})
+    if function is None and not dielectric:
         return result
     values, errors = dict(result.values), dict(result.errors)
     units, long_names = dict(result.units), dict(result.long_names)
-    for key, (value, description) in _analytic_outputs(cfg, ens, function, T, B).items():
-        values[key] = value
-        errors[key] = np.full(value.shape, np.nan)
-        units[key] = _ANALYTIC_UNITS
-        long_names[key] = f"magnetisation per gram, {description}"
-    info = {**result.info, "analytic": list(cfg.output.analytic)}
+    info = dict(result.info)
+    if function is not None:
+        for key, (value, description) in _analytic_outputs(cfg, ens, function, T, B).items():
+            values[key] = value
+            errors[key] = np.full(value.shape, np.nan)
+            units[key] = _ANALYTIC_UNITS
+            long_names[key] = f"magnetisation per gram, {description}"
+        info["analytic"] = list(cfg.output.analytic)
+    if dielectric:
+        d_values, d_errors, d_info = _dielectric_outputs(cfg, ens, rule, settings, T, B)
+        for key, (unit, long_name) in _dielectric_layout(cfg).items():
+            values[key], errors[key] = d_values[key], d_errors[key]
+            units[key], long_names[key] = unit, long_name
+        info.update(d_info)
     return ensemble.EnsembleResult(result.temperature_K, result.field_T, values, errors, units, long_names, info)
 
 
@@ -312,7 +436,7 @@ def _blocks(cfg, ens, rule, settings, T, B, rows, progress, executor):
     Every block evaluates the one plan of the whole grid (energy scale from all of ``T`` and ``B``),
     as :func:`tunnelsim.ensemble.compute` does for the grid in one call.
     """
-    T, B, wanted, rule = ensemble._checked_request(ens, T, B, cfg.output.observables, settings, rule)
+    T, B, wanted, rule = ensemble._checked_request(ens, T, B, _split_observables(cfg)[0], settings, rule)
     td = ens.temperature_dependence
     ratio_max = 1.0 if td is None else float(np.max(td.ratio(T)))
     scale = ensemble._energy_scale_K(ens, T, B, ratio_max)
@@ -340,15 +464,20 @@ def _observable_layout(cfg, ens, settings):
     """``{name: (units, long_name)}`` and the names with error estimates, as :func:`run` returns them."""
     td = ens.temperature_dependence
     layout, with_error = {}, []
-    for name in dict.fromkeys(cfg.output.observables):
+    magnetic, dielectric = _split_observables(cfg)
+    for name in magnetic:
         units, long_name = ensemble.OBSERVABLES[name]
         if td is not None and name in ensemble._FROZEN:
             long_name += ensemble._FROZEN_SUFFIX
         layout[name] = (units, long_name)
         if settings.method != "quadrature" or settings.error_estimate:
             with_error.append(name)
-    for name in cfg.output.analytic:
+    for name in cfg.output.analytic if magnetic else ():
         layout[f"magnetization_{name}"] = (_ANALYTIC_UNITS, f"magnetisation per gram, {_ANALYTIC_DESCRIPTIONS[name]}")
+    if dielectric:
+        dielectric_layout = _dielectric_layout(cfg)
+        layout.update(dielectric_layout)
+        with_error.extend(dielectric_layout)  # all-NaN error datasets are dropped by the writer
     return layout, with_error
 
 
@@ -413,8 +542,10 @@ def run_to_file(cfg, out_path=None, force=False, command=None, progress=None, ex
 
         with h5py.File(temporaries[0], "w", track_order=True) as h5file:
             writer = ResultSetWriter(h5file, T, B, layout, with_error, chunk_rows=estimate.block_rows)
-            for start, values, errors in _blocks(cfg, ens, rule, settings, T, B, estimate.block_rows, progress,
-                                                 executor):
+            magnetic, dielectric = _split_observables(cfg)
+            blocks = _blocks(cfg, ens, rule, settings, T, B, estimate.block_rows, progress, executor) if magnetic \
+                else iter([(None, {}, None)])
+            for start, values, errors in blocks:
                 if start is None:
                     info = values
                     break
@@ -425,6 +556,10 @@ def run_to_file(cfg, out_path=None, force=False, command=None, progress=None, ex
                 writer.write_block(start, values, errors)
             if function is not None:
                 info = {**info, "analytic": list(cfg.output.analytic)}
+            if dielectric:
+                d_values, d_errors, d_info = _dielectric_outputs(cfg, ens, rule, settings, T, B)
+                writer.write_block(0, d_values, d_errors)
+                info = {**info, **d_info}
             info.update(run_id=run_id, estimated_memory_bytes=estimate.memory_bytes,
                         estimated_time_s=round(estimate.time_s, 6))
             writer.finish(info=info, config=cfg, command=command)
