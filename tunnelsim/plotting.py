@@ -200,6 +200,8 @@ def plot_result(source, observable=None, ax=None):
     if versus_field:
         x, curves, labels = B, [(value[i], error[i]) for i in range(T.size)], [f"T = {t:.4g} K" for t in T]
         ax.set_xlabel("field B (T)")
+        if _log_spaced(B):
+            ax.set_xscale("log")
     else:
         x, curves, labels = T, [(value[:, j], error[:, j]) for j in range(B.size)], [_field_label(b) for b in B]
         ax.set_xlabel("temperature T (K)")

@@ -130,8 +130,10 @@ def permittivity_map_etm(distribution, temperature_K, field_T, settings=Dielectr
         results[label] = totals
     factor = float(units.susceptibility_to_permittivity(density, settings.mass_density_g_cm3, settings.eps_r))
     base = results["base"]
-    err = sum((np.abs(r - base) for k, r in results.items() if k != "base"), np.zeros_like(base))
     values = {k: v * factor for k, v in _observables_from_parts(base).items() if k in observables}
+    if len(results) == 1:  # no refined rule in the plan (no error estimate, or sampling): no estimate
+        return values, {k: np.full_like(v, np.nan) for k, v in values.items()}
+    err = sum((np.abs(r - base) for k, r in results.items() if k != "base"), np.zeros_like(base))
     errors = {k: v * factor for k, v in _observables_from_parts(err).items() if k in observables}
     return values, errors
 
