@@ -157,6 +157,21 @@ def test_averaging_passes_only_given_options():
     assert parse({"averaging": {}}).averaging.settings_kwargs() == {}
 
 
+@pytest.mark.parametrize("value, expected", [
+    pytest.param(None, "embedded", id="default"),
+    pytest.param(True, "embedded", id="true"),
+    pytest.param("embedded", "embedded", id="embedded"),
+    pytest.param("doubling", "doubling", id="doubling"),
+    pytest.param(False, False, id="off"),
+])
+def test_averaging_error_estimate_defaults_to_embedded(value, expected):
+    from tunnelsim.ensemble import AveragingSettings
+
+    changes = {"averaging": {} if value is None else {"error_estimate": value}}
+    kwargs = parse(changes).averaging.settings_kwargs()
+    assert AveragingSettings(**kwargs).error_estimate == expected
+
+
 def test_two_level_and_four_well_configs():
     two = parse({
         "system": {"kind": "two_level"},

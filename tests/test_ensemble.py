@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from tunnelsim import distributions, ensemble, orientations, systems, units
+from tunnelsim import distributions, ensemble, error_estimates, orientations, systems, units
 from tunnelsim.ensemble import AveragingSettings, Ensemble, TemperatureDependence, compute
 
 K_B = units.K_B_J_PER_K
@@ -27,7 +27,9 @@ def ats_ensemble(D_max_K=math.inf, charge_area_A2=30000.0, td=None, D0_min_K=2.0
 )
 def test_default_settings_converge_under_node_doubling(D_max_K):
     """Every observable changes by < 1e-4 relative when all node counts double, and the per-axis
-    error estimate of the default rule is an honest bound of that change."""
+    error estimate of the default rule is an honest bound of that change (and below 1e-3: the
+    default embedded estimate overstates, ``benchmarks/error_estimate_honesty.md``; 1e-4 pinned
+    the node-doubling estimate of the old default)."""
     ens = ats_ensemble(D_max_K=D_max_K)
     T = np.array([0.5, 4.5, 40.0])
     B = np.array([0.5, 3.0])
@@ -40,7 +42,7 @@ def test_default_settings_converge_under_node_doubling(D_max_K):
         assert np.all(change / scale < 1e-4), (name, (change / scale).max())
         # the estimate may not understate the true change by more than a factor 2 (plus rounding)
         assert np.all(change <= 2 * base.errors[name] + 1e-12 * scale), name
-        assert np.all(base.errors[name] / scale < 1e-4), name
+        assert np.all(base.errors[name] / scale < 1e-3), name
 
 
 def test_monte_carlo_and_qmc_agree_with_quadrature_within_three_standard_errors():
@@ -298,20 +300,21 @@ def test_process_pool_and_dask_cluster_give_the_serial_result_exactly():
     ],
 )
 def test_embedded_errors_cover_a_refined_reference(make):
-    """The embedded estimate bounds the error of its (Kronrod) value against a rule refined 4x per axis."""
+    """The default (embedded) estimate bounds the error of its (Kronrod) value against a rule refined
+    4x per axis with 4x the orientations, and is not vacuous."""
     ens = make()
     T = np.array([0.5, 4.5, 40.0])
     B = np.array([0.5, 3.0])
     names = ("magnetization", "heat_capacity")
-    res = compute(ens, T, B, observables=names, settings=AveragingSettings(error_estimate="embedded"))
+    res = compute(ens, T, B, observables=names, settings=AveragingSettings())
+    assert res.info["error_estimate"].startswith("embedded")
     ref_settings = AveragingSettings(level=2, error_estimate=False, orientation_nodes=32)
     ref = compute(ens, T, B, observables=names, settings=ref_settings)
     for name in names:
         scale = np.max(np.abs(ref.values[name]))
         true = np.abs(res.values[name] - ref.values[name])
-        assert np.all(true <= res.errors[name] + 1e-10 * scale), name
-        # not a vacuous bound (the estimate still overstates by ~1e3 on pre-asymptotic axes: ensemble docstring)
-        assert np.all(res.errors[name] <= 1e-2 * scale), name
+        assert np.all(true <= res.errors[name] + 1e-12 * scale), name
+        assert np.all(res.errors[name] <= 1e-3 * scale), name
 
 
 @pytest.mark.parametrize(
@@ -324,11 +327,11 @@ def test_embedded_errors_cover_a_refined_reference(make):
     ],
 )
 def test_embedded_estimate_costs_at_most_one_and_a_half_passes_in_spectra(make):
-    """Spectra evaluated with the embedded estimate <= 1.5 x those of one pass without an estimate."""
+    """Spectra evaluated with the (default) embedded estimate <= 1.5 x those of one pass without an estimate."""
     ens = make()
     T, B = np.array([1.0, 10.0]), np.array([1.0])
     one = compute(ens, T, B, settings=AveragingSettings(error_estimate=False, nodes=None))
-    embedded = compute(ens, T, B, settings=AveragingSettings(error_estimate="embedded"))
+    embedded = compute(ens, T, B, settings=AveragingSettings())
     doubling = compute(ens, T, B, settings=AveragingSettings(error_estimate="doubling"))
     assert embedded.info["spectra_per_field"] <= 1.5 * one.info["spectra_per_field"]
     assert doubling.info["spectra_per_field"] > 4 * one.info["spectra_per_field"]
@@ -336,17 +339,52 @@ def test_embedded_estimate_costs_at_most_one_and_a_half_passes_in_spectra(make):
 
 
 def test_error_estimate_setting_accepts_names_and_booleans():
-    assert AveragingSettings().error_estimate == "doubling"
-    assert AveragingSettings(error_estimate=True).error_estimate == "doubling"
-    assert AveragingSettings(error_estimate="embedded").error_estimate == "embedded"
+    assert AveragingSettings().error_estimate == "embedded"
+    assert AveragingSettings(error_estimate=True).error_estimate == "embedded"
+    assert AveragingSettings(error_estimate="doubling").error_estimate == "doubling"
     assert AveragingSettings(error_estimate=False).error_estimate is False
     with pytest.raises(ValueError, match="error_estimate"):
         AveragingSettings(error_estimate="kronrod")
 
 
-def test_embedded_axis_error_extrapolates_only_when_the_sub_rules_converge():
-    e_G, e_L = np.array([1e-6, 1e-6]), np.array([1e-4, 1e-7])
-    est = ensemble.embedded_axis_error(e_G, e_L, (41, 25, 13), safety=1.0, factor_min=0.0)
-    assert est[0] == pytest.approx(1e-6 * (1e-2) ** (16 / 12))
-    assert est[1] == 1e-6  # e_G > e_L: no convergence seen, no extrapolation
-    assert np.all(ensemble.embedded_axis_error(e_G, None, None) == e_G)
+def test_embedded_axis_error_extrapolates_at_the_larger_of_the_known_and_the_read_rate():
+    e_G, scale = np.array([1e-6, 1e-2]), np.array([1.0, 1.0])
+    degrees = (41, 25, 13)
+    # no rate known: the rate read from the Gauss sub-rule, (e_G / scale)^p
+    est = error_estimates.embedded_axis_error(e_G, e_G, degrees, None, scale, safety=1.0, factor_min=0.0, power=0.5)
+    np.testing.assert_allclose(est, e_G * np.sqrt(e_G))
+    # a known rate wins where it is the larger (the smaller factor)
+    est = error_estimates.embedded_axis_error(e_G, e_G, degrees, 0.3, scale, safety=1.0, factor_min=0.0, power=0.5)
+    np.testing.assert_allclose(est, e_G * np.minimum(np.sqrt(e_G), np.exp(-0.3 * 16)))
+    # the floor and the safety factor
+    est = error_estimates.embedded_axis_error(e_G, e_G, degrees, 0.3, scale, safety=2.0, factor_min=0.1, power=0.5)
+    np.testing.assert_allclose(est, 2.0 * e_G * np.maximum(0.1, np.minimum(np.sqrt(e_G), np.exp(-0.3 * 16))))
+    # periodic (trapezoid) axes: the sub-rules give the rate, kappa = (d_K - d_G) / (d_G - d_L)
+    e_L = np.array([1e-3, 1e-3])
+    est = error_estimates.embedded_axis_error(e_G, e_L, (15, 7, 3), periodic=True, safety=1.0, factor_min=0.0)
+    np.testing.assert_allclose(est, e_G * np.minimum(1.0, e_G / e_L) ** 2)
+    assert np.all(error_estimates.embedded_axis_error(e_G, None, None) == e_G)
+
+
+def test_embedded_sums_are_those_of_separate_single_weight_passes():
+    """The one-pass sums of the embedded estimate equal each sub-rule evaluated on its own."""
+    ens = ats_ensemble(D_max_K=30.0)
+    T, B = np.array([0.7, 5.0]), np.array([0.0, 2.0])
+    settings = AveragingSettings(nodes={"D": 8, "D0": 4, "alpha": 8}, orientation_nodes=6)
+    plan = error_estimates.plan(ens.distribution, settings, ensemble.default_orientation_rule(ens.system, settings), 40.0)
+    _, nodes, rule = plan[0]
+    names = ("magnetization", "susceptibility")
+    totals, _ = ensemble._accumulate(ens, nodes, rule, T, B, names, settings, None)
+    for (axis, emb), weights_of in [((a, e), "nodes") for a, e in nodes.embedded.items()] + [
+            (("orientation", rule.embedded["orientation"]), "rule")]:
+        for sub, w in emb.lower.items():
+            if weights_of == "nodes":
+                alone = dataclasses.replace(nodes, weights=w, embedded=None)
+                sub_rule = dataclasses.replace(rule, embedded=None)
+            else:
+                alone = dataclasses.replace(nodes, embedded=None)
+                sub_rule = dataclasses.replace(rule, weights=w, embedded=None)
+            single, _ = ensemble._accumulate(ens, alone, sub_rule, T, B, names, AveragingSettings(error_estimate=False), None)
+            for name in names:
+                np.testing.assert_allclose(totals[(name, axis, sub)], single[name], rtol=1e-13,
+                                           atol=1e-14 * np.max(np.abs(single[name])), err_msg=f"{name} {axis} {sub}")

@@ -12,35 +12,15 @@ the working memory stays below ``AveragingSettings.max_memory_bytes`` whatever t
 
 Error estimates (``AveragingSettings.error_estimate``)
 ------------------------------------------------------
-For quadrature the error of an observable is the sum over axes (every parameter axis of the
-distribution and the orientation rule) of a per-axis estimate: tensor-rule errors add up over
-axes to leading order, and a sum of magnitudes cannot cancel.
+For quadrature (:mod:`tunnelsim.error_estimates`, where the reasoning is stated):
 
-* ``"embedded"`` (opt-in; see the status note below): every axis is a Gauss-Kronrod rule, ``K`` of ``2 m + 1`` nodes
-  (degree ``3 m + 1``), with two sub-rules on the same nodes: the ``m``-point Gauss rule ``G``
-  (degree ``2 m - 1``) and the interpolatory rule ``L`` on the ``m + 1`` Kronrod-only nodes
-  (degree ``m``) (:mod:`tunnelsim.distributions.rules`, :func:`tunnelsim.orientations.with_embedded`;
-  the azimuth of the product sphere rule is a trapezoid rule with sub-rules on every second and
-  fourth point). One pass evaluates every node once and forms, per axis ``a``, the tensor rule
-  with ``a``'s factor replaced by ``G`` and by ``L``: the whole estimate costs no further
-  spectra (only Lebedev orientation rules, which have no embedded partner, add two lower
-  Lebedev rules as extra nodes). The reported value is the Kronrod tensor rule. Per axis,
-  ``e_G = |Q_G - Q_K|`` and ``e_L = |Q_L - Q_K|`` are the errors of the two sub-rules (the
-  Kronrod rule is far more accurate than both). The integrands are analytic in a strip about
-  the (mapped) axis, so a rule of degree ``d`` has an error ``~ C rho^-d``; two sub-rules give
-  ``rho^(d_G - d_L) = e_L / e_G`` and the Kronrod error
-  ``e_K = e_G (e_G / e_L)^kappa``, ``kappa = (d_K - d_G) / (d_G - d_L)``. When
-  ``e_G >= e_L`` the axis is not in its asymptotic regime and ``e_G`` itself is used (the
-  convergence is not extrapolated), and the extrapolated factor ``(e_G / e_L)^kappa`` is never
-  taken below :data:`EMBEDDED_FACTOR_MIN` (rounding and the breakdown of the geometric model
-  when ``e_G`` falls near the ``L``-rule's own scale), then multiplied by the safety factor
-  :data:`EMBEDDED_SAFETY`; the floor is ``8 eps sum_i |w_i O_i|`` (rounding of the sum). Both
-  constants are justified by ``benchmarks/error_estimate_honesty.md`` (the reported error covers
-  the true error at >= 95 % of the points of the shipped and varied configs, overstating it by
-  less than 10 at the median).
-* ``"doubling"`` (default, also ``True``): the rules are Gauss-Legendre (the values of earlier versions) and the error
-  is the sum over axes of the change when that axis alone has its node count doubled (the
-  value is that of the coarse rule): ``2 n_axes + 1`` times the cost.
+* ``"embedded"`` (the default, also ``True``): Gauss-Kronrod rules on every axis; the error is
+  the sum over axes of an extrapolation from the two sub-rules embedded in each axis's rule
+  (and the convergence rate the axis's analyticity guarantees), all from one compiled pass over
+  the nodes (about the cost of one pass).
+* ``"doubling"``: Gauss-Legendre rules (the values of earlier versions) and the error is the
+  sum over axes of the change when that axis alone has its node count doubled:
+  ``2 n_axes + 1`` times the cost.
 * ``False``: no estimate (NaN); Gauss-Legendre rules.
 
 For (quasi-)Monte Carlo the error is the standard error of the sample mean.
@@ -60,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import error_estimates as _errors
 from . import orientations as _orientations
 from . import units
 from ._checks import as_positive_array, as_real_array, temperature_axis
@@ -69,8 +50,6 @@ from .thermo import thermodynamics
 
 __all__ = [
     "AVERAGING_METHODS",
-    "EMBEDDED_FACTOR_MIN",
-    "EMBEDDED_SAFETY",
     "ERROR_ESTIMATES",
     "OBSERVABLES",
     "AveragingSettings",
@@ -108,10 +87,6 @@ _TO_PER_GRAM = {
 AVERAGING_METHODS = ("quadrature", "monte_carlo", "qmc")
 #: Quadrature error estimates (``AveragingSettings.error_estimate``; False turns it off).
 ERROR_ESTIMATES = ("embedded", "doubling")
-#: Safety factor of the embedded estimate (module docstring).
-EMBEDDED_SAFETY = 1.0
-#: Smallest extrapolation factor ``(e_G / e_L)^kappa`` of the embedded estimate (module docstring).
-EMBEDDED_FACTOR_MIN = 0.0
 
 
 @dataclass(frozen=True)
@@ -136,11 +111,10 @@ class AveragingSettings:
     seed : int
         Seed of the sampling methods.
     error_estimate : {"embedded", "doubling"} or bool
-        Quadrature error estimate (module docstring): ``"doubling"`` (or True, the default),
-        Gauss-Legendre rules and node doubling per axis; ``"embedded"``, Gauss-Kronrod rules
-        with embedded sub-rules at the cost of one pass (not yet the default: it overstates
-        the error, see the module docstring); False, none. The sampling methods give
-        the standard error unless False.
+        Quadrature error estimate (module docstring): ``"embedded"`` (or True, the default),
+        Gauss-Kronrod rules with embedded sub-rules at about the cost of one pass;
+        ``"doubling"``, Gauss-Legendre rules and node doubling per axis; False, none. The
+        sampling methods give the standard error unless False.
     max_memory_bytes : int
         Bound on the working memory of one chunk of nodes.
     """
@@ -152,13 +126,13 @@ class AveragingSettings:
     sphere_degree: int | None = None
     samples: int = 4096
     seed: int = 0
-    error_estimate: bool | str = "doubling"
+    error_estimate: bool | str = "embedded"
     max_memory_bytes: int = 512 * 2**20
 
     def __post_init__(self):
         value = self.error_estimate
         if value is True:
-            value = "doubling"
+            value = "embedded"
         if value is not False and value not in ERROR_ESTIMATES:
             raise ValueError(f"error_estimate must be one of {ERROR_ESTIMATES} or a boolean, got {value!r}")
         object.__setattr__(self, "error_estimate", value)
@@ -277,10 +251,11 @@ def _accumulate(ensemble, nodes, rule, T, B, wanted, settings, progress):
 
     With embedded sub-rules (``nodes.embedded`` or ``rule.embedded``) the totals also hold, under
     ``(name, axis, sub_rule)``, the sums with that axis's weights replaced by the sub-rule's,
-    and under ``(name, "abs")`` the sum of ``|w_i O_i|`` (:func:`_accumulate_embedded`).
+    and under ``(name, "abs")`` the sum of ``|w_i O_i|``
+    (:func:`tunnelsim.error_estimates.accumulate_embedded`).
     """
     if nodes.embedded is not None or (rule is not None and rule.embedded is not None):
-        return _accumulate_embedded(ensemble, nodes, rule, T, B, wanted, settings, progress)
+        return _errors.accumulate_embedded(ensemble, nodes, rule, T, B, wanted, settings.max_memory_bytes, progress)
     system = ensemble.system
     n_nodes = len(nodes)
     orient_nodes = None if rule is None else rule.nodes
@@ -336,95 +311,6 @@ def _accumulate(ensemble, nodes, rule, T, B, wanted, settings, progress):
     return totals, squares
 
 
-def _orientation_weights(system, rule):
-    """``(orientation nodes, {label: weights})`` with antipodal pairs of a sphere rule merged.
-
-    The labels are ``"main"`` and ``(axis, sub_rule)`` for the rule's embedded sub-rules. A field
-    along ``-n`` gives the same thermodynamics as along ``n`` (see
-    :meth:`tunnelsim.systems.FourWellSystem.thermal_sums`), so any rule may merge the pair.
-    """
-    if rule is None:
-        return None, {"main": np.ones(1)}
-    weights = {"main": rule.weights}
-    for axis, emb in (rule.embedded or {}).items():
-        for sub, w in emb.lower.items():
-            weights[(axis, sub)] = np.asarray(w, dtype=float)
-    if system.orientation_kind != "sphere":
-        return rule.nodes, weights
-    from .systems import _antipodal_fold
-
-    folded = {}
-    for label, w in weights.items():
-        keep, folded[label] = _antipodal_fold(rule.nodes, w)
-    return rule.nodes[keep], folded
-
-
-def _accumulate_embedded(ensemble, nodes, rule, T, B, wanted, settings, progress):
-    """:func:`_accumulate` for rules with embedded sub-rules: every node is evaluated once.
-
-    Each chunk's thermodynamics per instance is reduced over orientations with the main
-    orientation weights and with each orientation sub-rule's, then over nodes with the main node
-    weights and each parameter axis's sub-rule weights: all the sums of the estimate from one set
-    of spectra (the models' fused sums return only the main-weighted total).
-    """
-    system = ensemble.system
-    orient_nodes, orient_weights = _orientation_weights(system, rule)
-    n_orient = len(orient_weights["main"])
-    td = ensemble.temperature_dependence
-    temp_groups = [(slice(None), 1.0)] if td is None else [(slice(i, i + 1), float(td.ratio(t))) for i, t in enumerate(T)]
-    field_independent = not system.field_dependent and td is None
-    node_weights = {"main": np.asarray(nodes.weights)}
-    for axis, emb in (nodes.embedded or {}).items():
-        for sub, w in emb.lower.items():
-            node_weights[(axis, sub)] = np.asarray(w)
-    shape = (T.size, B.size)
-    keys = [name for name in wanted]
-    for name in wanted:
-        keys += [(name, *label) for label in node_weights if label != "main"]
-        keys += [(name, *label) for label in orient_weights if label != "main"]
-        keys.append((name, "abs"))
-    totals = {key: np.zeros(shape) for key in keys}
-    squares = {name: np.zeros(shape) for name in wanted}
-    need_chi = "susceptibility" in wanted
-    # small chunks keep the (chunk, K, nT) arrays in cache
-    chunk = min(_chunk_size(n_orient, T.size if td is None else 1, system.n_levels, settings.max_memory_bytes),
-                max(1, 4096 // n_orient))
-    n_nodes = len(nodes)
-    for start in range(0, n_nodes, chunk):
-        stop = min(start + chunk, n_nodes)
-        params = {k: np.asarray(v)[start:stop] for k, v in nodes.params.items()}
-        w_chunk = {label: w[start:stop] for label, w in node_weights.items()}
-        cached = None
-        for j, field_T in enumerate(B):
-            for t_index, ratio in temp_groups:
-                if cached is None:
-                    sys_t, params_t = scale_system_nodes(system, params, ratio)
-                    spectrum = sys_t.spectrum(params_t, field_T, orient_nodes, couplings=need_chi)
-                    th = thermodynamics(spectrum, T[t_index])
-                    per_node = {}
-                    for name in wanted:
-                        per_instance = getattr(th, name)  # (c, K, nT)
-                        per_node[name] = {label: np.tensordot(per_instance, w, axes=([1], [0]))
-                                          for label, w in orient_weights.items()}  # (c, nT)
-                    if field_independent:
-                        cached = per_node
-                else:
-                    per_node = cached
-                for name in wanted:
-                    main = per_node[name]["main"]
-                    totals[name][t_index, j] += w_chunk["main"] @ main
-                    totals[(name, "abs")][t_index, j] += np.abs(w_chunk["main"]) @ np.abs(main)
-                    for label, w in w_chunk.items():
-                        if label != "main":
-                            totals[(name, *label)][t_index, j] += w @ main
-                    for label, values in per_node[name].items():
-                        if label != "main":
-                            totals[(name, *label)][t_index, j] += w_chunk["main"] @ values
-            if progress is not None:
-                progress.update(stop - start)
-    return totals, squares
-
-
 def _accumulate_parallel(executor, ensemble, plan, T, B, wanted, settings, progress):
     """:func:`_accumulate` with one task per (rule, field), gathered into the serial layout."""
     from concurrent.futures import as_completed
@@ -448,30 +334,9 @@ def _accumulate_parallel(executor, ensemble, plan, T, B, wanted, settings, progr
 
 
 def _plan(ensemble, settings, rule, scale):
-    """The rules to evaluate: ``[(label, nodes, orientation_rule), ...]``, the base rule first.
-
-    The embedded estimate is one entry: the Gauss-Kronrod rules with their sub-rules. The
-    doubling estimate adds, for every parameter axis and for the orientations,
-    the base rule with that one axis's node count doubled: tensor-rule errors add up over axes,
-    so the sum of the changes bounds the error of the base value at a fraction of the cost of
-    doubling every axis at once (2 x n_axes + 1 evaluations instead of 2^n_axes + 1).
-    """
-    dist = ensemble.distribution
-    if settings.method != "quadrature":
-        nodes = dist.sample(settings.samples, settings.seed, method=settings.method, energy_scale_K=scale)
-        return [("base", nodes, rule)]
-    counts = dist.node_counts(settings.nodes, settings.level, scale)
-    if settings.error_estimate == "embedded":
-        base = dist.quadrature(nodes=counts, energy_scale_K=scale, embedded=True)
-        return [("base", base, None if rule is None else _orientations.with_embedded(rule))]
-    base = dist.quadrature(nodes=counts, energy_scale_K=scale)
-    plan = [("base", base, rule)]
-    if settings.error_estimate:
-        for axis, count in counts.items():
-            plan.append((axis, dist.quadrature(nodes={**counts, axis: 2 * count}, energy_scale_K=scale), rule))
-        if rule is not None:
-            plan.append(("orientation", base, _orientations.refine(rule)))
-    return plan
+    """The rules to evaluate, ``[(label, nodes, orientation_rule), ...]``, the base rule first
+    (:func:`tunnelsim.error_estimates.plan`)."""
+    return _errors.plan(ensemble.distribution, settings, rule, scale)
 
 
 def compute(
@@ -583,76 +448,18 @@ def _values_and_errors(ensemble, plan, results, wanted, settings):
             var = (square * n - total**2) / (n - 1)
             errors[name] = np.sqrt(np.maximum(var, 0.0)) * abs(factor)
         elif settings.error_estimate == "embedded":
-            errors[name] = np.sum(list(_embedded_axis_errors(plan, results["base"][0], name).values()), axis=0)
-            floor = 8.0 * np.finfo(float).eps * results["base"][0][(name, "abs")]
-            errors[name] = np.maximum(errors[name], floor) * abs(factor)
+            errors[name] = _errors.embedded_errors(plan, results["base"][0], name) * abs(factor)
         elif settings.error_estimate:
-            changes = [np.abs(res[0][name] - total) for label, res in results.items() if label != "base"]
-            errors[name] = np.sum(changes, axis=0) * abs(factor)
+            errors[name] = _errors.doubling_errors(results, name) * abs(factor)
         else:
             errors[name] = np.full_like(total, np.nan)
     return values, errors
 
 
-def _embedded_degrees(plan):
-    """``{axis: (d_K, d_G, d_L) or None}`` of the parameter and orientation axes of an embedded plan."""
-    _, nodes, rule = plan[0]
-    degrees = {axis: emb.degrees for axis, emb in (nodes.embedded or {}).items()}
-    if rule is not None:
-        degrees.update({axis: emb.degrees for axis, emb in (rule.embedded or {}).items()})
-    return degrees
-
-
-def embedded_axis_error(e_G, e_L, degrees, safety=None, factor_min=None):
-    """Per-axis error of a Gauss-Kronrod value from its embedded sub-rules (module docstring).
-
-    Parameters
-    ----------
-    e_G, e_L : numpy.ndarray or None
-        ``|Q_G - Q_K|`` and ``|Q_L - Q_K|`` (``e_L`` None when there is no second sub-rule).
-    degrees : tuple of int or None
-        ``(d_K, d_G, d_L)``; None: no extrapolation.
-    safety, factor_min : float, optional
-        Default :data:`EMBEDDED_SAFETY` and :data:`EMBEDDED_FACTOR_MIN`.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``safety e_G max(factor_min, min(1, e_G / e_L)^kappa)``, or ``e_G`` without extrapolation.
-    """
-    safety = EMBEDDED_SAFETY if safety is None else safety
-    factor_min = EMBEDDED_FACTOR_MIN if factor_min is None else factor_min
-    e_G = np.asarray(e_G, dtype=float)
-    if e_L is None or degrees is None or degrees[1] <= degrees[2]:
-        return e_G
-    kappa = (degrees[0] - degrees[1]) / (degrees[1] - degrees[2])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(e_L > 0, np.minimum(e_G / np.where(e_L > 0, e_L, 1.0), 1.0), 1.0)
-    return safety * e_G * np.maximum(ratio**kappa, factor_min)
-
-
-def _embedded_axis_errors(plan, totals, name, **kwargs):
-    """``{axis: per-axis error}`` of observable ``name`` (unscaled units of the totals)."""
-    out = {}
-    for axis, degrees in _embedded_degrees(plan).items():
-        e_G = np.abs(totals[(name, axis, "G")] - totals[name])
-        e_L = np.abs(totals[(name, axis, "L")] - totals[name]) if (name, axis, "L") in totals else None
-        out[axis] = embedded_axis_error(e_G, e_L, degrees, **kwargs)
-    return out
-
-
 def _provenance(ensemble, plan, settings, scale, elapsed):
     """The JSON-serialisable ``info`` of an :class:`EnsembleResult`: how it was obtained."""
     _, base_nodes, base_rule = plan[0]
-    if settings.method != "quadrature":
-        how = "standard error"
-    elif settings.error_estimate == "embedded":
-        how = ("embedded Gauss-Kronrod sub-rules per axis (sum over " + ", ".join(_embedded_degrees(plan))
-               + f"; extrapolated, safety {EMBEDDED_SAFETY:g})")
-    elif settings.error_estimate:
-        how = "node doubling per axis (sum of |changes| over " + ", ".join(label for label, _, _ in plan[1:]) + ")"
-    else:
-        how = "none"
+    how = _errors.describe(plan, settings)
     info = {
         "method": settings.method,
         "level": settings.level,

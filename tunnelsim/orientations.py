@@ -355,7 +355,7 @@ def _embedded_product_sphere(degree):
     embedded = {
         "orientation_polar": Embedded({"G": outer(w_G, w_phi), "L": outer(w_L, w_phi)}, z_degrees),
         "orientation_azimuth": Embedded({k: outer(w_K, v) for k, v in every.items()},
-                                        (n_phi - 1, n_phi // 2 - 1, n_phi // 4 - 1)),
+                                        (n_phi - 1, n_phi // 2 - 1, n_phi // 4 - 1), periodic=True),
     }
     return OrientationRule(kind="sphere", nodes=nodes, weights=outer(w_K, w_phi), degree=min(z_degrees[0], n_phi - 1),
                            sampled=False, method="product_kronrod", embedded=embedded)

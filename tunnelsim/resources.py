@@ -11,13 +11,16 @@ dominates and the estimate.
 
 The model of the memory, per component (bytes):
 
-* ``nodes``: every node set of the plan is held at once (the base rule and, for the quadrature
-  error estimate, one rule per axis with that axis doubled): ``8 x floats per node`` (parameters
-  and weight) each, plus the construction peak of the largest set (:data:`_BUILD_FACTOR`, measured
-  with tracemalloc for each distribution kind; Sobol sampling more, :data:`_QMC_FACTOR`);
+* ``nodes``: every node set of the plan is held at once (the base rule and, for the doubling
+  error estimate, one rule per axis with that axis doubled; for the default embedded estimate the
+  one Gauss-Kronrod rule with two sub-rule weights per axis, and its weight matrix): ``8 x floats
+  per node`` (parameters and weights) each, plus the construction peak of the largest set
+  (:data:`_BUILD_FACTOR`, measured with tracemalloc for each distribution kind; Sobol sampling
+  more, :data:`_QMC_FACTOR`);
 * ``orientations``: the Gauss-Legendre rule of ``n`` nodes builds an ``n x n`` companion matrix;
-* ``working``: one chunk of nodes in :func:`tunnelsim.ensemble._accumulate`, at most the
-  ``max_memory_bytes`` of the averaging settings;
+* ``working``: one chunk of nodes in :func:`tunnelsim.ensemble._accumulate` (embedded:
+  :func:`tunnelsim.error_estimates.accumulate_embedded`), at most the ``max_memory_bytes`` of the
+  averaging settings;
 * ``grid``: the running sums of one temperature block for every rule and observable, the values
   and error estimates of the block, and the coordinate axes.
 
@@ -56,6 +59,9 @@ _BUILD_FACTOR = 2.2
 _QMC_FACTOR = 10.0
 #: Floats per node: parameters and weight, by distribution kind.
 _FLOATS_PER_NODE = {"stm": 3, "standard": 7, "ats": 7, "four_well_ats": 10}
+#: Cost of the further weight rows of the one-pass embedded estimate, relative to the temperature
+#: loop of one pass (three-level sums with 10 node and 3 orientation rows: 1.19, single thread).
+_EMBEDDED_ROW_COST = 1.2
 #: Seconds per spectrum and per (spectrum, temperature), by solver path.
 _SECONDS = {
     "fast": (1.0e-7, 6.0e-9),
@@ -195,12 +201,13 @@ def _orientation_count(kind, settings, refined=False):
 
 def _orientation_bytes(kind, settings):
     """Peak of building the orientation rules: Gauss-Legendre of n nodes via an n x n companion matrix."""
+    doubling = settings.method == "quadrature" and settings.error_estimate == "doubling"
     if kind == "planar":
-        n = _orientation_count(kind, settings, refined=settings.error_estimate)
+        n = _orientation_count(kind, settings, refined=doubling)
         return 3 * 8 * n * n
     if kind == "sphere":
         degree = settings.sphere_degree or 11
-        if settings.error_estimate:
+        if doubling:
             degree = 2 * degree + 1
         polar = math.ceil((degree + 1) / 2)
         return 3 * 8 * polar * polar + 8 * 6 * (degree + 1) * polar
@@ -294,10 +301,13 @@ def estimate_run(ens, settings, temperature_K, field_T, observables, n_analytic=
     n_obs = len(observables)
     n_labels = len(plan)
     n_axes = len(dist.node_counts(settings.nodes, 0, scale)) if settings.method == "quadrature" else 0
+    n_orient_axes = {"none": 0, "planar": 1}.get(kind, 2)
     if _embedded(settings):
-        # two sub-rule weights per axis on every node; per axis and orientation axis two more running sums
-        floats += 2 * (n_axes + 1)
-        n_labels = 2 * (n_axes + 2) + 1
+        # per node: two sub-rule weights per axis, held once in the sample and once more, with the
+        # main and absolute rows, in the weight matrix of the one-pass sums
+        floats += 2 * n_axes + (2 * n_axes + 2)
+        # running sums per observable: the main rule, two sub-rules per axis, the absolute row
+        n_labels = 2 * (n_axes + n_orient_axes) + 2
 
     node_bytes = [8 * floats * n for _, n, refined in plan if not refined]
     factor = _QMC_FACTOR if settings.method == "qmc" else _BUILD_FACTOR
@@ -312,10 +322,13 @@ def estimate_run(ens, settings, temperature_K, field_T, observables, n_analytic=
     if fused_fast:
         per_node = 8 * floats * 2 + (8 * 12 if td is not None else 0)
     if _embedded(settings):
-        # the one-pass embedded estimate works on chunks of at most 4096 instances (levels, weights, sums)
-        instances = min(max(1, 4096 // max(n_orient, 1)), base_nodes) * max(n_orient, 1)
-        per_instance = 8 * (min(rows, T.size) * n_levels + n_levels**2)
-        working = min(int(settings.max_memory_bytes), instances * per_instance + base_nodes * 8 * 2 * (n_axes + 2))
+        # tunnelsim.error_estimates.accumulate_embedded: chunks of at most max(64, 65536 / K) nodes
+        # with their slice of the weight matrix; the numpy path also holds the chunk's spectra
+        instances = min(max(64, 65536 // max(n_orient, 1)), base_nodes) * max(n_orient, 1)
+        per_instance = 8 * (2 * n_axes + 2) / max(n_orient, 1)
+        if not fused_fast:
+            per_instance += 8 * (min(rows, T.size) * n_levels + n_levels**2) * 6
+        working = min(int(settings.max_memory_bytes), int(instances * per_instance))
     else:
         working = min(int(settings.max_memory_bytes), base_nodes * per_node)
     grid_bytes = rows * row_bytes + 8 * 4 * (T.size + B.size)
@@ -335,10 +348,12 @@ def estimate_run(ens, settings, temperature_K, field_T, observables, n_analytic=
     memory = sum(components.values())
 
     blocks = math.ceil(T.size / rows)
-    if fused_fast and not _embedded(settings):  # the embedded estimate sums with numpy, not the fused kernels
+    if fused_fast:  # the embedded estimate too: one compiled pass sums every weight row
         t_spectrum, t_temperature = _SECONDS["fast_four_well" if system.kind == "four_well" else "fast"]
     else:
         t_spectrum, t_temperature = _SECONDS["numpy"]
+    if _embedded(settings):
+        t_temperature *= _EMBEDDED_ROW_COST
     spectra = 0.0
     for _, n, refined in plan:
         orient = max(_orientation_count(kind, settings, refined), 1)

@@ -236,3 +236,28 @@ def test_bad_inputs_are_rejected():
         kernels_four_well.four_well_outer(np.zeros((1, 4)), np.ones(1), table[:, :6])
     with pytest.raises(ValueError, match="solver must be one of"):
         systems.FourWellSystem(1000.0, solver="qr")
+
+
+def test_fused_sums_with_weight_matrices_equal_separate_single_weight_passes():
+    """four_well_sums with node weights (R, N) and orientation weights (Q, K) equal R + Q - 1
+    separate single-weight passes to 1e-14 relative, the first row bit for bit."""
+    rng = np.random.default_rng(3)
+    N = 700
+    E, D0 = rng.normal(size=(N, 4)) * 3.0, np.exp(rng.uniform(0.0, 2.0, N))
+    W = rng.uniform(0.2, 1.5, (3, N))
+    n = rng.normal(size=(5, 3))
+    n /= np.linalg.norm(n, axis=1)[:, None]
+    table = kernels_four_well.bond_table(n * 0.8, n, np.full(5, 0.4))
+    Omega = rng.uniform(0.1, 1.0, (2, 5))
+    T = np.geomspace(0.5, 200.0, 5)
+    names = ("magnetization", "susceptibility", "heat_capacity")
+    totals, squares = kernels_four_well.four_well_sums(E, D0, W, table, Omega, T, names)
+    single = [kernels_four_well.four_well_sums(E, D0, W[r], table, Omega[0], T, names) for r in range(3)]
+    single.append(kernels_four_well.four_well_sums(E, D0, W[0], table, Omega[1], T, names))
+    for name in names:
+        assert totals[name].shape == (4, T.size)
+        np.testing.assert_array_equal(totals[name][0], single[0][0][name])
+        np.testing.assert_array_equal(squares[name], single[0][1][name])
+        for row, (tot, _) in enumerate(single):
+            np.testing.assert_allclose(totals[name][row], tot[name], rtol=1e-14, atol=1e-14 * np.abs(tot[name]).max(),
+                                       err_msg=f"{name} row {row}")

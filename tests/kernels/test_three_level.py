@@ -584,3 +584,39 @@ def test_system_solver_option_and_bad_input():
         kernels.thermal_observable("magnetization", np.zeros((1, 2)), np.ones(1))
     with pytest.raises(ValueError, match="observables"):
         systems.ThreeLevelSystem(100.0).thermal_sums(params, np.ones(2), 1.0, u, np.ones(3), [1.0], ["pressure"])
+
+
+@pytest.mark.parametrize("observables", [("magnetization", "heat_capacity"), ("susceptibility", "entropy", "free_energy_K")])
+def test_fused_sums_with_weight_matrices_equal_separate_single_weight_passes(observables):
+    """three_level_sums with node weights (R, N) and orientation weights (Q, K): each node row with
+    the first orientation row, then the first node row with each further orientation row, equal
+    R + Q - 1 separate single-weight passes to 1e-14 relative; the first row (and the squares)
+    bit for bit."""
+    rng = np.random.default_rng(5)
+    n = 1500  # several chunks, each with a partial SIMD block
+    E, D0, _ = _random_instances(rng, n)
+    W = rng.uniform(0.2, 1.5, (4, n))
+    u = np.array([0.0, 0.2, 0.5, 0.8, 1.0])
+    Omega = rng.uniform(0.1, 1.0, (3, u.size))
+    rate = units.phase_per_tesla(20000.0, u)
+    T = np.array([0.05, 1.0, 30.0, 500.0])
+    totals, squares = kernels.three_level_sums(E, D0, W, rate * 1.7, rate, Omega, T, observables)
+    single = [kernels.three_level_sums(E, D0, W[r], rate * 1.7, rate, Omega[0], T, observables) for r in range(4)]
+    single += [kernels.three_level_sums(E, D0, W[0], rate * 1.7, rate, Omega[q], T, observables) for q in (1, 2)]
+    for name in observables:
+        assert totals[name].shape == (6, T.size)
+        np.testing.assert_array_equal(totals[name][0], single[0][0][name])
+        np.testing.assert_array_equal(squares[name], single[0][1][name])
+        for row, (tot, _) in enumerate(single):
+            np.testing.assert_allclose(totals[name][row], tot[name], rtol=1e-14, atol=1e-14 * np.abs(tot[name]).max(),
+                                       err_msg=f"{name} row {row}")
+    # one node row, several orientation rows; several node rows, one orientation row
+    only_q = kernels.three_level_sums(E, D0, W[0], rate * 1.7, rate, Omega, T, observables)[0]
+    only_r = kernels.three_level_sums(E, D0, W, rate * 1.7, rate, Omega[0], T, observables)[0]
+    for name in observables:
+        np.testing.assert_array_equal(only_q[name], totals[name][[0, 4, 5]])
+        np.testing.assert_array_equal(only_r[name], totals[name][:4])
+    with pytest.raises(ValueError, match="weights"):
+        kernels.three_level_sums(E, D0, W[:, :-1], rate, rate, Omega[0], T, observables)
+    with pytest.raises(ValueError, match="orientation_weights"):
+        kernels.three_level_sums(E, D0, W, rate, rate, Omega[:, :-1], T, observables)

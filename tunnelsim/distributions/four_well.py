@@ -174,8 +174,8 @@ class FourWellATSDistribution(_LogAsymmetryDistribution):
                 sphere = with_embedded(sphere)
                 direction_lower = {label.replace("orientation", "direction"): emb.scaled(self._solid_angle)
                                    for label, emb in sphere.embedded.items()}
-                direction_lower = {k: Embedded({n: np.broadcast_to(v, (len(D), len(sphere))) for n, v in e.lower.items()},
-                                               e.degrees) for k, e in direction_lower.items()}
+                direction_lower = {k: e.with_lower({n: np.broadcast_to(v, (len(D), len(sphere))) for n, v in e.lower.items()})
+                                   for k, e in direction_lower.items()}
             n = np.broadcast_to(sphere.nodes, (len(D),) + sphere.nodes.shape)
             wn = np.broadcast_to(self._solid_angle * sphere.weights, (len(D), len(sphere)))
         else:
@@ -190,18 +190,17 @@ class FourWellATSDistribution(_LogAsymmetryDistribution):
                 images = [E[..., list(p)] for p in itertools.permutations(range(4))]
                 n = np.concatenate(images, axis=1) @ four_well_basis()
                 wn = np.concatenate([wn] * 24, axis=1)
-                direction_lower = {k: Embedded({name: np.concatenate([v] * 24, axis=1) for name, v in e.lower.items()},
-                                               e.degrees) for k, e in direction_lower.items()}
+                direction_lower = {k: e.with_lower({name: np.concatenate([v] * 24, axis=1) for name, v in e.lower.items()})
+                                   for k, e in direction_lower.items()}
         k = n.shape[1]
         weights = (w[:, None] * wn).ravel()
         params = self._params(np.repeat(D, k), np.repeat(D0, k), n.reshape(-1, 3))
         if not embedded:
             return params, self.amplitude * weights
-        out = {axis: Embedded({name: self.amplitude * (v[:, None] * wn).ravel() for name, v in e.lower.items()},
-                              e.degrees) for axis, e in lower.items()}
+        out = {axis: e.with_lower({name: self.amplitude * (v[:, None] * wn).ravel() for name, v in e.lower.items()})
+               for axis, e in lower.items()}
         for axis, e in direction_lower.items():
-            out[axis] = Embedded({name: self.amplitude * (w[:, None] * v).ravel() for name, v in e.lower.items()},
-                                 e.degrees)
+            out[axis] = e.with_lower({name: self.amplitude * (w[:, None] * v).ravel() for name, v in e.lower.items()})
         return params, self.amplitude * weights, out
 
     @staticmethod

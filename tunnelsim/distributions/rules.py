@@ -66,6 +66,9 @@ from numpy.polynomial.legendre import leggauss, legroots, legvander
 _TAIL_START_FACTOR = 10.0
 #: Default node count of the tail rule ``D = D_c / s^4``.
 _TAIL_NODES = 12
+#: Half-width of the strip about a log (or graded) axis in which the integrands are analytic:
+#: their singularities sit at ``x = i pi k_B T``, ``i D0 phi`` ... (module docstring).
+_STRIP = math.pi / 2.0
 #: Power ``m`` of the tail substitution ``t = D_c / D = s^m``.
 _TAIL_POWER = 4
 #: The default ``alpha`` count resolves anticrossings up to ``D = _ALPHA_RESOLVED_TAIL * D_c``.
@@ -127,24 +130,44 @@ class Embedded:
     degrees : tuple of int or None
         Polynomial degrees ``(K, G, L)`` of the rule and its two sub-rules (on the unmapped
         variable); None where the sub-rules are not polynomial (then no extrapolation is made).
+    rate : float or None
+        ``ln rho`` of the Bernstein ellipse in which the axis's integrands are analytic, from the
+        strip half-width the axis guarantees (module docstring): a rule of degree ``d`` errs by
+        ``~ rho^-d``. None where no such bound is known.
+    periodic : bool
+        The rule is the trapezoid rule of a periodic variable (sub-rules on every second and
+        fourth point), whose errors fall geometrically with the node count.
     """
 
-    __slots__ = ("lower", "degrees")
+    __slots__ = ("lower", "degrees", "rate", "periodic")
 
-    def __init__(self, lower, degrees):
+    def __init__(self, lower, degrees, rate=None, periodic=False):
         self.lower = lower
         self.degrees = degrees
+        self.rate = rate
+        self.periodic = periodic
 
     def scaled(self, factor):
         """The same sub-rules with every weight multiplied by ``factor`` (a Jacobian)."""
-        return Embedded({k: v * factor for k, v in self.lower.items()}, self.degrees)
+        return self.with_lower({k: v * factor for k, v in self.lower.items()})
+
+    def with_lower(self, lower):
+        """Other sub-rule weights (the same axis in a larger tensor rule), same degrees and rate."""
+        return Embedded(lower, self.degrees, self.rate, self.periodic)
 
 
-def _gauss_legendre(n, lo, hi, embedded=False):
+def _ellipse_rate(strip, half_length):
+    """``ln rho`` of the largest Bernstein ellipse inside a strip of half-width ``strip`` about an
+    interval of half-length ``half_length``: ``rho = b + sqrt(1 + b^2)``, ``b = strip / half_length``."""
+    return math.asinh(strip / half_length)
+
+
+def _gauss_legendre(n, lo, hi, embedded=False, strip=None):
     """Gauss-Legendre nodes and weights on ``[lo, hi]``.
 
     With ``embedded`` the Gauss-Kronrod rule of ``2 m + 1`` nodes, ``m = max(1, n // 2)``,
-    instead, returning ``(x, w, Embedded)``.
+    instead, returning ``(x, w, Embedded)``; ``strip``, the half-width of the strip about
+    ``[lo, hi]`` in which the integrands are analytic, sets its ``rate``.
     """
     half = 0.5 * (hi - lo)
     if not embedded:
@@ -152,7 +175,8 @@ def _gauss_legendre(n, lo, hi, embedded=False):
         return lo + half * (x + 1.0), half * w
     m = _kronrod_order(n)
     x, w_K, w_G, w_L = _kronrod_unit(m)
-    return lo + half * (x + 1.0), half * w_K, Embedded({"G": half * w_G, "L": half * w_L}, kronrod_degrees(m))
+    rate = None if strip is None or half <= 0 else _ellipse_rate(strip, half)
+    return lo + half * (x + 1.0), half * w_K, Embedded({"G": half * w_G, "L": half * w_L}, kronrod_degrees(m), rate)
 
 
 def _mapped(rule, nodes, jacobian):
@@ -164,13 +188,13 @@ def _mapped(rule, nodes, jacobian):
 
 def _log_rule(n, lo, hi, embedded=False):
     """Gauss-Legendre in ``ln x`` on ``[lo, hi]``: nodes ``x`` and weights of ``dx / x``."""
-    rule = _gauss_legendre(n, math.log(lo), math.log(hi), embedded)
+    rule = _gauss_legendre(n, math.log(lo), math.log(hi), embedded, strip=_STRIP)
     return _mapped(rule, np.exp(rule[0]), 1.0)
 
 
 def _graded_rule(n, hi, scale, embedded=False):
     """Nodes ``x = scale sinh(s)`` on ``(0, hi)`` and weights of ``dx`` (Gauss-Legendre in s)."""
-    rule = _gauss_legendre(n, 0.0, math.asinh(hi / scale), embedded)
+    rule = _gauss_legendre(n, 0.0, math.asinh(hi / scale), embedded, strip=_STRIP)
     s = rule[0]
     return _mapped(rule, scale * np.sinh(s), scale * np.cosh(s))
 
@@ -292,7 +316,7 @@ def _tensor(*axes):
     for i, a in enumerate(axes):
         for name, emb in (a[2] if len(a) > 2 else {}).items():
             lower = {k: product(factors[:i] + [v] + factors[i + 1:]) for k, v in emb.lower.items()}
-            embedded[name] = Embedded(lower, emb.degrees)
+            embedded[name] = emb.with_lower(lower)
     return [g.ravel() for g in grids], weights, embedded
 
 
@@ -316,8 +340,8 @@ def _log_D_rule(counts, D_min, D_max, energy_scale, embedded=False):
     if not embedded:
         return nodes, weights
     parts = {
-        "D": Embedded({k: np.concatenate([v, tail[1]]) for k, v in inner[2].lower.items()}, inner[2].degrees),
-        "D_tail": Embedded({k: np.concatenate([inner[1], v]) for k, v in tail[2].lower.items()}, tail[2].degrees),
+        "D": inner[2].with_lower({k: np.concatenate([v, tail[1]]) for k, v in inner[2].lower.items()}),
+        "D_tail": tail[2].with_lower({k: np.concatenate([inner[1], v]) for k, v in tail[2].lower.items()}),
     }
     return nodes, weights, parts
 

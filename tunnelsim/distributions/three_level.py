@@ -15,7 +15,6 @@ import numpy as np
 from ..hamiltonians import asymmetries_from_polar
 from .base import _amplitude, _LogAsymmetryDistribution, _PBarDistribution, _positive
 from .rules import (
-    Embedded,
     _alpha_count,
     _alpha_rule,
     _alpha_scale,
@@ -47,9 +46,9 @@ def _with_alpha(D, D0, w, n_alpha, lower=None):
     flat = np.repeat(D, k), alpha.ravel(), np.repeat(D0, k), (w[:, None] * wa).ravel()
     if lower is None:
         return flat
-    out = {axis: Embedded({name: (v[:, None] * wa).ravel() for name, v in emb.lower.items()}, emb.degrees)
+    out = {axis: emb.with_lower({name: (v[:, None] * wa).ravel() for name, v in emb.lower.items()})
            for axis, emb in lower.items()}
-    out["alpha"] = Embedded({name: (w[:, None] * v).ravel() for name, v in rule[2].lower.items()}, rule[2].degrees)
+    out["alpha"] = rule[2].with_lower({name: (w[:, None] * v).ravel() for name, v in rule[2].lower.items()})
     return (*flat, out)
 
 

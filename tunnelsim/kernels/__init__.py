@@ -13,7 +13,8 @@ Modules, by concern:
 * :mod:`~tunnelsim.kernels.three_level` -- Eq. 6 in closed form (scalar path in
   ``_three_level_scalar``, SIMD blocks in ``_three_level_blocks``) and its fused ensemble sums;
 * :mod:`~tunnelsim.kernels.thermal` -- thermodynamic functions of spectra (named observable
-  codes) and the driver of fused sums shared by every model;
+  codes) and the driver of fused sums shared by every model (one weight vector, or weight
+  matrices: every weighted total of a rule and its sub-rules from one pass);
 * :mod:`~tunnelsim.kernels.four_well` -- the four-well (4x4 Hermitian) spectra by complex
   Jacobi on SIMD lanes, one sweep unrolled in the generated ``_four_well_sweep`` (generator:
   ``python -m tunnelsim.kernels._codegen_four_well``), and its fused sums.

@@ -38,7 +38,7 @@ import numpy as np
 from .. import hamiltonians
 from . import _four_well_sweep as _sweep
 from ._common import _JIT, _checked, _run_chunked
-from .thermal import _add_nodes, _chunk_row, _run_sums, _thermal_one
+from .thermal import _add_node_rows, _add_nodes, _chunk_row, _run_sums, _thermal_one
 from ..spectra import Spectrum
 
 __all__ = ["bond_table", "four_well_outer", "four_well_sums"]
@@ -348,12 +348,14 @@ def _outer_kernel(E, D0, table, with_couplings, max_sweeps, levels, slopes, coup
 
 
 @numba.njit(**_JIT)
-def _sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings, max_sweeps, totals, squares, start, stop):
-    """Fused ensemble sums over nodes ``start <= i < stop`` into the chunk's row of ``totals`` and
-    ``squares`` (as :func:`tunnelsim.kernels.three_level._three_level_sums_kernel`), in SIMD blocks of nodes."""
+def _sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings, max_sweeps, totals, squares, orient_sums, start, stop):
+    """Fused ensemble sums over nodes ``start <= i < stop`` into the chunk's row of ``totals``,
+    ``squares`` and ``orient_sums`` (as :func:`tunnelsim.kernels.three_level._three_level_sums_kernel`:
+    every weight row from one solve per instance), in SIMD blocks of nodes."""
     n_orient = table.shape[0]
     n_T = beta.size
     n_obs = codes.size
+    per_orient = orient_w.shape[0] > 1
     beta_min = beta.min()
     row = _chunk_row(E.shape[0], totals.shape[0], start)
     scratch = (_block_scratch(), _scratch())
@@ -368,6 +370,8 @@ def _sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings
     acc2 = np.empty(n_T)
     res = np.empty(n_T)
     node = np.empty((_BLOCK, n_obs, n_T))
+    w_main = weights[0]
+    omega = orient_w[0]
     for first in range(start, stop, _BLOCK):
         count = min(_BLOCK, stop - first)
         node[:, :, :] = 0.0
@@ -377,8 +381,13 @@ def _sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings
                 for o in range(codes.size):
                     _thermal_one(levels, slopes, coupling2, curvature, j, T, beta, beta_min, codes[o], with_couplings, res, wts, rest, acc, acc2)
                     for t in range(n_T):
-                        node[j, o, t] += orient_w[k] * res[t]
-        _add_nodes(node, weights, first, count, totals[row], squares[row])
+                        node[j, o, t] += omega[k] * res[t]
+                    if per_orient:
+                        wi = w_main[first + j]
+                        for t in range(n_T):
+                            orient_sums[row, k, o, t] += wi * res[t]
+        _add_nodes(node, w_main, first, count, totals[row, 0], squares[row])
+        _add_node_rows(node, weights, first, count, totals[row, 1:])
 
 
 def _node_arrays(E, D0):
@@ -453,12 +462,12 @@ def four_well_sums(E, D0, weights, table, orientation_weights, temperature_K, ob
         On-site energies in K.
     D0 : array_like, shape (N,)
         Tunnelling amplitudes in K, > 0.
-    weights : array_like, shape (N,)
-        Node weights ``w_i``.
+    weights : array_like, shape (N,) or (R, N)
+        Node weights ``w_i``, or ``R`` rows of them (e.g. a rule and its embedded sub-rules).
     table : numpy.ndarray, shape (K, 18)
         Bond phases and derivatives from :func:`bond_table`.
-    orientation_weights : array_like, shape (K,)
-        Weight of each orientation.
+    orientation_weights : array_like, shape (K,) or (Q, K)
+        Weight of each orientation, or ``Q`` rows of them.
     temperature_K : array_like, shape (n_T,)
         Temperatures in K, > 0.
     observables : sequence of str
@@ -466,17 +475,22 @@ def four_well_sums(E, D0, weights, table, orientation_weights, temperature_K, ob
 
     Returns
     -------
-    totals, squares : dict of str to numpy.ndarray, shape (n_T,)
+    totals : dict of str to numpy.ndarray, shape (n_T,) or (R + Q - 1, n_T)
+        As :func:`tunnelsim.kernels.three_level.three_level_sums`: with matrices, the sums with
+        each node row and the first orientation row, then with the first node row and each
+        further orientation row, from one solve per instance.
+    squares : dict of str to numpy.ndarray, shape (n_T,)
+        Sums of squares of the first rows' node contributions.
     """
     E, D0 = _node_arrays(E, D0)
     weights = _checked(weights, "weights")
-    if weights.shape != D0.shape:
-        raise ValueError(f"weights must have shape {D0.shape} like D0, got {weights.shape}")
+    if weights.ndim not in (1, 2) or weights.shape[-1:] != D0.shape:
+        raise ValueError(f"weights must have shape {D0.shape} or (R,) + {D0.shape} like D0, got {weights.shape}")
     table = _checked(table, "table")
     omega = _checked(orientation_weights, "orientation_weights")
-    if table.ndim != 2 or table.shape[1] != 18 or omega.shape != table.shape[:1]:
+    if table.ndim != 2 or table.shape[1] != 18 or omega.ndim not in (1, 2) or omega.shape[-1:] != table.shape[:1]:
         raise ValueError(
-            f"table must have shape (K, 18) and orientation_weights (K,), got {table.shape} and {omega.shape}"
+            f"table must have shape (K, 18) and orientation_weights (K,) or (Q, K), got {table.shape} and {omega.shape}"
         )
     return _run_sums(
         _sums_kernel, E, D0, weights, np.ascontiguousarray(table), omega, temperature_K, observables, _MAX_SWEEPS

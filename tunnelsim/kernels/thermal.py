@@ -5,7 +5,9 @@ temperature axis in one pass per instance, with the same formulas as the referen
 the ground level, ``log1p``, the Kubo form of the susceptibility). Observables are selected by
 the named codes below (:data:`OBSERVABLE_CODES`). :func:`_run_sums` runs any model's fused
 sums kernel (three-level: :mod:`tunnelsim.kernels.three_level`; four-well:
-:mod:`tunnelsim.kernels.four_well`) over chunks of nodes on a thread pool.
+:mod:`tunnelsim.kernels.four_well`) over chunks of nodes on a thread pool; with weight matrices
+(node rows and orientation rows, e.g. a quadrature rule and its embedded sub-rules) one pass
+returns every weighted total (:mod:`tunnelsim.error_estimates`).
 """
 
 from __future__ import annotations
@@ -188,6 +190,22 @@ def _add_magnetization3(levels, slopes, beta, weight, out):
         out[t] -= weight * (s0 + v1 * s1 + v2 * s2) / (1.0 + v1 + v2)
 
 
+@numba.njit(inline="always", **_JIT)
+def _add_magnetization3_twice(levels, slopes, beta, weight, out, weight2, out2):
+    """:func:`_add_magnetization3` into ``out`` and, with ``weight2``, into ``out2`` from the same
+    exponentials (``out`` gets exactly the single call's rounding)."""
+    x1 = max(levels[1] - levels[0], 0.0)
+    x2 = max(levels[2] - levels[0], 0.0)
+    s0, s1, s2 = slopes[0], slopes[1], slopes[2]
+    for t in range(beta.size):
+        v1 = _exp_neg(x1 * beta[t])
+        v2 = _exp_neg(x2 * beta[t])
+        num = s0 + v1 * s1 + v2 * s2
+        den = 1.0 + v1 + v2
+        out[t] -= weight * num / den
+        out2[t] -= weight2 * num / den
+
+
 @numba.njit(**_JIT)
 def _add_nodes(node, weights, first, count, totals, squares):
     """``totals += w_i c_i`` and ``squares += (w_i c_i)^2`` over the block's nodes, ``c_i = node[j]``."""
@@ -198,6 +216,22 @@ def _add_nodes(node, weights, first, count, totals, squares):
                 c = wi * node[j, o, t]
                 totals[o, t] += c
                 squares[o, t] += c * c
+
+
+@numba.njit(**_JIT)
+def _add_node_rows(node, weights, first, count, totals):
+    """``totals[r - 1] += W_ri c_i`` for the rows ``r >= 1`` of the node weights ``W`` (R, N):
+    the further weighted totals of the block's node contributions ``c_i = node[j]``."""
+    n_flat = node.shape[1] * node.shape[2]
+    flat = node.reshape((node.shape[0], n_flat))
+    out = totals.reshape((totals.shape[0], n_flat))
+    for r in range(1, weights.shape[0]):
+        row = out[r - 1]
+        for j in range(count):
+            wi = weights[r, first + j]
+            c = flat[j]
+            for f in range(n_flat):
+                row[f] += wi * c[f]
 
 
 @numba.njit(inline="always", **_JIT)
@@ -264,13 +298,30 @@ def thermal_observable(name, levels, temperature_K, slopes=None, coupling2=None,
 
 
 
+def _weight_rows(weights, n, label):
+    """Weights as a C-contiguous (R, n) matrix, and whether they were given as one vector."""
+    W = np.ascontiguousarray(weights, dtype=float)
+    if W.ndim not in (1, 2) or W.shape[-1] != n:
+        raise ValueError(f"{label} must have shape ({n},) or (R, {n}), got {W.shape}")
+    return (W[None, :], True) if W.ndim == 1 else (W, False)
+
+
 def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, kernel_setting=0):
     """Run a fused sums kernel over the nodes in fixed chunks on a thread pool.
 
-    ``kernel(E, D0, weights, table, omega, T, 1/T, codes, with_couplings, kernel_setting, totals, squares, start,
-    stop)`` adds the chunk's sums into its row of ``totals``/``squares`` (``kernel_setting``: an integer
-    the kernel defines); the chunking does not depend on the thread count, so the results do not
-    depend on the machine.
+    ``kernel(E, D0, weights, table, omega, T, 1/T, codes, with_couplings, kernel_setting, totals, squares,
+    orient_sums, start, stop)`` adds the chunk's sums into its row of ``totals``, ``squares`` and
+    ``orient_sums`` (``kernel_setting``: an integer the kernel defines); the chunking does not
+    depend on the thread count, so the results do not depend on the machine.
+
+    Several weights in one pass: ``weights`` is ``(N,)`` or a matrix ``(R, N)`` of node weights,
+    ``omega`` ``(K,)`` or ``(Q, K)`` of orientation weights (row 0 of each: the main rule). The
+    totals are those of every node row with the main orientation row, ``sum_i W_ri sum_k
+    Omega_0k O_ik`` (``r < R``), then of the main node row with every further orientation row,
+    ``sum_k Omega_qk sum_i W_0i O_ik`` (``q >= 1``): shape ``(R + Q - 1, n_T)``, or ``(n_T,)``
+    for two vectors -- every sum an estimate built from sub-rules of one axis at a time needs.
+    The main row is formed exactly as with single weights (bit for bit the same); ``squares``
+    are those of its node contributions, shape ``(n_T,)``.
     """
     T = _checked(temperature_K, "temperature_K", positive=True)
     if T.ndim != 1:
@@ -282,15 +333,18 @@ def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, 
     codes = np.array([OBSERVABLE_CODES[name] for name in names], dtype=np.int64)
     with_couplings = bool(np.any(codes == OBSERVABLE_CODES["susceptibility"]))
     n = E.shape[0]
+    W, w_vector = _weight_rows(weights, n, "weights")
+    Omega, o_vector = _weight_rows(omega, np.shape(omega)[-1] if np.ndim(omega) else 0, "orientation_weights")
     n_chunks = max(1, min(8, n // 64))
-    totals = np.zeros((n_chunks, codes.size, T.size))
-    squares = np.zeros_like(totals)
+    totals = np.zeros((n_chunks, W.shape[0], codes.size, T.size))
+    squares = np.zeros((n_chunks, codes.size, T.size))
+    orient_sums = np.zeros((n_chunks, Omega.shape[1] if Omega.shape[0] > 1 else 0, codes.size, T.size))
     if n and codes.size:
         per_chunk = -(-n // n_chunks)
         bounds = [min(n, c * per_chunk) for c in range(n_chunks + 1)]
         args = (
-            np.ascontiguousarray(E), np.ascontiguousarray(D0), np.ascontiguousarray(weights), table,
-            np.ascontiguousarray(omega), T, 1.0 / T, codes, with_couplings, kernel_setting, totals, squares,
+            np.ascontiguousarray(E), np.ascontiguousarray(D0), W, table,
+            Omega, T, 1.0 / T, codes, with_couplings, kernel_setting, totals, squares, orient_sums,
         )
         threads = min(numba.get_num_threads(), n_chunks)
         if threads == 1:
@@ -301,5 +355,10 @@ def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, 
                 futures = [pool.submit(kernel, *args, a, b) for a, b in zip(bounds[:-1], bounds[1:])]
                 for future in futures:
                     future.result()
-    total, square = totals.sum(axis=0), squares.sum(axis=0)
-    return ({name: total[o] for o, name in enumerate(names)}, {name: square[o] for o, name in enumerate(names)})
+    total, square = totals.sum(axis=0), squares.sum(axis=0)  # (R, n_obs, n_T), (n_obs, n_T)
+    if Omega.shape[0] > 1:
+        per_orientation = orient_sums.sum(axis=0)  # (K, n_obs, n_T): sum_i W_0i O_ik
+        total = np.concatenate([total, np.einsum("qk,kot->qot", Omega[1:], per_orientation)])
+    if w_vector and o_vector:
+        return ({name: total[0, o] for o, name in enumerate(names)}, {name: square[o] for o, name in enumerate(names)})
+    return ({name: total[:, o] for o, name in enumerate(names)}, {name: square[o] for o, name in enumerate(names)})

@@ -75,7 +75,10 @@ from ..spectra import Spectrum
 from ._common import _JIT, _checked, _run_chunked, _MIN_CHUNK
 from ._three_level_blocks import _B_ROWS, _BLOCK, _W_ROWS, _block_to_rows, _pass_scales, _three_level_paired_kernel
 from ._three_level_scalar import _three_level_one
-from .thermal import MAGNETIZATION, _add_magnetization3, _add_nodes, _chunk_row, _run_sums, _thermal_one
+from .thermal import (
+    MAGNETIZATION, _add_magnetization3, _add_magnetization3_twice, _add_node_rows, _add_nodes, _chunk_row, _run_sums,
+    _thermal_one,
+)
 
 __all__ = ["three_level_outer", "three_level_spectrum", "three_level_sums"]
 
@@ -254,18 +257,23 @@ def three_level_outer(E, D0, phi, dphi_dlambda, couplings=True):
     )
 
 @numba.njit(**_JIT)
-def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings, kernel_setting, totals, squares, start, stop):
+def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings, kernel_setting, totals, squares, orient_sums, start, stop):
     """Fused ensemble sums over nodes ``start <= i < stop`` into the chunk's row of ``totals``
-    (``sum_i w_i sum_k omega_k O_ik(T)``) and ``squares``; the row is ``start``'s chunk index.
+    (``sum_i W_ri sum_k Omega_0k O_ik(T)`` for each row ``r`` of the node weights ``W`` (R, N)),
+    ``squares`` (row 0's) and, with further orientation rows (``Omega`` (Q, K), ``Q > 1``),
+    ``orient_sums`` (``sum_i W_0i O_ik`` per orientation); the row is ``start``'s chunk index
+    (:func:`tunnelsim.kernels.thermal._run_sums`).
 
     The spectra of a block of nodes at one orientation come from the SIMD blocks
     (:func:`_block_to_rows`: levels and slopes, and with the susceptibility also couplings and
-    curvatures); the magnetisation is added in one loop over temperatures. ``kernel_setting`` is not
-    used (the driver :func:`_run_sums` passes it to every sums kernel).
+    curvatures), each once whatever the number of weight rows; the magnetisation is added in
+    one loop over temperatures. ``kernel_setting`` is not used (the driver passes it to every
+    sums kernel).
     """
     n_phase = table.shape[0]
     n_T = beta.size
     n_obs = codes.size
+    per_orient = orient_w.shape[0] > 1
     beta_min = beta.min()
     row = _chunk_row(E.shape[0], totals.shape[0], start)
     levels = np.empty((_BLOCK, 3))
@@ -282,6 +290,8 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wi
     res = np.empty(n_T)
     node = np.empty((_BLOCK, n_obs, n_T))
     scratch = np.empty((2, 3, 3), dtype=np.complex128)
+    w_main = weights[0]
+    omega = orient_w[0]
     e = E.ravel()
     for first in range(start, stop, _BLOCK):
         last = min(first + _BLOCK, stop)
@@ -293,12 +303,21 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wi
             for j in range(count):
                 for o in range(n_obs):
                     if codes[o] == MAGNETIZATION:
-                        _add_magnetization3(levels[j], slopes[j], beta, orient_w[k], node[j, o])
+                        if per_orient:
+                            _add_magnetization3_twice(levels[j], slopes[j], beta, omega[k], node[j, o],
+                                                      w_main[first + j], orient_sums[row, k, o])
+                        else:
+                            _add_magnetization3(levels[j], slopes[j], beta, omega[k], node[j, o])
                         continue
                     _thermal_one(levels, slopes, coupling2, curvature, j, T, beta, beta_min, codes[o], with_couplings, res, w, rest, acc, acc2)
                     for t in range(n_T):
-                        node[j, o, t] += orient_w[k] * res[t]
-        _add_nodes(node, weights, first, count, totals[row], squares[row])
+                        node[j, o, t] += omega[k] * res[t]
+                    if per_orient:
+                        wi = w_main[first + j]
+                        for t in range(n_T):
+                            orient_sums[row, k, o, t] += wi * res[t]
+        _add_nodes(node, w_main, first, count, totals[row, 0], squares[row])
+        _add_node_rows(node, weights, first, count, totals[row, 1:])
 
 
 def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, temperature_K, observables):
@@ -314,10 +333,12 @@ def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, tem
         Asymmetries in K.
     D0 : array_like, shape (N,)
         Tunnelling amplitudes in K, > 0.
-    weights : array_like, shape (N,)
-        Node weights ``w_i``.
-    phi, dphi_dlambda, orientation_weights : array_like, shape (K,)
-        Phase, its derivative with respect to the field parameter, and weight of each orientation.
+    weights : array_like, shape (N,) or (R, N)
+        Node weights ``w_i``, or ``R`` rows of them (e.g. a rule and its embedded sub-rules).
+    phi, dphi_dlambda : array_like, shape (K,)
+        Phase and its derivative with respect to the field parameter, per orientation.
+    orientation_weights : array_like, shape (K,) or (Q, K)
+        Weight of each orientation, or ``Q`` rows of them.
     temperature_K : array_like, shape (n_T,)
         Temperatures in K, > 0.
     observables : sequence of str
@@ -325,7 +346,14 @@ def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, tem
 
     Returns
     -------
-    totals, squares : dict of str to numpy.ndarray, shape (n_T,)
+    totals : dict of str to numpy.ndarray, shape (n_T,) or (R + Q - 1, n_T)
+        With one weight vector each, the sums. With a matrix, from one pass over the nodes (each
+        spectrum evaluated once): the sums with each node row and the first orientation row,
+        then with the first node row and each further orientation row
+        (:func:`tunnelsim.kernels.thermal._run_sums`); the first is bit for bit the
+        single-weight sum.
+    squares : dict of str to numpy.ndarray, shape (n_T,)
+        Sums of squares of the first rows' node contributions.
     """
     E = _checked(E, "E")
     D0 = _checked(D0, "D0", positive=True)
@@ -337,12 +365,13 @@ def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, tem
     if E.ndim != 2 or E.shape[1] != 3:
         raise ValueError(f"E must have shape (N, 3), got {E.shape}")
     n = E.shape[0]
-    for arr, label in ((D0, "D0"), (weights, "weights")):
-        if arr.shape != (n,):
-            raise ValueError(f"{label} must have shape ({n},) like E, got {arr.shape}")
-    if phi.ndim != 1 or rate.shape != phi.shape or omega.shape != phi.shape:
+    if D0.shape != (n,):
+        raise ValueError(f"D0 must have shape ({n},) like E, got {D0.shape}")
+    if weights.ndim not in (1, 2) or weights.shape[-1] != n:
+        raise ValueError(f"weights must have shape ({n},) or (R, {n}) like E, got {weights.shape}")
+    if phi.ndim != 1 or rate.shape != phi.shape or omega.ndim not in (1, 2) or omega.shape[-1:] != phi.shape:
         raise ValueError(
-            "phi, dphi_dlambda and orientation_weights must be 1-D of equal length, got "
+            "phi and dphi_dlambda must be 1-D of equal length K and orientation_weights (K,) or (Q, K), got "
             f"{phi.shape}, {rate.shape}, {omega.shape}"
         )
     return _run_sums(_three_level_sums_kernel, E, D0, weights, _phase_table(phi, rate), omega, T, observables)

@@ -1,0 +1,363 @@
+"""Quadrature error estimates of ensemble averages: embedded Gauss-Kronrod sub-rules, node doubling.
+
+:mod:`tunnelsim.ensemble` sums ``w_i omega_k O_ik`` over a tensor rule; this module estimates the
+error of that sum (``AveragingSettings.error_estimate``). The error of a tensor rule is, to
+leading order, the sum over its axes (every parameter axis of the distribution and the
+orientation axes) of the error of that axis's 1-D rule, so both estimates are sums over axes of
+per-axis estimates (a sum of magnitudes cannot cancel).
+
+Embedded estimate (``"embedded"``, the default)
+-----------------------------------------------
+Every axis is a Gauss-Kronrod rule ``K`` of ``2 m + 1`` nodes (degree ``d_K = 3 m + 1``) carrying
+two sub-rules on the same nodes, the ``m``-point Gauss rule ``G`` (``d_G = 2 m - 1``) and the
+interpolatory rule ``L`` on the ``m + 1`` Kronrod-only nodes (``d_L = m``)
+(:mod:`tunnelsim.distributions.rules`, :func:`tunnelsim.orientations.with_embedded`; the azimuth
+of the product sphere rule is a trapezoid rule with sub-rules on every second and fourth point).
+The value reported is the Kronrod tensor rule. One compiled pass evaluates every node once and
+returns every weighted total the estimate needs -- the main rule, and per axis ``a`` the tensor
+rule with ``a``'s factor replaced by ``G`` and by ``L`` -- as rows of a weight matrix
+(:func:`tunnelsim.kernels.three_level.three_level_sums`,
+:func:`tunnelsim.kernels.four_well.four_well_sums`; the numpy path for the other models): no
+further spectra (only Lebedev orientation rules, which have no embedded partner, add two lower
+Lebedev rules as extra nodes).
+
+Per axis, ``e_G = |Q_G - Q_K|`` is, to leading order, the error of the Gauss sub-rule (the
+Kronrod value is far more accurate), and the question is how much smaller the Kronrod rule's own
+error is. The integrands are analytic in a neighbourhood of each (mapped) axis; if that
+neighbourhood contains the Bernstein ellipse ``E_rho``, a rule exact to degree ``d`` errs by
+``~ C rho^-d``, so
+
+    e_K ~ e_G rho^-(d_K - d_G),     d_K - d_G = m + 2 (m + 3 for odd m).
+
+What is *not* usable is the classical reading of ``rho`` from the two sub-rules,
+``rho^(d_G - d_L) = e_L / e_G``: on integrands with singularities near the axis (every ``D``
+axis over many decades) the Gauss rule and the rule on the Kronrod-only nodes err by the same
+amount to two digits (``e_L ~ e_G``, measured on the model integrands ``1/(1 + D^2/a^2)``,
+``tanh(E/2T)/E`` and on every config of the honesty table), although ``K`` has converged by
+three or four more orders -- which is why the first version overstated the error ~1000x. So
+``rho`` comes from two other sources, and the larger is used:
+
+* the axis's shape, ``Embedded.rate = ln rho_a``, from the analyticity the distribution
+  guarantees (:mod:`tunnelsim.distributions.rules`): Gauss-Legendre in ``ln x`` (and the graded
+  ``x = c sinh s``) over a length ``L`` with singularities no nearer than ``Im = pi/2`` gives
+  ``rho_a = b + sqrt(1 + b^2)``, ``b = pi / L``; None for the rules without such a bound (the
+  ``D`` tail with its endpoint singularity, the clustered angle rules, orientations);
+* the Gauss sub-rule itself: ``e_G ~ C rho^-2m`` with ``C`` at most the integral's scale
+  ``S_abs = sum_i |w_i O_i|``, so ``(e_G / S_abs)`` bounds ``rho^-2m`` from below; the
+  extrapolation factor ``(e_G / S_abs)^p`` with ``p =`` :data:`EMBEDDED_POWER` below 1 is this
+  reading hedged against ``C << S_abs`` (the role of QUADPACK's ``(200 e / resasc)^1.5``).
+
+The per-axis estimate is ``s e_G max(F, min(1, (e_G / S_abs)^p, rho_a^-(d_K - d_G)))`` with the
+safety factor ``s =`` :data:`EMBEDDED_SAFETY` and the floor ``F =`` :data:`EMBEDDED_FACTOR_MIN`.
+The trapezoid azimuth of the product sphere rule is the exception: for a periodic analytic
+integrand the errors of the 1/4, 1/2 and full point sets fall exactly geometrically, so there the
+sub-rules do give the rate, ``e_K ~ e_G (e_G / e_L)^2``. The total over axes is floored at the
+rounding of the sum itself, ``eps sqrt(n_terms) S_abs``. ``s``, ``p`` and ``F`` are the only
+calibrated numbers, set with ``benchmarks/error_estimate_honesty.py`` alone (its table is in
+``benchmarks/error_estimate_honesty.md``): the smallest safety for which the reported error
+covers the true error (against a reference refined 4x per axis with more orientations) at
+>= 95 % of the (T, B, observable) points of the shipped and varied configs.
+
+Node doubling (``"doubling"``)
+------------------------------
+Gauss-Legendre rules (the values of earlier versions); the error is the sum over axes of the
+change when that axis alone has its node count doubled, the value that of the coarse rule:
+``2 n_axes + 1`` passes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from . import orientations as _orientations
+from .temperature_dependence import scale_system_nodes
+from .thermo import thermodynamics
+
+__all__ = [
+    "EMBEDDED_FACTOR_MIN",
+    "EMBEDDED_POWER",
+    "EMBEDDED_SAFETY",
+    "accumulate_embedded",
+    "describe",
+    "embedded_axis_error",
+    "embedded_errors",
+    "plan",
+]
+
+#: Safety factor of the embedded estimate (module docstring; set by the honesty table alone).
+EMBEDDED_SAFETY = 2.0
+#: Smallest extrapolation factor of the embedded estimate (module docstring; set by the honesty table).
+EMBEDDED_FACTOR_MIN = 0.0
+#: Power of ``e_G / sum |w O|`` in the rate read from the Gauss sub-rule (module docstring; set by the honesty table).
+EMBEDDED_POWER = 0.5
+
+
+# --------------------------------------------------------------------------- the plan
+def plan(distribution, settings, rule, scale):
+    """The rules to evaluate, ``[(label, nodes, orientation_rule), ...]``, the base rule first.
+
+    The embedded estimate is one entry: the Gauss-Kronrod rules with their sub-rules. The
+    doubling estimate adds, for every parameter axis and for the orientations, the base rule
+    with that one axis's node count doubled (``2 n_axes + 1`` rules instead of ``2^n_axes + 1``).
+    """
+    if settings.method != "quadrature":
+        nodes = distribution.sample(settings.samples, settings.seed, method=settings.method, energy_scale_K=scale)
+        return [("base", nodes, rule)]
+    counts = distribution.node_counts(settings.nodes, settings.level, scale)
+    if settings.error_estimate == "embedded":
+        base = distribution.quadrature(nodes=counts, energy_scale_K=scale, embedded=True)
+        return [("base", base, None if rule is None else _orientations.with_embedded(rule))]
+    base = distribution.quadrature(nodes=counts, energy_scale_K=scale)
+    out = [("base", base, rule)]
+    if settings.error_estimate:
+        for axis, count in counts.items():
+            out.append((axis, distribution.quadrature(nodes={**counts, axis: 2 * count}, energy_scale_K=scale), rule))
+        if rule is not None:
+            out.append(("orientation", base, _orientations.refine(rule)))
+    return out
+
+
+# --------------------------------------------------------------------------- one pass, every weight row
+def _node_rows(nodes):
+    """``(labels, W)``: the main node weights, every axis's sub-rule weights, and last ``|w|``
+    (the absolute row of the rounding floor), as the rows of ``W`` (R + 1, N)."""
+    labels, rows = ["main"], [np.asarray(nodes.weights, dtype=float)]
+    for axis, emb in (nodes.embedded or {}).items():
+        for sub, w in emb.lower.items():
+            labels.append((axis, sub))
+            rows.append(np.asarray(w, dtype=float))
+    rows.append(np.abs(rows[0]))
+    return labels, np.stack(rows)
+
+
+def _orientation_rows(system, rule):
+    """``(labels, orientation nodes, Omega)`` with the rows of ``Omega`` (Q, K): main rule, then sub-rules.
+
+    Antipodal pairs of a sphere rule are merged (a field along ``-n`` gives the same
+    thermodynamics as along ``n``, see :meth:`tunnelsim.systems.FourWellSystem.thermal_sums`).
+    """
+    if rule is None:
+        return ["main"], None, np.ones((1, 1))
+    labels, rows = ["main"], [np.asarray(rule.weights, dtype=float)]
+    for axis, emb in (rule.embedded or {}).items():
+        for sub, w in emb.lower.items():
+            labels.append((axis, sub))
+            rows.append(np.asarray(w, dtype=float))
+    Omega = np.stack(rows)
+    orient_nodes = rule.nodes
+    if system.orientation_kind == "sphere":
+        from .systems import _antipodal_fold
+
+        keep = _antipodal_fold(orient_nodes, Omega[0])[0]
+        Omega = np.stack([_antipodal_fold(orient_nodes, row)[1] for row in Omega])
+        orient_nodes = orient_nodes[keep]
+    return labels, orient_nodes, np.ascontiguousarray(Omega)
+
+
+def _fused_sums(system, params, W, field_T, orient_nodes, Omega, T, names):
+    """Weighted totals per observable from one compiled pass, or None (no compiled sums).
+
+    Rows (shape ``(R + Q - 1, n_T)``): every node row of ``W`` with the main orientation row,
+    then the main node row with every further orientation row of ``Omega``
+    (:func:`tunnelsim.kernels.thermal._run_sums`); the same phases and bond tables as the
+    models' ``thermal_sums`` (which take one weight vector).
+    """
+    if getattr(system, "solver", None) != "fast":
+        return None
+    from . import kernels
+    from .units import phase_per_tesla
+
+    Omega = Omega if Omega.shape[0] > 1 else Omega[0]
+    if system.kind == "three_level":
+        dphi_dB = phase_per_tesla(system.charge_area_A2, orient_nodes)
+        totals, _ = kernels.three_level_sums(params["E"], params["D0"], W, dphi_dB * float(field_T), dphi_dB,
+                                             Omega, T, names)
+        return totals
+    if system.kind == "four_well":
+        totals, _ = kernels.four_well_sums(params["E"], params["D0"], W, system._table(field_T, orient_nodes),
+                                           Omega, T, names)
+        return totals
+    return None
+
+
+def _numpy_sums(system, params, W, field_T, orient_nodes, Omega, T, names, need_chi):
+    """As :func:`_fused_sums` from the spectrum and :func:`tunnelsim.thermo.thermodynamics`; the
+    last node row of ``W`` is replaced by ``sum_i |w_i| |sum_k omega_k O_ik|`` (the rounding floor)."""
+    spectrum = system.spectrum(params, field_T, orient_nodes, couplings=need_chi)
+    if not need_chi:
+        spectrum = dataclasses.replace(spectrum, coupling2=None)
+    th = thermodynamics(spectrum, T)
+    totals = {}
+    for name in names:
+        per_node = np.einsum("ckt,qk->cqt", getattr(th, name), Omega)  # (c, Q, n_T)
+        rows = [W[:-1] @ per_node[:, 0], (np.abs(W[0]) @ np.abs(per_node[:, 0]))[None]]
+        if Omega.shape[0] > 1:
+            rows.append(np.einsum("c,cqt->qt", W[0], per_node[:, 1:]))
+        totals[name] = np.concatenate(rows)
+    return totals
+
+
+def accumulate_embedded(ensemble, nodes, rule, T, B, wanted, max_memory_bytes, progress=None):
+    """Sums of a rule with embedded sub-rules: every node evaluated once, every weight row summed.
+
+    Returns ``(totals, squares)`` as :func:`tunnelsim.ensemble._accumulate`: ``totals[name]`` the
+    main rule's sum, ``totals[(name, axis, sub)]`` that with ``axis``'s weights replaced by its
+    sub-rule ``sub``'s, ``totals[(name, "abs")]`` the sum of ``|w_i O_i|`` (with the compiled
+    sums, ``|sum_i |w_i| O_i|``: the models' observables keep their sign over the nodes, so
+    this is the same but for the susceptibility near its sign change, where the floor is
+    anyway far below the estimate), each of shape ``(nT, nB)``; ``squares`` zero.
+    """
+    system = ensemble.system
+    node_labels, W_all = _node_rows(nodes)
+    orient_labels, orient_nodes, Omega = _orientation_rows(system, rule)
+    n_rows = len(node_labels)  # the absolute row follows the node rows
+    td = ensemble.temperature_dependence
+    temp_groups = [(slice(None), 1.0)] if td is None else [(slice(i, i + 1), float(td.ratio(t))) for i, t in enumerate(T)]
+    field_independent = not system.field_dependent and td is None
+    shape = (T.size, B.size)
+    keys = list(wanted)
+    for name in wanted:
+        keys += [(name, *label) for label in node_labels[1:] + orient_labels[1:]]
+        keys.append((name, "abs"))
+    totals = {key: np.zeros(shape) for key in keys}
+    squares = {name: np.zeros(shape) for name in wanted}
+    n_orient = Omega.shape[1]
+    need_chi = "susceptibility" in wanted
+    # per node: the compiled sums keep O(n_T) per row; the numpy path the (K, n_T) thermodynamics
+    n_levels = system.n_levels
+    per_node = n_orient * (T.size if td is None else 1) * (n_levels * n_levels * 8 * 6) + W_all.shape[0] * 8
+    chunk = max(1, min(int(max_memory_bytes // max(per_node, 1)), max(64, 65536 // n_orient)))
+    n_nodes = len(nodes)
+    for start in range(0, n_nodes, chunk):
+        stop = min(start + chunk, n_nodes)
+        params = {k: np.asarray(v)[start:stop] for k, v in nodes.params.items()}
+        W_chunk = np.ascontiguousarray(W_all[:, start:stop])
+        cached = None
+        for j, field_T in enumerate(B):
+            for t_index, ratio in temp_groups:
+                if cached is not None:
+                    sums = cached
+                else:
+                    sys_t, params_t = scale_system_nodes(system, params, ratio)
+                    sums = _fused_sums(sys_t, params_t, W_chunk, field_T, orient_nodes, Omega, T[t_index], list(wanted))
+                    if sums is None:
+                        sums = _numpy_sums(sys_t, params_t, W_chunk, field_T, orient_nodes, Omega, T[t_index],
+                                           list(wanted), need_chi)
+                    if field_independent:
+                        cached = sums
+                for name in wanted:
+                    rows = sums[name]  # (R + 1 + Q - 1, n_T): node rows, the absolute row, orientation rows
+                    totals[name][t_index, j] += rows[0]
+                    totals[(name, "abs")][t_index, j] += np.abs(rows[n_rows])
+                    for r, label in enumerate(node_labels[1:], start=1):
+                        totals[(name, *label)][t_index, j] += rows[r]
+                    for q, label in enumerate(orient_labels[1:], start=1):
+                        totals[(name, *label)][t_index, j] += rows[n_rows + q]
+            if progress is not None:
+                progress.update(stop - start)
+    return totals, squares
+
+
+# --------------------------------------------------------------------------- the estimates
+def _axis_info(plan_):
+    """``{axis: Embedded}`` of the parameter and orientation axes of an embedded plan."""
+    _, nodes, rule = plan_[0]
+    info = dict(nodes.embedded or {})
+    if rule is not None:
+        info.update(rule.embedded or {})
+    return info
+
+
+def embedded_axis_error(e_G, e_L, degrees, rate=None, scale=None, periodic=False, safety=None, factor_min=None,
+                        power=None):
+    """Per-axis error of a Gauss-Kronrod value from its embedded sub-rules (module docstring).
+
+    Parameters
+    ----------
+    e_G, e_L : numpy.ndarray or None
+        ``|Q_G - Q_K|`` and ``|Q_L - Q_K|`` (``e_L`` None when there is no second sub-rule).
+    degrees : tuple of int or None
+        ``(d_K, d_G, d_L)``; None: no extrapolation.
+    rate : float, optional
+        ``ln rho`` the axis's analyticity guarantees (``Embedded.rate``); None: none known.
+    scale : numpy.ndarray, optional
+        Magnitude of the integral, ``sum_i |w_i O_i|``; None: no rate is read from ``e_G``.
+    periodic : bool, optional
+        A trapezoid rule with sub-rules on every second and fourth point (``Embedded.periodic``).
+    safety, factor_min, power : float, optional
+        Default :data:`EMBEDDED_SAFETY`, :data:`EMBEDDED_FACTOR_MIN`, :data:`EMBEDDED_POWER`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``safety e_G max(factor_min, f)``: for a periodic axis ``f = min(1, e_G / e_L)^2``; for a
+        Gauss-Kronrod axis ``f = min(1, (e_G / scale)^power, rho_a^-(d_K - d_G))``; ``e_G`` alone
+        without degrees.
+    """
+    safety = EMBEDDED_SAFETY if safety is None else safety
+    factor_min = EMBEDDED_FACTOR_MIN if factor_min is None else factor_min
+    power = EMBEDDED_POWER if power is None else power
+    e_G = np.asarray(e_G, dtype=float)
+    if degrees is None or degrees[0] <= degrees[1]:
+        return e_G
+    factor = np.ones(e_G.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if periodic:
+            if e_L is not None and degrees[1] > degrees[2]:
+                kappa = (degrees[0] - degrees[1]) / (degrees[1] - degrees[2])
+                e_L = np.asarray(e_L, dtype=float)
+                factor = np.where(e_L > 0, np.minimum(1.0, e_G / np.where(e_L > 0, e_L, 1.0)), 1.0) ** kappa
+        else:
+            if scale is not None:
+                scale = np.asarray(scale, dtype=float)
+                factor = np.where(scale > 0, np.minimum(1.0, (e_G / np.where(scale > 0, scale, 1.0)) ** power), 1.0)
+            if rate is not None:
+                factor = np.minimum(factor, math.exp(-rate * (degrees[0] - degrees[1])))
+    return safety * e_G * np.maximum(factor, factor_min)
+
+
+def embedded_axis_errors(plan_, totals, name, **kwargs):
+    """``{axis: per-axis error}`` of observable ``name`` (in the unscaled units of the totals)."""
+    out = {}
+    scale = totals[(name, "abs")]
+    for axis, emb in _axis_info(plan_).items():
+        e_G = np.abs(totals[(name, axis, "G")] - totals[name])
+        e_L = np.abs(totals[(name, axis, "L")] - totals[name]) if (name, axis, "L") in totals else None
+        out[axis] = embedded_axis_error(e_G, e_L, emb.degrees, getattr(emb, "rate", None), scale,
+                                        getattr(emb, "periodic", False), **kwargs)
+    return out
+
+
+def _n_terms(plan_):
+    """Terms ``w_i omega_k O_ik`` of the main sum (nodes x orientations)."""
+    _, nodes, rule = plan_[0]
+    return len(nodes) * (1 if rule is None else int(np.count_nonzero(rule.weights)))
+
+
+def embedded_errors(plan_, totals, name, **kwargs):
+    """Error of observable ``name``: the sum over axes, floored at the rounding of the sum
+    (``eps sqrt(n_terms) sum_i |w_i O_i|``, a random walk of roundings)."""
+    error = np.sum(list(embedded_axis_errors(plan_, totals, name, **kwargs).values()), axis=0)
+    floor = np.finfo(float).eps * math.sqrt(_n_terms(plan_)) * totals[(name, "abs")]
+    return np.maximum(error, floor)
+
+
+def doubling_errors(results, name):
+    """Error of observable ``name`` by node doubling: the sum of ``|changes|`` over the refined rules."""
+    total = results["base"][0][name]
+    return np.sum([np.abs(res[0][name] - total) for label, res in results.items() if label != "base"], axis=0)
+
+
+def describe(plan_, settings):
+    """How the error was estimated, for the provenance of a result."""
+    if settings.method != "quadrature":
+        return "standard error"
+    if settings.error_estimate == "embedded":
+        return ("embedded Gauss-Kronrod sub-rules per axis (sum over " + ", ".join(_axis_info(plan_))
+                + f"; extrapolated at the sub-rules' or the axis's rate, safety {EMBEDDED_SAFETY:g})")
+    if settings.error_estimate:
+        return "node doubling per axis (sum of |changes| over " + ", ".join(label for label, _, _ in plan_[1:]) + ")"
+    return "none"
