@@ -89,7 +89,7 @@ class GallerySettings:
     overview_field_T : tuple of float
         Fields of the exact M(T) curves (B = mu0 H).
     error_estimate : bool
-        Node-doubling error bands on the exact M(T) (about 16 times the cost).
+        Error bands on the exact M(T) (the default embedded estimate, about 1.2-1.5 times the cost).
     spectrum_phase_points : int
         Points of the spectrum against the AB phase.
     universality_temperature_K : tuple of float

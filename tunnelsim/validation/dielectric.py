@@ -5,7 +5,7 @@ The ETM treats every ATS as the effective two-level system of its lowest doublet
 computes ``Delta eps/eps_r`` of the exact Eq. 6 ensemble (:func:`tunnelsim.dielectric.ensemble.permittivity_map`)
 and of the effective 2LS (:func:`tunnelsim.dielectric.etm.permittivity_map_etm`) on the same quadrature
 and orientation rule, and the relative error ``(etm - exact)/|exact|`` per observable
-(:func:`tunnelsim.dielectric.etm.etm_error_map`), with the exact map's node-doubling error estimate
+(:func:`tunnelsim.dielectric.etm.etm_error_map`), with the exact map's error estimate
 to judge which differences are resolved.
 
 This is a stand-alone check in the form of the validation parts (settings, a frozen result of plain
@@ -47,7 +47,7 @@ class DielectricETMSettings:
     orientation_nodes : int
         Nodes of the planar orientation rule.
     error_estimate : bool
-        Node-doubling error estimate of the exact map.
+        Error estimate of the exact map.
     observables : tuple of str
         Names from :data:`tunnelsim.dielectric.ensemble.OBSERVABLES`.
     """

@@ -89,6 +89,8 @@ class FourWellResult:
     temperature_K, field_T : numpy.ndarray
     magnetization_three_level, magnetization_four_well : numpy.ndarray, shape (nT, nB)
         emu/g.
+    magnetization_three_level_error, magnetization_four_well_error : numpy.ndarray, shape (nT, nB)
+        Their quadrature error estimates (NaN: not estimated).
     ratio : numpy.ndarray, shape (nT, nB)
         ``M_4w / M_3LS``.
     shape_ratio : numpy.ndarray, shape (nT, nB)
@@ -111,6 +113,8 @@ class FourWellResult:
     verdict: str
     matching: str
     refit: ThreeLevelRefit | None = None
+    magnetization_three_level_error: np.ndarray | None = None
+    magnetization_four_well_error: np.ndarray | None = None
 
 
 def four_well_verdict(ratio, close=0.05, same_shape=1.10):
@@ -157,10 +161,11 @@ def compare_four_well(material=Material(), settings=FourWellSettings()):
                                     P_star=material.P_star / 2.0)
     four = Ensemble(FourWellSystem(qs), dist4, material.density_per_g)
     phi_max = float(units.phase_per_tesla(qs)) * float(B.max())
-    m3 = compute(three, T, B, settings=exact_averaging(None, phi_max)).values["magnetization"]
-    s4 = AveragingSettings(error_estimate=False, sphere_degree=int(settings.sphere_degree),
+    r3 = compute(three, T, B, settings=exact_averaging(None, phi_max, settings.error_estimate))
+    s4 = AveragingSettings(error_estimate=settings.error_estimate, sphere_degree=int(settings.sphere_degree),
                            nodes=None if settings.nodes is None else dict(settings.nodes))
-    m4 = compute(four, T, B, settings=s4).values["magnetization"]
+    r4 = compute(four, T, B, settings=s4)
+    m3, m4 = r3.values["magnetization"], r4.values["magnetization"]
     ratio = m4 / m3
     shape = (m4 / m4[:1]) / (m3 / m3[:1])
     matching = (f"same n_ATS = {material.density_per_g:.4g}/g, D_min = {material.D_min_K:g} K, "
@@ -169,4 +174,5 @@ def compare_four_well(material=Material(), settings=FourWellSettings()):
     refit = refit_three_level(T, B, m4, material)
     verdict = four_well_verdict(ratio) + ("; " + refit.message if refit is not None
                                           else "; the exact 3LS model refitted to it did not converge")
-    return FourWellResult(T, B, m3, m4, ratio, shape, verdict, matching, refit)
+    return FourWellResult(T, B, m3, m4, ratio, shape, verdict, matching, refit,
+                          r3.errors["magnetization"], r4.errors["magnetization"])

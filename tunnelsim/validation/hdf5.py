@@ -129,11 +129,20 @@ def _high_field_group(r):
         "curves": curves})
 
 
+def _or_nan(errors, like):
+    """``errors``, or NaN shaped like ``like`` when there are none."""
+    return np.full(np.shape(like), np.nan) if errors is None else errors
+
+
 def _four_well_group(r):
     """Datasets and attributes of part e: four-well against 3LS magnetisations."""
     return (_grid_datasets(r) + [
         ("magnetization_three_level", r.magnetization_three_level, _EMU_PER_G, "3LS ATS ensemble (temperature, field)"),
         ("magnetization_four_well", r.magnetization_four_well, _EMU_PER_G, "four-well ensemble (temperature, field)"),
+        ("magnetization_three_level_error", _or_nan(r.magnetization_three_level_error, r.magnetization_three_level),
+         _EMU_PER_G, "error estimate of the 3LS ensemble (NaN: not estimated)"),
+        ("magnetization_four_well_error", _or_nan(r.magnetization_four_well_error, r.magnetization_four_well),
+         _EMU_PER_G, "error estimate of the four-well ensemble (NaN: not estimated)"),
         ("ratio", r.ratio, _DIMENSIONLESS, "M_4w/M_3LS"),
         ("shape_ratio", r.shape_ratio, _DIMENSIONLESS, "ratio of curves normalised at the lowest temperature"),
     ], {"verdict": r.verdict, "matching": r.matching,

@@ -107,6 +107,7 @@ _SCHEMA = {
         "D_max_K": _positive,
         "sphere_degree": _integer_key(1),
         "nodes": lambda s, k: s.integer_table(k, 1),
+        "error_estimate": _boolean,
     },
     "output": {
         "path": _path,

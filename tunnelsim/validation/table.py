@@ -118,7 +118,7 @@ def _section_c(r):
                                      r.susceptibility_exact_mapped_error / r.susceptibility_exact_mapped]))
     if np.any(np.isfinite(rel_err)):
         err = float(np.nanmax(rel_err))
-        lines.append(f"   exact susceptibilities: node-doubling error estimate <= {err:.1e} (relative)")
+        lines.append(f"   exact susceptibilities: error estimate <= {err:.1e} (relative)")
     quad = np.max(np.abs(r.tanh_integral_quad_per_K / r.tanh_integral_per_K - 1.0))
     lines.append(f"   Eq. 13 limits of I(T) = int_{{D_min}}^inf tanh(E/2T) dE/E^2: relative error of each form "
                  f"(I checked against scipy quad: max |diff| {quad:.1e})")
