@@ -337,10 +337,13 @@ def test_four_well_verdict_includes_the_exact_three_level_refit(quick):
     r = validation.four_well.compare_four_well(material, settings.four_well)
     assert r.refit is not None and "refitted" in r.verdict
     assert r.refit.max_residual < 0.05
-    # both ensembles carry error estimates, small against the 3LS/four-well difference they are compared by
+    # both ensembles carry error estimates, small against the 3LS/four-well difference (M_4w/M_3LS ~ 2.2-2.7);
+    # the quick four-well rule is coarse (D 10, D0 2, direction 6 nodes): its estimate reaches ~20 % of M
     for m, err in ((r.magnetization_three_level, r.magnetization_three_level_error),
                    (r.magnetization_four_well, r.magnetization_four_well_error)):
-        assert np.all(np.isfinite(err)) and np.all(err >= 0) and np.max(err / np.abs(m)) < 0.05
+        assert np.all(np.isfinite(err)) and np.all(err >= 0) and np.max(err / np.abs(m)) < 0.3
+    assert np.all(np.abs(r.ratio - 1) > 3 * (r.magnetization_four_well_error / np.abs(r.magnetization_four_well)
+                                             + r.magnetization_three_level_error / np.abs(r.magnetization_three_level)))
     with h5py.File(quick.out, "r") as f:
         assert np.all(np.isfinite(f["four_well/magnetization_four_well_error"][()]))
     own = validation.four_well.refit_three_level(r.temperature_K, r.field_T, r.magnetization_three_level, material)
