@@ -20,9 +20,10 @@ over the grid is checked when the run starts (:mod:`tunnelsim.runner`). A grid a
 ``{start, stop, num}`` whose points alone would not fit in half the available memory is
 refused before it is built (``grid.temperature_K.num``).
 
-The optional ``[dielectric]`` section (:class:`DielectricConfig`) sets the measurement and the
-material of the dielectric observables (:data:`tunnelsim.dielectric.ensemble.OBSERVABLES`, asked
-for in ``[output] observables``), with an optional STM background ``[dielectric.stm]``
+The optional ``[dielectric]`` section (:class:`DielectricConfig`, parsed in
+:mod:`tunnelsim.config_dielectric`) sets the measurement and the material of the dielectric
+observables (:data:`tunnelsim.dielectric.ensemble.OBSERVABLES`, asked for in ``[output]
+observables``), with an optional STM background ``[dielectric.stm]``
 (:class:`DielectricSTMConfig`); its defaults are those of a multicomponent glass like BK7 or BAS
 (:data:`DIELECTRIC_DEFAULTS`).
 """
@@ -40,6 +41,8 @@ from . import hamiltonians, units
 from .ensemble import AVERAGING_METHODS, ERROR_ESTIMATES
 from .etm.analytic import ANALYTIC_NAMES
 from .systems import SYSTEM_KINDS
+from .config_dielectric import (DIELECTRIC_ANALYTIC_OUTPUTS, DIELECTRIC_DEFAULTS, DielectricConfig, DielectricSTMConfig,
+                                parse_dielectric)
 from .tomlschema import SchemaError, Section, describe, parse_toml, read_text
 
 __all__ = [
@@ -77,26 +80,6 @@ _GRID_POINT_BYTES = 64
 
 _SECTIONS = ("system", "distribution", "temperature_dependence", "averaging", "grid", "output", "dielectric")
 
-#: Analytic outputs that also have a dielectric form (``<observable>_etm``, the ETM's effective 2LS).
-DIELECTRIC_ANALYTIC_OUTPUTS = ("etm",)
-#: ``[dielectric]`` keys -> default: a multicomponent glass like BK7 or BAS (representative values,
-#: not fits): mass density 2.5 g/cm^3, background eps_r 6, sound velocities 5800 / 3500 m/s,
-#: deformation potentials 1.0 / 0.65 eV (the longitudinal/transverse ratio of vitreous silica,
-#: Phillips 1987), STM dipole moment 1 D; the static response (frequency 0) without line width,
-#: electric field parallel to the magnetic field.
-DIELECTRIC_DEFAULTS = MappingProxyType({
-    "frequency_Hz": 0.0,
-    "linewidth_K": 0.0,
-    "field_direction": "parallel",
-    "mass_density_g_cm3": 2.5,
-    "relative_permittivity": 6.0,
-    "deformation_potential_l_eV": 1.0,
-    "deformation_potential_t_eV": 0.65,
-    "sound_velocity_l_m_s": 5800.0,
-    "sound_velocity_t_m_s": 3500.0,
-    "dipole_moment_D": 1.0,
-})
-_DIELECTRIC_STM_KEYS = ("density_per_g", "delta_max_K", "delta0_min_K", "delta0_max_K", "dipole_moment_D")
 #: distribution kind -> the system kind it describes
 _DISTRIBUTION_SYSTEM = {
     "stm": "two_level",
@@ -243,91 +226,6 @@ class OutputConfig:
     analytic: tuple
     path: Path
     plot: bool = True
-
-
-@dataclass(frozen=True)
-class DielectricSTMConfig:
-    """``[dielectric.stm]``: a background of standard two-level systems (Eq. 5, ``P_bar / Delta0``).
-
-    The box distribution :class:`tunnelsim.distributions.STMDistribution` is normalised, so
-    ``density_per_g`` is the number of 2LS per gram; ``P_bar = density_per_g * rho /
-    (delta_max ln(delta0_max / delta0_min))`` per volume and energy.
-
-    Attributes
-    ----------
-    density_per_g : float
-        2LS per gram, > 0.
-    delta_max_K : float
-        Asymmetry cutoff (``|Delta| <= delta_max``), K.
-    delta0_min_K, delta0_max_K : float
-        Tunnelling-splitting cutoffs, K, ``0 < delta0_min < delta0_max``.
-    dipole_moment_D : float
-        Their dipole moment ``p`` in debye (default: ``dielectric.dipole_moment_D``).
-    """
-
-    density_per_g: float
-    delta_max_K: float
-    delta0_min_K: float
-    delta0_max_K: float
-    dipole_moment_D: float
-
-
-@dataclass(frozen=True)
-class DielectricConfig:
-    """``[dielectric]``: measurement and material of the dielectric observables.
-
-    Every key is optional; the defaults are :data:`DIELECTRIC_DEFAULTS`.
-
-    Attributes
-    ----------
-    frequency_Hz : float
-        Measuring frequency, >= 0; 0 is the static response (relaxation fully in phase).
-    linewidth_K : float
-        Half width of the resonant line, K, >= 0 (0: no resonant absorption).
-    field_direction : str
-        ``parallel`` (electric field along B) or ``perpendicular`` (averaged over the plane normal to B).
-    mass_density_g_cm3 : float
-        Mass density, > 0 (systems per gram -> per volume; phonon rates).
-    relative_permittivity : float
-        Background ``eps_r`` (>= 1); the observables are ``Delta eps / eps_r``.
-    deformation_potential_l_eV, deformation_potential_t_eV : float
-        ``gamma_l``, ``gamma_t`` in eV, >= 0 (one-phonon relaxation).
-    sound_velocity_l_m_s, sound_velocity_t_m_s : float
-        ``v_l``, ``v_t`` in m/s, > 0.
-    dipole_moment_D : float
-        STM dipole moment ``p`` (debye) of the wells of the ``[system]`` ensemble, > 0
-        (:mod:`tunnelsim.dielectric.dipoles`).
-    stm : DielectricSTMConfig or None
-        The optional STM background.
-    """
-
-    frequency_Hz: float = DIELECTRIC_DEFAULTS["frequency_Hz"]
-    linewidth_K: float = DIELECTRIC_DEFAULTS["linewidth_K"]
-    field_direction: str = DIELECTRIC_DEFAULTS["field_direction"]
-    mass_density_g_cm3: float = DIELECTRIC_DEFAULTS["mass_density_g_cm3"]
-    relative_permittivity: float = DIELECTRIC_DEFAULTS["relative_permittivity"]
-    deformation_potential_l_eV: float = DIELECTRIC_DEFAULTS["deformation_potential_l_eV"]
-    deformation_potential_t_eV: float = DIELECTRIC_DEFAULTS["deformation_potential_t_eV"]
-    sound_velocity_l_m_s: float = DIELECTRIC_DEFAULTS["sound_velocity_l_m_s"]
-    sound_velocity_t_m_s: float = DIELECTRIC_DEFAULTS["sound_velocity_t_m_s"]
-    dipole_moment_D: float = DIELECTRIC_DEFAULTS["dipole_moment_D"]
-    stm: DielectricSTMConfig | None = None
-
-    def settings(self):
-        """The :class:`tunnelsim.dielectric.response.DielectricSettings` of this section."""
-        from .dielectric.response import DielectricSettings
-
-        return DielectricSettings(
-            frequency_Hz=self.frequency_Hz,
-            linewidth_K=self.linewidth_K,
-            field_direction=self.field_direction,
-            mass_density_g_cm3=self.mass_density_g_cm3,
-            eps_r=self.relative_permittivity,
-            deformation_potential_l_eV=self.deformation_potential_l_eV,
-            deformation_potential_t_eV=self.deformation_potential_t_eV,
-            sound_velocity_l_m_s=self.sound_velocity_l_m_s,
-            sound_velocity_t_m_s=self.sound_velocity_t_m_s,
-        )
 
 
 @dataclass(frozen=True)
@@ -604,50 +502,6 @@ def _parse_output(source, table, title, system, distribution):
     return OutputConfig(observables, analytic, path, plot)
 
 
-def _parse_dielectric(source, table, cfg_parts):
-    """``[dielectric]`` (``table`` may be None) for a run with the observables of ``cfg_parts["output"]``."""
-    from .dielectric.dipoles import FIELD_DIRECTIONS
-    from .dielectric.ensemble import OBSERVABLES as DIELECTRIC_OBSERVABLES
-
-    output, system, td = cfg_parts["output"], cfg_parts["system"], cfg_parts["temperature_dependence"]
-    wanted = [name for name in output.observables if name in DIELECTRIC_OBSERVABLES]
-    if not wanted:
-        if table is not None:
-            raise ConfigError(f"{source}: dielectric: no dielectric observable in output.observables "
-                              f"(expected some of {', '.join(DIELECTRIC_OBSERVABLES)})")
-        return None
-    if td is not None:
-        raise ConfigError(f"{source}: temperature_dependence: not supported with the dielectric observables "
-                          f"({wanted[0]}); remove the section or the observable")
-    if system.vertices is not None:
-        raise ConfigError(f"{source}: system.vertices: the dielectric observables use the regular tetrahedron; "
-                          f"remove vertices or the observable {wanted[0]}")
-    sec = Section(source, "dielectric", table or {}, tuple(DIELECTRIC_DEFAULTS) + ("stm",), ConfigError)
-    d = DIELECTRIC_DEFAULTS
-    values = {
-        "frequency_Hz": sec.number("frequency_Hz", required=False, default=d["frequency_Hz"], minimum=0.0,
-                                   strict=False),
-        "linewidth_K": sec.number("linewidth_K", required=False, default=d["linewidth_K"], minimum=0.0, strict=False),
-        "field_direction": sec.string("field_direction", FIELD_DIRECTIONS, required=False,
-                                      default=d["field_direction"]),
-        "relative_permittivity": sec.number("relative_permittivity", required=False,
-                                            default=d["relative_permittivity"], minimum=1.0, strict=False),
-    }
-    for key in ("deformation_potential_l_eV", "deformation_potential_t_eV"):
-        values[key] = sec.number(key, required=False, default=d[key], minimum=0.0, strict=False)
-    for key in ("mass_density_g_cm3", "sound_velocity_l_m_s", "sound_velocity_t_m_s", "dipole_moment_D"):
-        values[key] = sec.number(key, required=False, default=d[key], minimum=0.0)
-    stm = None
-    if sec.has("stm"):
-        sub = sec.child("stm", _DIELECTRIC_STM_KEYS)
-        density = sub.number("density_per_g", minimum=0.0)
-        cutoffs = {key: sub.number(key, minimum=0.0) for key in ("delta_max_K", "delta0_min_K", "delta0_max_K")}
-        sub.require_order("delta0_min_K", cutoffs["delta0_min_K"], "delta0_max_K", cutoffs["delta0_max_K"])
-        p = sub.number("dipole_moment_D", required=False, default=values["dipole_moment_D"], minimum=0.0)
-        stm = DielectricSTMConfig(density, cutoffs["delta_max_K"], cutoffs["delta0_min_K"], cutoffs["delta0_max_K"], p)
-    return DielectricConfig(**values, stm=stm)
-
-
 def _section(source, doc, name, required):
     """The table ``[name]`` (:func:`parse_config` has checked that every section is a table), or None."""
     if name not in doc and required:
@@ -692,8 +546,8 @@ def parse_config(text, source="<string>"):
     averaging = _parse_averaging(source, _section(source, doc, "averaging", False) or {}, system)
     grid = _parse_grid(source, _section(source, doc, "grid", True))
     output = _parse_output(source, _section(source, doc, "output", False) or {}, title, system, distribution)
-    dielectric = _parse_dielectric(source, _section(source, doc, "dielectric", False),
-                                   {"output": output, "system": system, "temperature_dependence": td})
+    dielectric = parse_dielectric(source, _section(source, doc, "dielectric", False),
+                                  {"output": output, "system": system, "temperature_dependence": td}, ConfigError)
     return SimulationConfig(
         title=title,
         system=system,
