@@ -131,6 +131,69 @@ def test_fast_ring_path_matches_eigh_reference(settings):
     assert np.all(np.abs(fast - ref).max(axis=(0, 1)) <= 1e-8 * scale)
 
 
+FAST_PATH_SETTINGS = [
+    pytest.param(response.DielectricSettings(), id="static"),
+    pytest.param(response.DielectricSettings(frequency_Hz=1e3), id="1kHz"),
+    pytest.param(response.DielectricSettings(frequency_Hz=1e6, linewidth_K=1e-3), id="1MHz-linewidth"),
+    pytest.param(response.DielectricSettings(frequency_Hz=2e10, linewidth_K=1e-2), id="20GHz-linewidth"),
+]
+
+
+@pytest.mark.parametrize("settings", FAST_PATH_SETTINGS)
+def test_ring_kernel_equals_numpy_formulas_to_1e10(settings):
+    """The compiled temperature sums (one pass per temperature block, rates from three Boltzmann
+    factors, the relaxation modes from invariants of the rate matrix) equal the numpy formulas of
+    ``susceptibility_from_parts`` fed with the same levels and occupations, to 1e-10 relative."""
+    from tunnelsim.dielectric._kernel import ring3_node_sums
+    from tunnelsim.dielectric.ensemble import ring3_parts
+
+    rng = np.random.default_rng(7)
+    N = 40
+    D = np.exp(rng.uniform(np.log(1e-2), np.log(3.0), N))
+    E = hamiltonians.asymmetries_from_polar(D, rng.uniform(0, 2 * np.pi, N))
+    D0 = rng.uniform(0.3, 1.5, N)
+    phi = np.array([0.0, 0.3, 1.1, 2.9])
+    g = np.array([0.4, 0.3, 0.2, 0.1])
+    T = np.geomspace(0.05, 5.0, 7)
+    lv, M = ring3_parts(E, D0, phi)
+    A = response.one_phonon_prefactor_per_s_K3(settings)
+    fast = ring3_node_sums(lv, M, np.ones(N), g, T, settings.photon_energy_K, settings.linewidth_K,
+                           settings.omega_per_s, A, P_D)
+    c1, c0 = 2 * P_D**2, -2 * P_D**2 / 3
+    X = np.where(np.eye(3, dtype=bool), 0.0, c1 * M)
+    chi = response.susceptibility_from_parts(lv, X, c1 * M + c0, 2 * P_D**2 * M, T, settings, P_D)
+    parts = np.stack([chi.resonant.real, chi.resonant.imag, chi.relaxation.real, chi.relaxation.imag], -1)
+    ref = np.einsum("k,nktj->ntj", g, parts)
+    scale = np.abs(ref).max(axis=(0, 1))
+    np.testing.assert_allclose(fast, ref, rtol=1e-10, atol=1e-13 * scale.max())
+    np.testing.assert_array_less(np.abs(fast - ref).max(axis=(0, 1)), 1e-10 * scale + 1e-300)
+
+
+def test_ring_kernel_relaxation_accurate_when_excited_levels_are_frozen_out():
+    """k_B T << gaps: the fluctuation term is p_1 times a dipole variance with p_1 ~ 1e-12. The kernel
+    sums sum_{m<n} p_m p_n (P_mm - P_nn)^2 (no cancellation, unlike <P^2> - <P>^2), so it agrees to
+    1e-12 with that sum taken from eigh eigenvectors; the same holds for the f > 0 relaxation."""
+    from tunnelsim.dielectric._kernel import ring3_node_sums
+    from tunnelsim.dielectric.ensemble import ring3_parts
+
+    E = hamiltonians.asymmetries_from_polar(np.array([0.3, 1.0, 2.0]), np.array([0.2, 1.3, 2.5]))
+    D0 = np.array([0.5, 0.8, 1.0])
+    phi = np.array([0.4])
+    lv, M = ring3_parts(E, D0, phi)
+    T = 0.036 * (lv[:, 0, 1] - lv[:, 0, 0]).min() * np.array([1.0, 1.2])  # p_1 / p_0 <= exp(-27)
+    comps = dipoles.dipole_components(dipoles.well_dipoles(dipoles.ring_positions(3), P_D))
+    lv_ref, _, G, _ = response.matrix_elements(hamiltonians.three_level(E, D0, phi[0]), comps, np.eye(3))
+    pop = np.exp(-(lv_ref[:, None, :] - lv_ref[:, None, :1]) / T[:, None])
+    pop /= pop.sum(-1, keepdims=True)
+    ref = sum(pop[..., m] * pop[..., n] * (G[:, m, m] + G[:, n, n] - 2 * G[:, m, n])[:, None]
+              for m in range(3) for n in range(m + 1, 3)) / T
+    assert ref.max() < 1e-10 * P_D**2 / T.min()  # frozen out indeed
+    for settings in (response.DielectricSettings(), response.DielectricSettings(frequency_Hz=1e-30)):
+        out = ring3_node_sums(lv, M, np.ones(3), np.ones(1), T, 0.0, 0.0, settings.omega_per_s,
+                              response.one_phonon_prefactor_per_s_K3(settings), P_D)
+        np.testing.assert_allclose(out[..., 2], ref, rtol=1e-12)
+
+
 def test_single_ring_ab_period():
     """A 3LS's response is periodic in B with period phi0 / ((Q/e) S cos theta) (Eq. 7), and varies."""
     qs, u = 5e4, 0.6
@@ -219,3 +282,73 @@ def test_etm_matches_exact_ring_in_its_window():
         e = etm.etm_susceptibility(D, 1.0, phi, 1.0, T, s, P_D)
         np.testing.assert_allclose(e.relaxation_static, ex.relaxation_static.mean(0), rtol=1e-4)
         np.testing.assert_allclose(e.resonant.real, ex.resonant.real.mean(0), rtol=1e-2)
+
+
+# --------------------------------------------------------------------------- four-well ensembles
+FOUR_WELL = distributions.FourWellATSDistribution(D_min_K=0.05, D0_min_K=0.5, D0_max_K=1.0, D_max_K=5.0)
+FOUR_WELL_AVERAGING = AveragingSettings(error_estimate=False, nodes={"D": 4, "D0": 2, "direction": 4})
+
+
+def _four_well_reference(T, B, settings, sphere_degree, qs, density):
+    """Direct sum over the same parameter nodes and field directions of response.susceptibility."""
+    from tunnelsim.orientations import sphere_rule
+
+    scale = max(float(np.max(T)), FOUR_WELL.D0_max_K, FOUR_WELL.D0_max_K * float(units.phase_per_tesla(qs)) * max(B))
+    counts = FOUR_WELL.node_counts(FOUR_WELL_AVERAGING.nodes, FOUR_WELL_AVERAGING.level, scale)
+    nodes = FOUR_WELL.quadrature(nodes=counts, energy_scale_K=scale)
+    rule = sphere_rule(sphere_degree)
+    comps = dipoles.dipole_components(dipoles.well_dipoles(dipoles.tetrahedron_positions(), P_D))
+    factor = float(units.susceptibility_to_permittivity(density, settings.mass_density_g_cm3, settings.eps_r))
+    out = np.zeros((len(T), len(B), 4))
+    for j, b in enumerate(B):
+        phi_vec = rule.nodes * float(units.phase_per_tesla(qs)) * b
+        h = hamiltonians.four_well(nodes.params["E"][:, None, :], nodes.params["D0"][:, None], phi_vec)
+        tensor = response.direction_tensor(settings.field_direction, rule.nodes)
+        chi = response.susceptibility(h, comps, tensor, T, settings, P_D)
+        parts = np.stack([chi.resonant.real, chi.resonant.imag, chi.relaxation.real, chi.relaxation.imag], -1)
+        out[:, j] = np.einsum("n,k,nktj->tj", np.asarray(nodes.weights), rule.weights, parts) * factor
+    return out, len(nodes.weights)
+
+
+@pytest.mark.parametrize("settings", [
+    pytest.param(response.DielectricSettings(), id="static-parallel"),
+    pytest.param(response.DielectricSettings(frequency_Hz=1e3, field_direction="perpendicular"),
+                 id="1kHz-perpendicular"),
+    pytest.param(response.DielectricSettings(frequency_Hz=1e9, linewidth_K=1e-2), id="1GHz-linewidth"),
+])
+def test_four_well_ensemble_equals_direct_sum(settings):
+    """permittivity_map('four_well') = the weighted sum over the distribution's nodes and the sphere
+    rule of single-system susceptibilities (Hamiltonians of hamiltonians.four_well, dipoles along
+    the field direction), times the per-volume factor, to 1e-10."""
+    T, B, qs, density = np.array([0.2, 1.0, 4.0]), np.array([0.0, 0.7, 3.0]), 1e4, 1e16
+    values, _ = permittivity_map("four_well", FOUR_WELL, T, B, settings, density_per_g=density, dipole_moment_D=P_D,
+                                 charge_area_A2=qs, averaging=FOUR_WELL_AVERAGING, info=(info := {}))
+    ref, n_nodes = _four_well_reference(T, B, settings, 11, qs, density)
+    assert info["n_parameter_nodes"] == n_nodes and info["n_orientations"] == 72
+    got = np.stack([values[k] for k in ("permittivity_resonant", "loss_tangent_resonant", "permittivity_relaxation",
+                                        "loss_tangent_relaxation")], axis=-1)
+    scale = np.abs(ref).max(axis=(0, 1)) + 1e-300
+    assert np.all(np.abs(got - ref).max(axis=(0, 1)) <= 1e-10 * scale)
+    assert np.ptp(values["permittivity"][1]) > 1e-3 * np.abs(values["permittivity"][1]).max()  # B matters
+
+
+def test_four_well_ensemble_is_isotropic_at_zero_field():
+    """At B = 0 nothing fixes a direction: E || B and E normal to B give the same response, equal to
+    the isotropic Tr(X)/3 of every system (numpy path, no sphere rule; the rule integrates n n^T exactly)."""
+    T = np.array([0.3, 2.0])
+    s_par = response.DielectricSettings(frequency_Hz=1e3)
+    s_perp = response.DielectricSettings(frequency_Hz=1e3, field_direction="perpendicular")
+    kw = dict(density_per_g=1e16, dipole_moment_D=P_D, charge_area_A2=1e4, averaging=FOUR_WELL_AVERAGING)
+    par, _ = permittivity_map("four_well", FOUR_WELL, T, [0.0], s_par, **kw)
+    perp, _ = permittivity_map("four_well", FOUR_WELL, T, [0.0], s_perp, **kw)
+    nodes = FOUR_WELL.quadrature(nodes=FOUR_WELL.node_counts(FOUR_WELL_AVERAGING.nodes, 0, 2.0), energy_scale_K=2.0)
+    comps = dipoles.dipole_components(dipoles.well_dipoles(dipoles.tetrahedron_positions(), P_D))
+    chi = response.susceptibility(hamiltonians.four_well(nodes.params["E"], nodes.params["D0"], np.zeros(3)), comps,
+                                  np.eye(3) / 3, T, s_par, P_D)
+    factor = float(units.susceptibility_to_permittivity(1e16, s_par.mass_density_g_cm3, s_par.eps_r))
+    iso = np.asarray(nodes.weights) @ (chi.resonant + chi.relaxation) * factor
+    # the loss is ~1e-4 of the in-phase part here (omega tau << 1): the solve of (L - i omega) Y = L C
+    # leaves rounding of the in-phase part (1e-13 of it) in the loss, 1e-9 of the loss, in either path
+    for k, part, rtol in (("permittivity", iso.real, 1e-10), ("loss_tangent", iso.imag, 1e-8)):
+        np.testing.assert_allclose(par[k][:, 0], part, rtol=rtol)
+        np.testing.assert_allclose(perp[k][:, 0], part, rtol=rtol)

@@ -17,6 +17,7 @@ from scipy import constants
 
 from tunnelsim import hamiltonians, units
 from tunnelsim.dielectric import dipoles, echoes
+from tunnelsim.dielectric.ensemble import ats_echo_nodes
 
 #: rad/ns per kelvin of energy (an independent conversion for the QuTiP reference).
 RAD_PER_NS_PER_K = constants.k / constants.hbar * 1e-9
@@ -409,3 +410,81 @@ def test_bad_inputs_name_the_argument():
         echoes.echo_amplitude_vs_field("three_level", params, weights, pr, [0.1], sequence, TEMPERATURE_K)
     with pytest.raises(ValueError, match="kind"):
         echoes.echo_amplitude_vs_field("four_well", {}, [1.0], p[None], [0.1], sequence, TEMPERATURE_K)
+
+
+# --------------------------------------------------------------------------- compiled 3LS path and node sets
+def _numpy_reference(params, weights, p, fields, sequence, area, pathway):
+    """The weighted sum of echo_amplitude (numpy eigh path) per field."""
+    out = []
+    for b in fields:
+        phi = units.ab_phase(b, params["cos_theta"], area)
+        h = hamiltonians.three_level(params["E"], params["D0"], phi)
+        out.append(weights @ echoes.echo_amplitude(h, p, sequence, TEMPERATURE_K, pathway=pathway))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("pathway", echoes.PATHWAYS)
+@pytest.mark.parametrize("variant", ["plain", "t2-phases-offset", "no-delay"])
+def test_compiled_rwa_path_equals_numpy_path(pathway, variant):
+    """The compiled 3LS RWA path (cofactor eigenvectors, closed-form rotating-frame pulses) equals the
+    numpy eigh path to 1e-10, including the eigh fallbacks: an exactly degenerate ring (E = 0 at B = 0)
+    and ladders of two driven transitions (levels within three carrier quanta)."""
+    params, weights, p = ring_sample(n=30, seed=8)
+    params["E"][0] = 0.0  # degenerate doublet at B = 0: eigh fallback for H0
+    sequence = ring_sequence()
+    if variant == "t2-phases-offset":
+        sequence = echoes.EchoSequence(12.5e-9, 25e-9, 300e-9, 1e9, sequence.field_amplitude_V_per_m,
+                                       phase1_rad=0.4, phase2_rad=1.1, echo_offset_s=3e-9, t2_s=1e-6)
+    elif variant == "no-delay":
+        sequence = echoes.EchoSequence(12.5e-9, 25e-9, 0.0, 1e9, sequence.field_amplitude_V_per_m)
+    fields = np.array([0.0, 0.4, 1.3])
+    area = 30000.0
+    levels = np.linalg.eigvalsh(hamiltonians.three_level(params["E"], params["D0"], 0.0))
+    quanta = np.rint((levels - levels[:, :1]) / _carrier_K(1e9))
+    assert np.any((quanta[:, 1] == 1) & (quanta[:, 2] == 2))  # ladders present
+    got = echoes.echo_amplitude_vs_field("three_level", params, weights, p, fields, sequence, TEMPERATURE_K,
+                                         charge_area_A2=area, pathway=pathway, chunk_size=40)
+    ref = _numpy_reference(params, weights, p, fields, sequence, area, pathway)
+    assert np.abs(ref).max() > 1e-4
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10 * np.abs(ref).max())
+
+
+def test_ats_echo_nodes_weights_and_dipoles():
+    """Weights sum to 1 and integrate smooth functions of ln D, ln D0 and u exactly (Gauss); dipoles
+    are those of F parallel to B at the node's orientation."""
+    params, weights, p = ats_echo_nodes(0.02, 0.2, 9.0, 9.8, n_D=8, n_D0=4, n_u=8, n_angle=2)
+    assert weights.shape == (8 * 4 * 8 * 2,) and p.shape == weights.shape + (3, 3)
+    assert weights.sum() == pytest.approx(1.0, rel=1e-14)
+    u = params["cos_theta"]
+    assert np.sum(weights * u**5) == pytest.approx(1 / 6, rel=1e-12)
+    D = np.sqrt(np.sum(params["E"] ** 2, axis=-1))
+    lnD = np.log(D / 0.02) / math.log(10.0)  # in [0, 1]
+    assert np.sum(weights * lnD**3) == pytest.approx(1 / 4, rel=1e-12)
+    assert np.all((D > 0.02) & (D < 0.2)) and np.all((params["D0"] > 9.0) & (params["D0"] < 9.8))
+    # trace of P over the wells vanishes; P's eigenvalues are the in-plane projections of the well dipoles
+    np.testing.assert_allclose(np.trace(p, axis1=-2, axis2=-1), 0.0, atol=1e-12)
+    wd = dipoles.well_dipoles(dipoles.ring_positions(3), 1.0)
+    norm_in_plane = np.sqrt(1 - u**2)
+    assert np.all(np.abs(p).max(axis=(-1, -2)) <= np.abs(wd).max() * norm_in_plane + 1e-12)
+
+
+def test_ats_echo_nodes_converge_under_doubling():
+    """A small ATS echo against B (Rabi frequency 0.1 of the carrier, 0-40 mT, where the echo doubles):
+    doubling (n_D, n_u) from (32, 64) changes it by < 1e-2 of max|A|, ten times less than the doubling
+    before; the coarse rule is visibly off."""
+    rabi = 100e6
+    field = float(echoes.field_for_rabi_frequency(rabi, 1.0))
+    sequence = echoes.EchoSequence(0.25 / rabi, 0.5 / rabi, 1e-6, 1e9, field)
+    fields = np.array([0.0, 0.01, 0.02, 0.04])
+
+    def run(n):
+        params, weights, p = ats_echo_nodes(0.02, 0.2, 9.0, 9.8, n_D=n, n_u=2 * n, n_D0=4)
+        return echoes.echo_amplitude_vs_field("three_level", params, weights, p, fields, sequence, 0.01,
+                                              charge_area_A2=30000.0)
+
+    a16, a32, a64 = run(16), run(32), run(64)
+    scale = np.abs(a64).max()
+    assert abs(a64[2]) > 1.5 * abs(a64[0])  # the field dependence the rule must resolve
+    coarse, fine = np.abs(a16 - a32).max() / scale, np.abs(a32 - a64).max() / scale
+    assert coarse > 2e-2
+    assert fine < 1e-2 and fine < 0.1 * coarse

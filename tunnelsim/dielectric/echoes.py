@@ -239,6 +239,14 @@ class _Frame:
         return self.levels.shape[-1]
 
 
+def _check_hermitian(arr, name):
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf)")
+    scale = max(1.0, float(np.abs(arr).max(initial=0.0)))
+    if np.abs(arr - np.conj(np.swapaxes(arr, -1, -2))).max(initial=0.0) > 1e-10 * scale:
+        raise ValueError(f"{name} must be Hermitian")
+
+
 def _frame(hamiltonian_K, dipole_D, sequence):
     if not isinstance(sequence, EchoSequence):
         raise ValueError(f"sequence must be an EchoSequence, got {type(sequence).__name__}")
@@ -248,12 +256,8 @@ def _frame(hamiltonian_K, dipole_D, sequence):
         raise ValueError(f"hamiltonian_K must be a stack of square matrices (..., n >= 2, n), got shape {h.shape}")
     if p.shape[-2:] != h.shape[-2:]:
         raise ValueError(f"dipole_D must have matrices of shape {h.shape[-2:]} like hamiltonian_K, got {p.shape}")
-    for arr, name in ((h, "hamiltonian_K"), (p, "dipole_D")):
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name} must be finite (no NaN or inf)")
-        scale = max(1.0, float(np.abs(arr).max(initial=0.0)))
-        if np.abs(arr - np.conj(np.swapaxes(arr, -1, -2))).max(initial=0.0) > 1e-10 * scale:
-            raise ValueError(f"{name} must be Hermitian")
+    _check_hermitian(h, "hamiltonian_K")
+    _check_hermitian(p, "dipole_D")
     batch = broadcast_batch(hamiltonian_K=h.shape[:-2], dipole_D=p.shape[:-2])
     levels, vecs = np.linalg.eigh(np.broadcast_to(h, batch + h.shape[-2:]))
     dipole = np.einsum("...ji,...jk->...ik", np.conj(vecs), _mm(p, vecs))
@@ -508,7 +512,20 @@ def echo_amplitude_vs_field(kind, params, weights, dipole_D, field_T, sequence, 
     """Weighted ensemble echo amplitude against the magnetic field.
 
     ``A(B) = sum_i w_i A_i(B)`` with :func:`echo_amplitude` per system. The samples (nodes of a
-    quadrature or a Monte Carlo set, with their orientations) and weights come from the caller.
+    quadrature or a Monte Carlo set, with their orientations) and weights come from the caller;
+    :func:`~tunnelsim.dielectric.ensemble.ats_echo_nodes` builds an adequate ATS quadrature.
+
+    Nodes in ``u = cos(theta)``: for ``D << D0 phi u`` every ATS has the lower gap
+    ``(2/sqrt 3) D0 phi u``, so above the field where that reaches ``h f`` (about 10 mT for D0 = 9.4 K,
+    (Q/e) S = 30000 A^2, 1 GHz) the resonant systems lie on a thin shell in ``u`` (relative width about
+    ``f_Rabi / f``, at ``u ~ 1/B``) and a coarse ``u`` rule gives spurious peaks (5 Gauss nodes, D down
+    to 5 mK: up to 40x). On the (e1) case of ``benchmarks/echoes.md`` (0-50 mT, ``f_Rabi / f = 0.02``,
+    composite 4-point Gauss rules, 128 nodes in ``ln D``) 256 nodes in ``u`` leave 3.6e-4 of max|A|,
+    128 leave 1.2e-2, 64 leave 5e-2, 16 leave 0.4; the count grows with ``B_max`` and ``f / f_Rabi``.
+
+    ``kind="three_level"`` with ``method="rwa"`` runs a compiled path (closed-form levels, cofactor
+    eigenvectors, closed-form rotating-frame pulses; :mod:`tunnelsim.dielectric._echo_kernel`), the
+    same propagation as :func:`echo_amplitude` (tests: 1e-10); the rest calls :func:`echo_amplitude`.
 
     Parameters
     ----------
@@ -581,6 +598,16 @@ def echo_amplitude_vs_field(kind, params, weights, dipole_D, field_T, sequence, 
     field_index = np.repeat(np.arange(fields.size), n_sys)
     real = np.zeros(fields.size)
     imag = np.zeros(fields.size)
+    if method == "rwa":  # compiled path (docstring)
+        from ._echo_kernel import ring3_rwa_echo_vs_field
+
+        if not isinstance(sequence, EchoSequence):
+            raise ValueError(f"sequence must be an EchoSequence, got {type(sequence).__name__}")
+        _options(method, pathway, None, None)
+        _check_hermitian(p, "dipole_D")
+        as_positive_array(D0, "D0")
+        return ring3_rwa_echo_vs_field(E, D0, phi, p, w, sequence, float(t), pathway, system, field_index,
+                                       fields.size, chunk)
     for lo in range(0, phi.size, chunk):
         sl = slice(lo, lo + chunk)
         i = system[sl]

@@ -17,25 +17,31 @@ Orientations. The susceptibility is a quadratic form ``e^T X e`` in the electric
   ``alpha`` symmetries the ATS quadrature uses;
 * four wells: ``n^T X n`` or ``(Tr X - n^T X n)/2`` for the field direction ``n`` of the sphere rule.
 
+Speed: the 3-ring runs the compiled sums of :mod:`tunnelsim.dielectric._kernel` on the
+closed-form levels; four wells take ``eigh`` matrix elements and the compiled sums for any ``n``.
+:func:`ats_echo_nodes` builds the quadrature of an ATS ensemble for the echoes of
+:mod:`tunnelsim.dielectric.echoes`.
+
 Errors: quadrature -- the sum over axes of the change when that axis's node count (or the
 orientation rule) is doubled, as :mod:`tunnelsim.ensemble`; sampling -- the standard error.
 """
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
 
 from .. import hamiltonians, orientations as _orientations, units
-from .._checks import as_positive_array, as_real_array, temperature_axis
+from .._checks import as_int, as_positive_array, as_real_array, temperature_axis
 from ..ensemble import AveragingSettings
 from ..systems import SYSTEM_KINDS
 from . import dipoles
-from .response import DielectricSettings, matrix_elements, one_phonon_prefactor_per_s_K3, susceptibility_from_parts
+from .response import DielectricSettings, matrix_elements, one_phonon_prefactor_per_s_K3
 from .response import two_level_susceptibility
 
-__all__ = ["OBSERVABLES", "ring3_parts", "permittivity_map", "sum_maps"]
+__all__ = ["OBSERVABLES", "ats_echo_nodes", "ring3_parts", "permittivity_map", "sum_maps"]
 
 #: Observable name -> (units, long name); values are per volume of glass relative to eps_r.
 OBSERVABLES = {
@@ -82,34 +88,21 @@ def ring3_parts(E, D0, phi):
     M : numpy.ndarray, shape (N, K, 3, 3)
     """
     from .. import kernels
+    from ._kernel import ring3_occupations
 
-    E = np.asarray(E, dtype=float)
-    D0 = np.asarray(D0, dtype=float)
+    E = np.ascontiguousarray(E, dtype=float)
+    D0 = np.ascontiguousarray(D0, dtype=float)
     phi = np.atleast_1d(np.asarray(phi, dtype=float))
     lv = kernels.three_level_outer(E, D0, phi, np.ones_like(phi), couplings=False).levels  # (N, K, 3)
-    Eb = E[:, None, :]
-    num = np.empty(lv.shape + (3,))  # (N, K, m, k)
-    for k in range(3):
-        i, j = [x for x in range(3) if x != k]
-        num[..., k] = (lv - Eb[..., i, None]) * (lv - Eb[..., j, None]) - (D0[:, None, None] ** 2)
-    den = np.empty(lv.shape)
-    for m in range(3):
-        a, b = [x for x in range(3) if x != m]
-        den[..., m] = (lv[..., m] - lv[..., a]) * (lv[..., m] - lv[..., b])
-    scale = np.maximum(D0[:, None], np.abs(E).max(axis=-1)[:, None])
-    gaps = np.minimum(lv[..., 1] - lv[..., 0], lv[..., 2] - lv[..., 1])
-    bad = gaps < 1e-4 * scale
-    with np.errstate(divide="ignore", invalid="ignore"):
-        A = np.swapaxes(num / den[..., None], -1, -2)  # (N, K, k, m)
+    M, bad = ring3_occupations(E, D0, lv)
     if np.any(bad):
         ii, kk = np.nonzero(bad)
         h = hamiltonians.three_level(E[ii], D0[ii], phi[kk])
         lv_b, vecs = np.linalg.eigh(h)
-        A[ii, kk] = np.abs(vecs) ** 2
+        A = np.abs(vecs) ** 2
+        M[ii, kk] = np.einsum("...km,...kn->...mn", A, A)
         lv = lv.copy()
         lv[ii, kk] = lv_b
-    A = np.clip(A, 0.0, 1.0)
-    M = np.einsum("...km,...kn->...mn", A, A)
     return lv, M
 
 
@@ -119,7 +112,7 @@ def _orientation_factor(u, field_direction):
 
 
 def _node_parts(system_kind, params, weights, rule, T, field_T, settings, dipole_moment_D, charge_area_A2,
-                chunk=4096):
+                chunk=32768, ring_chunk=32768):
     """Per-node contributions ``(N, n_T, 4)`` in D^2/K (weights included) at one field."""
     p = float(dipole_moment_D)
     N = len(weights)
@@ -135,8 +128,8 @@ def _node_parts(system_kind, params, weights, rule, T, field_T, settings, dipole
         phi = units.phase_per_tesla(charge_area_A2, u) * float(field_T)
         g = rule.weights * _orientation_factor(u, settings.field_direction)
         A = one_phonon_prefactor_per_s_K3(settings)
-        for start in range(0, N, chunk):
-            sl = slice(start, min(start + chunk, N))
+        for start in range(0, N, ring_chunk):
+            sl = slice(start, min(start + ring_chunk, N))
             lv, M = ring3_parts(params["E"][sl], params["D0"][sl], phi)
             out[sl] = ring3_node_sums(lv, M, weights[sl], g, T, settings.photon_energy_K, settings.linewidth_K,
                                       settings.omega_per_s, A, p)
@@ -147,14 +140,16 @@ def _node_parts(system_kind, params, weights, rule, T, field_T, settings, dipole
     bb = n[:, :, None] * n[:, None, :]
     tensor = bb if settings.field_direction == "parallel" else 0.5 * (np.eye(3) - bb)
     phi_vec = n * (float(units.phase_per_tesla(charge_area_A2)) * float(field_T))
+    from ._kernel import levels_node_sums
+
+    A = one_phonon_prefactor_per_s_K3(settings)
     step = max(1, chunk // max(1, len(n)))
     for start in range(0, N, step):
         sl = slice(start, min(start + step, N))
         h = hamiltonians.four_well(params["E"][sl][:, None, :], params["D0"][sl][:, None], phi_vec)
         lv, X, G, S2 = matrix_elements(h, comps, tensor)
-        chi = susceptibility_from_parts(lv, X, G, S2, T, settings, p)
-        parts = np.stack([chi.resonant.real, chi.resonant.imag, chi.relaxation.real, chi.relaxation.imag], -1)
-        out[sl] = np.tensordot(rule.weights, parts, axes=([0], [1])) * weights[sl, None, None]
+        out[sl] = levels_node_sums(lv, X, G, S2, weights[sl], rule.weights, T, settings.photon_energy_K,
+                                   settings.linewidth_K, settings.omega_per_s, A, p)
     return out
 
 
@@ -293,3 +288,107 @@ def sum_maps(*maps):
             values[k] = values.get(k, 0.0) + v
             errors[k] = errors.get(k, 0.0) + errs[k]
     return values, errors
+
+
+# --------------------------------------------------------------------------- echo ensembles
+def _composite_gauss(lo, hi, n, order):
+    """Composite Gauss-Legendre rule on ``[lo, hi]``: ``n / order`` equal panels of ``order`` nodes."""
+    panels = max(1, n // order)
+    x, w = np.polynomial.legendre.leggauss(order)
+    edges = np.linspace(lo, hi, panels + 1)
+    half = 0.5 * np.diff(edges)
+    nodes = (0.5 * (edges[:-1] + edges[1:]))[:, None] + half[:, None] * x
+    return nodes.ravel(), (half[:, None] * w).ravel()
+
+
+def ats_echo_nodes(D_min_K, D_max_K, D0_min_K, D0_max_K=None, *, n_D=128, n_D0=4, n_u=256, n_angle=1,
+                   order=4, dipole_moment_D=1.0):
+    """Quadrature nodes of an ATS 3LS ensemble for an echo against ``B``
+    (:func:`~tunnelsim.dielectric.echoes.echo_amplitude_vs_field`).
+
+    Eq. 8, ``P* dalpha dD/D dD0/D0``, times uniform orientations, ``du`` on ``u = cos(theta)`` in
+    ``[0, 1]`` (the echo is even in ``u``: the in-plane dipoles do not see the sign of the normal).
+    Composite Gauss-Legendre rules (``order`` nodes per panel, equal panels) on ``ln D``,
+    ``ln D0`` and ``u``; the asymmetry angle ``alpha`` on ``n_angle`` equally spaced nodes with
+    the in-plane azimuth of the field tied to it, ``beta = alpha + pi/4`` (a lattice on the
+    ``(alpha, beta)`` torus, as in ``benchmarks/echoes.py``). The electric field is parallel
+    to ``B``; the well dipoles follow :func:`tunnelsim.dielectric.dipoles.well_dipoles`.
+
+    Node counts. The resonance is narrow: relative width about ``f_Rabi / f`` in the gap. At
+    ``B = 0`` it sits at one ``D`` (``n_D`` must resolve it in ``ln D``); for ``B`` above about
+    ``h f / ((2/sqrt 3) D0 (2 pi (Q/e) S / phi0))`` every ATS with ``D << D0 phi u`` has the lower gap
+    ``(2/sqrt 3) D0 phi u``, so the resonant systems lie on a thin shell in ``u`` whose width
+    shrinks as ``1/B``, and ``n_u`` must resolve it at the largest field. Measured on the
+    ``benchmarks/echoes.py`` (e1) case (1 GHz, 20 MHz Rabi frequency for 1 D, D0 = 9.4 K,
+    (Q/e) S = 30000 A^2, D = 26.7-100 mK, 0-50 mT, ``order = 4``), error in units of max|A|
+    against ``n_D = 256``, ``n_u = 2048``:
+
+    ========  =========  =========  =========  =========  =========
+    n_D       n_u = 16   n_u = 64   n_u = 128  n_u = 256  n_u = 512
+    ========  =========  =========  =========  =========  =========
+    32        0.39       0.23       0.23       0.23       0.23
+    64        0.42       0.049      0.025      0.025      0.025
+    128       0.42       0.049      0.012      3.6e-4     1.9e-4
+    ========  =========  =========  =========  =========  =========
+
+    The defaults (``n_D = 128``, ``n_u = 256``: 32768 nodes at fixed ``D0``) leave 3.6e-4; at
+    ``n_u = 16`` the curve has spurious peaks (max|A| 8-19 % high). ``n_D0 = 4`` (one panel) leaves
+    1.4e-5 for Table 3's D0 = 9.06-9.75 K (against 16 nodes; a fixed D0 = 9.4 K differs by 7e-4).
+    Doubling ``n_D`` and ``n_u`` changes the result by about its error (the table within a factor
+    1.6), so check a new parameter set that way. Larger fields, a smaller ``f_Rabi / f`` or a
+    smaller ``D_min`` need more nodes.
+
+    Parameters
+    ----------
+    D_min_K, D_max_K : float
+        Range of ``D`` in K, ``0 < D_min < D_max``.
+    D0_min_K : float
+        Lower ``D0`` in K (the only one when ``D0_max_K`` is None or equal).
+    D0_max_K : float, optional
+        Upper ``D0`` in K.
+    n_D, n_D0, n_u : int, optional
+        Nodes in ``ln D``, ``ln D0`` (one node when ``D0`` is fixed) and ``u``; rounded down to
+        a multiple of ``order`` (at least one panel).
+    n_angle : int, optional
+        Nodes in ``alpha`` (and ``beta``).
+    order : int, optional
+        Gauss-Legendre nodes per panel.
+    dipole_moment_D : float, optional
+        STM dipole moment ``p`` of a nearest-neighbour pair.
+
+    Returns
+    -------
+    params : dict
+        ``E`` (N, 3) and ``D0`` (N,) in K, ``cos_theta`` (N,), as
+        :func:`~tunnelsim.dielectric.echoes.echo_amplitude_vs_field` takes them.
+    weights : numpy.ndarray, shape (N,)
+        Normalised to sum 1 over the window (multiply by the number of systems in it).
+    dipole_D : numpy.ndarray, shape (N, 3, 3)
+        Dipole operators along the field, well basis.
+    """
+    D_min, D_max, D0_min = (float(as_positive_array(x, name)) for x, name in
+                            ((D_min_K, "D_min_K"), (D_max_K, "D_max_K"), (D0_min_K, "D0_min_K")))
+    D0_max = D0_min if D0_max_K is None else float(as_positive_array(D0_max_K, "D0_max_K"))
+    if not D_min < D_max:
+        raise ValueError(f"D_min_K must be < D_max_K, got {D_min!r} and {D_max!r}")
+    if D0_max < D0_min:
+        raise ValueError(f"D0_max_K must be >= D0_min_K, got {D0_max!r} < {D0_min!r}")
+    order = as_int(order, "order", 1)
+    n_D, n_u, n_angle = (as_int(x, name, 1) for x, name in ((n_D, "n_D"), (n_u, "n_u"), (n_angle, "n_angle")))
+    lnD, wD = _composite_gauss(math.log(D_min), math.log(D_max), n_D, order)
+    if D0_max > D0_min:
+        lnD0, wD0 = _composite_gauss(math.log(D0_min), math.log(D0_max), as_int(n_D0, "n_D0", 1), order)
+    else:
+        lnD0, wD0 = np.array([math.log(D0_min)]), np.array([1.0])
+    u, wu = _composite_gauss(0.0, 1.0, n_u, order)
+    alpha = 2.0 * math.pi * (np.arange(n_angle) + 0.5) / n_angle
+    grids = np.meshgrid(lnD, lnD0, u, alpha, indexing="ij")
+    weight_grids = np.meshgrid(wD, wD0, wu, np.full(n_angle, 1.0 / n_angle), indexing="ij")
+    gD, gD0, gu, ga = (np.exp(grids[0]).ravel(), np.exp(grids[1]).ravel(), grids[2].ravel(), grids[3].ravel())
+    weights = np.prod([g.ravel() for g in weight_grids], axis=0)
+    s = np.sqrt(1.0 - gu**2)
+    beta = ga + math.pi / 4.0
+    direction = np.stack([s * np.cos(beta), s * np.sin(beta), gu], axis=-1)
+    p = dipoles.dipole_operator(dipoles.well_dipoles(dipoles.ring_positions(3), dipole_moment_D), direction)
+    params = {"E": hamiltonians.asymmetries_from_polar(gD, ga), "D0": gD0, "cos_theta": gu}
+    return params, weights / weights.sum(), p

@@ -268,6 +268,13 @@ def relaxation_rates_per_s(levels, S2_over_p2, temperature_K, prefactor_per_s_K3
     """
     E = np.asarray(levels, dtype=float)
     T = temperature_axis(temperature_K)
+    L = _rate_matrix(E, S2_over_p2, T, prefactor_per_s_K3)
+    rates = np.linalg.eigvalsh(L)
+    return L, rates
+
+
+def _rate_matrix(E, S2_over_p2, T, prefactor_per_s_K3):
+    """The symmetrised rate matrix ``L`` of :func:`relaxation_rates_per_s` (without its eigenvalues)."""
     gap = np.abs(E[..., None, :, None] - E[..., None, None, :])  # (..., 1, n, n)
     x = gap / T[:, None, None]
     S2 = np.asarray(S2_over_p2, dtype=float)[..., None, :, :]
@@ -284,8 +291,7 @@ def relaxation_rates_per_s(levels, S2_over_p2, temperature_K, prefactor_per_s_K3
     eye = np.eye(n, dtype=bool)
     out = np.where(eye, 0.0, out)
     L = -np.where(eye, 0.0, geo) + np.eye(n) * out.sum(axis=-1)[..., None]
-    rates = np.linalg.eigvalsh(L)
-    return L, rates
+    return L
 
 
 def susceptibility(hamiltonian, components, tensor, temperature_K, settings, dipole_moment_D):
@@ -344,8 +350,7 @@ def susceptibility_from_parts(levels, X, G, S2, temperature_K, settings, dipole_
     if omega == 0.0:
         relaxation = static + 0j
     else:
-        L, _ = relaxation_rates_per_s(E, np.asarray(S2) / float(dipole_moment_D) ** 2, T,
-                                      one_phonon_prefactor_per_s_K3(settings))
+        L = _rate_matrix(E, np.asarray(S2) / float(dipole_moment_D) ** 2, T, one_phonon_prefactor_per_s_K3(settings))
         sq = np.sqrt(pop)
         C = sq[..., :, None] * sq[..., None, :] * (Gt - g[..., :, None] - g[..., None, :] + mean[..., None, None])
         n = E.shape[-1]
