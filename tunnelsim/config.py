@@ -211,7 +211,8 @@ class OutputConfig:
     ----------
     observables : tuple of str
         Names from :data:`tunnelsim.ensemble.OBSERVABLES` (magnetic and thermal) and
-        :data:`tunnelsim.dielectric.ensemble.OBSERVABLES` (dielectric).
+        :data:`tunnelsim.dielectric.ensemble.OBSERVABLES` and
+        :data:`tunnelsim.dielectric.echo_map.ECHO_OBSERVABLES` (dielectric).
     analytic : tuple of str
         Names from :data:`ANALYTIC_OUTPUTS`, written as ``magnetization_<name>`` when a magnetic or
         thermal observable is asked for; those of :data:`DIELECTRIC_ANALYTIC_OUTPUTS` also as
@@ -476,12 +477,13 @@ def _default_result_path(source, title):
 
 
 def _parse_output(source, table, title, system, distribution):
+    from .dielectric.echo_map import ECHO_OBSERVABLES
     from .dielectric.ensemble import OBSERVABLES as DIELECTRIC_OBSERVABLES
     from .ensemble import OBSERVABLES
 
     sec = Section(source, "output", table, ("observables", "analytic", "path", "plot"), ConfigError)
-    observables = _string_list(sec, "observables", tuple(OBSERVABLES) + tuple(DIELECTRIC_OBSERVABLES),
-                               ("magnetization",))
+    observables = _string_list(sec, "observables", tuple(OBSERVABLES) + tuple(DIELECTRIC_OBSERVABLES)
+                               + tuple(ECHO_OBSERVABLES), ("magnetization",))
     if not observables:
         sec.fail("observables", "must name at least one observable")
     analytic = _string_list(sec, "analytic", ANALYTIC_OUTPUTS, ())
@@ -547,7 +549,8 @@ def parse_config(text, source="<string>"):
     grid = _parse_grid(source, _section(source, doc, "grid", True))
     output = _parse_output(source, _section(source, doc, "output", False) or {}, title, system, distribution)
     dielectric = parse_dielectric(source, _section(source, doc, "dielectric", False),
-                                  {"output": output, "system": system, "temperature_dependence": td}, ConfigError)
+                                  {"output": output, "system": system, "temperature_dependence": td,
+                                   "distribution": distribution}, ConfigError)
     return SimulationConfig(
         title=title,
         system=system,

@@ -35,6 +35,9 @@ DIELECTRIC_DEFAULTS = MappingProxyType({
     "dipole_moment_D": 1.0,
 })
 _DIELECTRIC_STM_KEYS = ("density_per_g", "delta_max_K", "delta0_min_K", "delta0_max_K", "dipole_moment_D")
+#: ``[dielectric.echo]`` keys (:class:`tunnelsim.dielectric.echo_map.EchoSettings`).
+_ECHO_KEYS = ("frequency_Hz", "pulse1_s", "pulse2_s", "delay_s", "rabi_frequency_Hz", "t2_s", "nodes")
+_ECHO_NODE_AXES = ("D", "D0", "u")
 
 @dataclass(frozen=True)
 class DielectricSTMConfig:
@@ -90,6 +93,9 @@ class DielectricConfig:
         (:mod:`tunnelsim.dielectric.dipoles`).
     stm : DielectricSTMConfig or None
         The optional STM background.
+    echo : tunnelsim.dielectric.echo_map.EchoSettings or None
+        ``[dielectric.echo]``: the pulse sequence and quadrature of ``echo_amplitude`` (defaults when
+        that observable is asked for without the table).
     """
 
     frequency_Hz: float = DIELECTRIC_DEFAULTS["frequency_Hz"]
@@ -103,6 +109,7 @@ class DielectricConfig:
     sound_velocity_t_m_s: float = DIELECTRIC_DEFAULTS["sound_velocity_t_m_s"]
     dipole_moment_D: float = DIELECTRIC_DEFAULTS["dipole_moment_D"]
     stm: DielectricSTMConfig | None = None
+    echo: object = None
 
     def settings(self):
         """The :class:`tunnelsim.dielectric.response.DielectricSettings` of this section."""
@@ -129,14 +136,16 @@ def parse_dielectric(source, table, cfg_parts, error):
     ``error`` is the config's error class (one line naming the key).
     """
     from .dielectric.dipoles import FIELD_DIRECTIONS
-    from .dielectric.ensemble import OBSERVABLES as DIELECTRIC_OBSERVABLES
+    from .dielectric.echo_map import ECHO_OBSERVABLES
+    from .dielectric.ensemble import OBSERVABLES
 
+    dielectric_observables = tuple(OBSERVABLES) + tuple(ECHO_OBSERVABLES)
     output, system, td = cfg_parts["output"], cfg_parts["system"], cfg_parts["temperature_dependence"]
-    wanted = [name for name in output.observables if name in DIELECTRIC_OBSERVABLES]
+    wanted = [name for name in output.observables if name in dielectric_observables]
     if not wanted:
         if table is not None:
             raise error(f"{source}: dielectric: no dielectric observable in output.observables "
-                              f"(expected some of {', '.join(DIELECTRIC_OBSERVABLES)})")
+                        f"(expected some of {', '.join(dielectric_observables)})")
         return None
     if td is not None:
         raise error(f"{source}: temperature_dependence: not supported with the dielectric observables "
@@ -144,7 +153,7 @@ def parse_dielectric(source, table, cfg_parts, error):
     if system.vertices is not None:
         raise error(f"{source}: system.vertices: the dielectric observables use the regular tetrahedron; "
                           f"remove vertices or the observable {wanted[0]}")
-    sec = Section(source, "dielectric", table or {}, tuple(DIELECTRIC_DEFAULTS) + ("stm",), error)
+    sec = Section(source, "dielectric", table or {}, tuple(DIELECTRIC_DEFAULTS) + ("stm", "echo"), error)
     d = DIELECTRIC_DEFAULTS
     values = {
         "frequency_Hz": sec.number("frequency_Hz", required=False, default=d["frequency_Hz"], minimum=0.0,
@@ -167,4 +176,33 @@ def parse_dielectric(source, table, cfg_parts, error):
         sub.require_order("delta0_min_K", cutoffs["delta0_min_K"], "delta0_max_K", cutoffs["delta0_max_K"])
         p = sub.number("dipole_moment_D", required=False, default=values["dipole_moment_D"], minimum=0.0)
         stm = DielectricSTMConfig(density, cutoffs["delta_max_K"], cutoffs["delta0_min_K"], cutoffs["delta0_max_K"], p)
-    return DielectricConfig(**values, stm=stm)
+    echo = None
+    if any(name in ECHO_OBSERVABLES for name in wanted):
+        if cfg_parts["distribution"].kind != "ats":
+            raise error(f"{source}: output.observables: echo_amplitude needs the ATS distribution "
+                        f"(distribution.kind = \"ats\"), got {cfg_parts['distribution'].kind!r}")
+        echo = _parse_echo(sec)
+    elif sec.has("echo"):
+        raise error(f"{source}: dielectric.echo: no echo observable in output.observables "
+                    f"(expected {', '.join(ECHO_OBSERVABLES)})")
+    return DielectricConfig(**values, stm=stm, echo=echo)
+
+
+def _parse_echo(sec):
+    """``[dielectric.echo]`` (all keys optional) as :class:`~tunnelsim.dielectric.echo_map.EchoSettings`."""
+    from .dielectric.echo_map import EchoSettings
+
+    sub = sec.child("echo", _ECHO_KEYS) if sec.has("echo") else Section(sec.source, "dielectric.echo", {},
+                                                                        _ECHO_KEYS, sec.error)
+    d = EchoSettings()
+    values = {"frequency_Hz": sub.number("frequency_Hz", required=False, default=d.frequency_Hz, minimum=0.0)}
+    values["pulse1_s"] = sub.number("pulse1_s", required=False, default=d.pulse1_s, minimum=0.0)
+    values["pulse2_s"] = sub.number("pulse2_s", required=False, default=2.0 * values["pulse1_s"], minimum=0.0)
+    values["delay_s"] = sub.number("delay_s", required=False, default=d.delay_s, minimum=0.0, strict=False)
+    values["rabi_frequency_Hz"] = sub.number("rabi_frequency_Hz", required=False, default=None, minimum=0.0)
+    values["t2_s"] = sub.number("t2_s", required=False, default=d.t2_s, minimum=0.0, allow_inf=True)
+    nodes = sub.integer_table("nodes", 4) or {}
+    for axis in nodes:
+        if axis not in _ECHO_NODE_AXES:
+            sub.fail(f"nodes.{axis}", f"unknown axis; expected {', '.join(_ECHO_NODE_AXES)}")
+    return EchoSettings(**values, n_D=nodes.get("D", d.n_D), n_D0=nodes.get("D0", d.n_D0), n_u=nodes.get("u", d.n_u))

@@ -210,9 +210,16 @@ def estimate_resources(cfg, block_bytes=resources.BLOCK_BYTES):
 
 
 def _dielectric_observables():
+    from .dielectric.echo_map import ECHO_OBSERVABLES
     from .dielectric.ensemble import OBSERVABLES
 
-    return OBSERVABLES
+    return {**OBSERVABLES, **ECHO_OBSERVABLES}
+
+
+def _echo_names(names):
+    from .dielectric.echo_map import ECHO_OBSERVABLES
+
+    return tuple(n for n in names if n in ECHO_OBSERVABLES)
 
 
 def _split_observables(cfg):
@@ -236,6 +243,8 @@ def _dielectric_layout(cfg):
     layout = {name: table[name] for name in wanted}
     for analytic in _dielectric_analytic(cfg):
         for name in wanted:
+            if name in _echo_names(wanted):
+                continue  # the ETM has no echo form
             layout[f"{name}_{analytic}"] = (table[name][0],
                                             f"{table[name][1]}, {_DIELECTRIC_ANALYTIC_DESCRIPTIONS[analytic]}")
     return layout
@@ -255,8 +264,27 @@ def _dielectric_outputs(cfg, ens, rule, settings, T, B):
     from .dielectric.ensemble import permittivity_map, sum_maps
     from .dielectric.etm import permittivity_map_etm
 
-    wanted = _split_observables(cfg)[1]
+    dielectric = _split_observables(cfg)[1]
+    echo_names = _echo_names(dielectric)
+    wanted = tuple(n for n in dielectric if n not in echo_names)
     dc = cfg.dielectric
+    values, errors, info = {}, {}, {"dielectric": {"relative_permittivity": dc.relative_permittivity,
+                                                   "mass_density_g_cm3": dc.mass_density_g_cm3,
+                                                   "dipole_moment_D": dc.dipole_moment_D}}
+    if echo_names:
+        from .dielectric.echo_map import echo_map
+
+        try:
+            e_values, e_errors = echo_map(ens.distribution, T, B, dc.echo, density_per_g=ens.density_per_g,
+                                          dipole_moment_D=dc.dipole_moment_D, charge_area_A2=cfg.system.charge_area_A2,
+                                          error_estimate=settings.method == "quadrature" and bool(settings.error_estimate))
+        except ValueError as exc:
+            raise _config_error(cfg, "dielectric.echo", exc) from None
+        values.update(e_values)
+        errors.update(e_errors)
+        info["dielectric_echo"] = dataclasses.asdict(dc.echo)
+    if not wanted:
+        return values, errors, info
     try:
         dsettings = dc.settings()
     except ValueError as exc:
@@ -269,8 +297,7 @@ def _dielectric_outputs(cfg, ens, rule, settings, T, B):
                                 averaging=settings, orientations=rule, info=ats_info, **common)
     except ValueError as exc:
         raise _config_error(cfg, "dielectric", exc) from None
-    info = {"dielectric": {**ats_info, "relative_permittivity": dc.relative_permittivity,
-                           "mass_density_g_cm3": dc.mass_density_g_cm3, "dipole_moment_D": dc.dipole_moment_D}}
+    info["dielectric"].update(ats_info)
     background = None
     if dc.stm is not None:
         stm_info = {}
@@ -286,8 +313,9 @@ def _dielectric_outputs(cfg, ens, rule, settings, T, B):
             raise _config_error(cfg, "dielectric.stm", exc) from None
         info["dielectric_stm"] = {**stm_info, "density_per_g": dc.stm.density_per_g,
                                   "dipole_moment_D": dc.stm.dipole_moment_D}
-    values, errors = main if background is None else sum_maps(main, background)
-    values, errors = dict(values), dict(errors)
+    p_values, p_errors = main if background is None else sum_maps(main, background)
+    values.update(p_values)
+    errors.update(p_errors)
     etm_errors_estimated = settings.method == "quadrature" and bool(settings.error_estimate)
     for analytic in _dielectric_analytic(cfg):
         try:
