@@ -16,7 +16,7 @@ rounding, ``eps sqrt(n_terms) max |reference|`` over the observable's grid (``n_
 reference's nodes x orientations, a random walk of roundings). Printed per config: the (T, B, observable) points, the share
 whose reported error covers the true error, the median of reported / true, and the cost of the
 default relative to one pass in wall time (best of ``--repeats``) and in spectra evaluated.
-This table is the only input used to set ``EMBEDDED_SAFETY`` and ``EMBEDDED_FACTOR_MIN`` in
+This table is the only input used to set ``NULL_SAFETY``, ``NULL_RATE_POWER``, ``EMBEDDED_SAFETY`` and ``EMBEDDED_FACTOR_MIN`` in
 :mod:`tunnelsim.error_estimates`; its output is recorded in ``error_estimate_honesty.md``.
 """
 

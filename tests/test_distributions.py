@@ -638,4 +638,44 @@ def test_embedded_quadrature_has_sub_rules_on_every_axis_with_the_same_total_mea
     for axis, emb in rule.embedded.items():
         for name, weights in emb.lower.items():
             assert weights.shape == rule.weights.shape
+            if name.startswith("N"):  # a null rule (zero on polynomials in the unmapped variable; tested there)
+                assert np.all(np.isfinite(weights)), f"{axis} {name}"
+                continue
             np.testing.assert_allclose(weights.sum(), rule.weights.sum(), rtol=1e-6, err_msg=f"{axis} {name}")
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 5, 8, 13, 20])
+def test_null_rules_annihilate_polynomials_below_their_index_and_read_its_coefficient(m):
+    """Null rule ``j`` (Legendre index ``k``) gives 0 on every polynomial of degree < k (its stated
+    degree ``k - 1``) and the orthonormal coefficient ``c_k`` of a polynomial of degree ``<= 2 m``."""
+    from numpy.polynomial.legendre import legvander
+
+    from tunnelsim.distributions.rules import _kronrod_unit, kronrod_null_rules
+
+    x = _kronrod_unit(m)[0]
+    weights, indices = kronrod_null_rules(m)
+    assert indices == tuple(range(2 * m, max(0, 2 * m - 12), -1))
+    V = legvander(x, 2 * m) * np.sqrt(np.arange(2 * m + 1) + 0.5)  # orthonormal P~_k at the nodes
+    rng = np.random.default_rng(m)
+    for row, k in zip(weights, indices):
+        assert np.max(np.abs(row @ V[:, :k])) <= 1e-13, k  # every polynomial of degree < k
+        assert abs(row @ x ** (k - 1)) <= 1e-13 * max(1.0, np.abs(row).sum()), k
+        coef = rng.normal(size=2 * m + 1)
+        np.testing.assert_allclose(row @ (V @ coef), coef[k], atol=1e-12)
+
+
+def test_null_rules_ride_along_every_embedded_axis():
+    """Every Gauss-Kronrod axis of a distribution carries its null rules with their indices; a null
+    rule on one piece of a composite axis is zero on the other pieces."""
+    ens_dist = ATSDistribution(D_min_K=0.03, D0_min_K=0.5, D0_max_K=5.0)
+    rule = ens_dist.quadrature(embedded=True, energy_scale_K=10.0)
+    for axis in ("D", "D_tail", "D0", "alpha"):
+        emb = rule.embedded[axis]
+        assert emb.null is not None and emb.null[0] == emb.degrees[1] + 1
+        keys = [k for k in emb.lower if k.startswith("N")]
+        assert len(keys) == len(emb.null) * (2 if axis == "alpha" else 1)
+    D = rule.params["D"]
+    tail = D > 100.0  # beyond D_c = 10 x the energy scale
+    assert tail.any() and not tail.all()
+    assert np.all(rule.embedded["D"].lower["N0"][tail] == 0.0)
+    assert np.all(rule.embedded["D_tail"].lower["N0"][~tail] == 0.0)

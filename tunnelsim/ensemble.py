@@ -15,9 +15,10 @@ Error estimates (``AveragingSettings.error_estimate``)
 For quadrature (:mod:`tunnelsim.error_estimates`, where the reasoning is stated):
 
 * ``"embedded"`` (the default, also ``True``): Gauss-Kronrod rules on every axis; the error is
-  the sum over axes of an extrapolation from the two sub-rules embedded in each axis's rule
-  (and the convergence rate the axis's analyticity guarantees), all from one compiled pass over
-  the nodes (about the cost of one pass).
+  the sum over axes of a per-point estimate from the decay of the axis's top Legendre
+  coefficients, read by null rules (capped by the rate the axis's analyticity guarantees; axes
+  without null rules extrapolate from their embedded sub-rules), all from one compiled pass over
+  the nodes (the null rules are further weight rows: about 1.2-1.7x the cost of one pass).
 * ``"doubling"``: Gauss-Legendre rules (the values of earlier versions) and the error is the
   sum over axes of the change when that axis alone has its node count doubled:
   ``2 n_axes + 1`` times the cost.

@@ -321,19 +321,20 @@ def refine(rule):
 
 
 def _embedded_planar(n):
-    from .distributions.rules import Embedded, _kronrod_order, _kronrod_unit, kronrod_degrees
+    from .distributions.rules import Embedded, _kronrod_order, _kronrod_unit, _unit_lower, kronrod_degrees, kronrod_null_rules
 
     m = _kronrod_order(n)
-    x, w_K, w_G, w_L = _kronrod_unit(m)
+    x, w_K, _, _ = _kronrod_unit(m)
     degrees = kronrod_degrees(m)
+    lower = {k: 0.5 * v for k, v in _unit_lower(m).items()}
     return OrientationRule(
         kind="planar", nodes=0.5 * (x + 1.0), weights=0.5 * w_K, degree=degrees[0], sampled=False,
-        method="gauss_kronrod", embedded={"orientation": Embedded({"G": 0.5 * w_G, "L": 0.5 * w_L}, degrees)},
+        method="gauss_kronrod", embedded={"orientation": Embedded(lower, degrees, null=kronrod_null_rules(m)[1])},
     )
 
 
 def _embedded_product_sphere(degree):
-    from .distributions.rules import Embedded, _kronrod_order, _kronrod_unit, kronrod_degrees
+    from .distributions.rules import Embedded, _kronrod_order, _kronrod_unit, _unit_lower, kronrod_degrees, kronrod_null_rules
 
     m = _kronrod_order((degree + 2) // 2)
     z, w_K, w_G, w_L = _kronrod_unit(m)
@@ -353,7 +354,8 @@ def _embedded_product_sphere(degree):
 
     z_degrees = kronrod_degrees(m)
     embedded = {
-        "orientation_polar": Embedded({"G": outer(w_G, w_phi), "L": outer(w_L, w_phi)}, z_degrees),
+        "orientation_polar": Embedded({k: outer(v, w_phi) for k, v in _unit_lower(m).items()}, z_degrees,
+                                      null=kronrod_null_rules(m)[1]),
         "orientation_azimuth": Embedded({k: outer(w_K, v) for k, v in every.items()},
                                         (n_phi - 1, n_phi // 2 - 1, n_phi // 4 - 1), periodic=True),
     }

@@ -75,18 +75,28 @@ def _chamber_rule(n, scale, embedded=False):
     jacobian = abs(np.linalg.det(to_basis)) * (1.0 - x) / norm**3
     rows = c.shape[0]
 
-    def normalised(ax, ay):
+    main_sum = (wx[:, :, None] * wy[:, None, :] * jacobian).sum(axis=(1, 2), keepdims=True)
+
+    def normalised(ax, ay, norm_sum=None):
         weights = ax[:, :, None] * ay[:, None, :] * jacobian
         # The Jacobian is smooth, but deep clustering leaves the chamber's middle coarse: make the
         # rule exact for constants (the chamber's solid angle 4 pi / 24) row by row.
-        weights *= (math.pi / 6.0) / weights.sum(axis=(1, 2), keepdims=True)
+        weights *= (math.pi / 6.0) / (weights.sum(axis=(1, 2), keepdims=True) if norm_sum is None else norm_sum)
         return weights.reshape(rows, -1)
 
     directions = (c / norm[..., None]).reshape(rows, -1, 3)
     if not embedded:
         return directions, normalised(wx, wy)
-    lower = {k: normalised(ex[0].lower[k], ey[0].lower[k]) for k in ex[0].lower}
-    return directions, normalised(wx, wy), Embedded(lower, ex[0].degrees)
+    ax, ay = ex[0].lower, ey[0].lower
+    lower = {k: normalised(ax[k], ay[k]) for k in ax if not k.startswith("N")}
+    # null rules along one coordinate at a time (the other with its main weights), normalised
+    # like the main rule (a null rule sums to zero): "Nj" + "x"/"y" + the half's suffix
+    for k in ax:
+        if k.startswith("N"):
+            j, half = k[1:].rstrip("'"), k[1 + len(k[1:].rstrip("'")):]
+            lower[f"N{j}x{half}"] = normalised(ax[k], wy, main_sum)
+            lower[f"N{j}y{half}"] = normalised(wx, ay[k], main_sum)
+    return directions, normalised(wx, wy), Embedded(lower, ex[0].degrees, null=ex[0].null, composite=True)
 
 
 def _chamber_count(depth):

@@ -109,6 +109,68 @@ def _kronrod_unit(m):
     return x, w_K, w_G, w_L
 
 
+#: Null rules per Gauss-Kronrod axis (:func:`kronrod_null_rules`): the top Legendre coefficients.
+NULL_RULES = 12
+
+
+@functools.lru_cache(maxsize=64)
+def kronrod_null_rules(m, count=NULL_RULES):
+    """Null rules on the nodes of :func:`_kronrod_unit` ``(m)``: the top Legendre coefficients.
+
+    The ``2 m + 1`` node values ``g(x_j)`` determine the interpolating polynomial
+    ``p = sum_{k <= 2 m} c_k P~_k`` (``P~_k = sqrt((2 k + 1) / 2) P_k``, orthonormal on
+    ``[-1, 1]``); ``c = V^-1 g`` with ``V_jk = P~_k(x_j)``. Row ``j`` of the result is the row
+    ``k = 2 m - j`` of ``V^-1``: a weight vector that gives ``c_k`` and annihilates every
+    polynomial of degree ``< k`` (a null rule of degree ``k - 1``, Berntsen and Espelid).
+    Row 0 is proportional to the difference of the Kronrod rule and its Gauss sub-rule
+    (``Q_K - Q_G = -c_{2m} G[P~_{2m}]``: both rules are exact on ``p``).
+
+    Returns
+    -------
+    weights : numpy.ndarray, shape (J, 2 m + 1)
+        ``J = min(count, 2 m)`` null rules (``c_0``, the integral, is never one).
+    indices : tuple of int
+        The Legendre index ``k`` of each row (``2 m, 2 m - 1, ...``); row ``j`` annihilates
+        polynomials up to degree ``k_j - 1``.
+    """
+    x = _kronrod_unit(m)[0]
+    n = 2 * m
+    V = legvander(x, n) * np.sqrt(np.arange(n + 1) + 0.5)
+    inv = np.linalg.inv(V)
+    indices = tuple(range(n, max(0, n - count), -1))
+    return inv[list(indices)], indices
+
+
+@functools.lru_cache(maxsize=64)
+def _gauss_coefficient_factor(m):
+    """``|G[P~_{2m}]|``: ``|Q_K - Q_G| = |c_{2m}|`` times this (:func:`kronrod_null_rules`)."""
+    x, _, w_G, _ = _kronrod_unit(m)
+    return float(abs(w_G @ (legvander(x, 2 * m)[:, -1] * math.sqrt(2 * m + 0.5))))
+
+
+@functools.lru_cache(maxsize=64)
+def kronrod_error_functional(m):
+    """``|K[P~_k] - int P~_k|`` for ``k = 0 ... 12 m + 40``: the error of the Kronrod rule of
+    :func:`_kronrod_unit` ``(m)`` on each orthonormal Legendre polynomial (zero up to its degree).
+
+    Just past the degree, ``~ 1e-2`` (not ``~ 1`` as for the Gauss rule, :func:`_gauss_coefficient_factor`),
+    growing to ``O(1)`` near ``k = 4 m``; the error of ``K`` on ``sum_k a_k P~_k`` is ``sum_k a_k`` times this.
+    """
+    x, w_K, _, _ = _kronrod_unit(m)
+    k_max = 12 * m + 40
+    values = w_K @ (legvander(x, k_max) * np.sqrt(np.arange(k_max + 1) + 0.5))
+    values[0] -= math.sqrt(2.0)
+    values[: kronrod_degrees(m)[0] + 1] = 0.0
+    return np.abs(values)
+
+
+def _unit_lower(m):
+    """Sub-rule weights on the unit Kronrod nodes: ``"G"``, ``"L"`` and the null rules ``"N0"...``."""
+    _, _, w_G, w_L = _kronrod_unit(m)
+    nulls, _ = kronrod_null_rules(m)
+    return {"G": w_G, "L": w_L, **{f"N{j}": v for j, v in enumerate(nulls)}}
+
+
 def kronrod_degrees(m):
     """Polynomial degrees ``(K, G, L)`` integrated exactly by :func:`_kronrod_unit` ``(m)``."""
     return 3 * m + 1 + m % 2, 2 * m - 1, m + 1 - m % 2
@@ -137,15 +199,24 @@ class Embedded:
     periodic : bool
         The rule is the trapezoid rule of a periodic variable (sub-rules on every second and
         fourth point), whose errors fall geometrically with the node count.
+    null : tuple of int or None
+        Gauss-Kronrod axes: the Legendre index ``k`` of each null rule ``"N0"``, ``"N1"``, ...
+        in ``lower`` (:func:`kronrod_null_rules`: ``"Nj"`` gives the orthonormal Legendre
+        coefficient ``c_k`` of the integrand along the axis); None: no null rules.
+    composite : bool
+        The axis is several Gauss-Kronrod rules side by side (the two halves of
+        :func:`_two_ended_rule`) whose sub-rules and null rules act on every part at once.
     """
 
-    __slots__ = ("lower", "degrees", "rate", "periodic")
+    __slots__ = ("lower", "degrees", "rate", "periodic", "null", "composite")
 
-    def __init__(self, lower, degrees, rate=None, periodic=False):
+    def __init__(self, lower, degrees, rate=None, periodic=False, null=None, composite=False):
         self.lower = lower
         self.degrees = degrees
         self.rate = rate
         self.periodic = periodic
+        self.null = null
+        self.composite = composite
 
     def scaled(self, factor):
         """The same sub-rules with every weight multiplied by ``factor`` (a Jacobian)."""
@@ -153,7 +224,7 @@ class Embedded:
 
     def with_lower(self, lower):
         """Other sub-rule weights (the same axis in a larger tensor rule), same degrees and rate."""
-        return Embedded(lower, self.degrees, self.rate, self.periodic)
+        return Embedded(lower, self.degrees, self.rate, self.periodic, self.null, self.composite)
 
 
 def _ellipse_rate(strip, half_length):
@@ -174,9 +245,11 @@ def _gauss_legendre(n, lo, hi, embedded=False, strip=None):
         x, w = leggauss(n)
         return lo + half * (x + 1.0), half * w
     m = _kronrod_order(n)
-    x, w_K, w_G, w_L = _kronrod_unit(m)
+    x, w_K, _, _ = _kronrod_unit(m)
     rate = None if strip is None or half <= 0 else _ellipse_rate(strip, half)
-    return lo + half * (x + 1.0), half * w_K, Embedded({"G": half * w_G, "L": half * w_L}, kronrod_degrees(m), rate)
+    lower = {k: half * v for k, v in _unit_lower(m).items()}
+    return (lo + half * (x + 1.0), half * w_K,
+            Embedded(lower, kronrod_degrees(m), rate, null=kronrod_null_rules(m)[1]))
 
 
 def _mapped(rule, nodes, jacobian):
@@ -238,8 +311,8 @@ def _two_ended_rule(n, scale, length, embedded=False):
     half = (n + 1) // 2
     if embedded:
         m = _kronrod_order(half)
-        t, w, w_G, w_L = _kronrod_unit(m)
-        lower = {"G": w_G, "L": w_L}
+        t, w, _, _ = _kronrod_unit(m)
+        lower = _unit_lower(m)
     else:
         t, w = leggauss(half)
         lower = {}
@@ -253,10 +326,21 @@ def _two_ended_rule(n, scale, length, embedded=False):
         wx = weights * jacobian
         return np.concatenate([wx, wx[:, ::-1]], axis=1)
 
+    def one_half(weights, part):
+        wx = weights * jacobian
+        zero = np.zeros_like(wx)
+        return np.concatenate([wx, zero] if part == 0 else [zero, wx[:, ::-1]], axis=1)
+
     nodes = np.concatenate([x, length - x[:, ::-1]], axis=1)
     if not embedded:
         return nodes, both_halves(w)
-    return nodes, both_halves(w), Embedded({k: both_halves(v) for k, v in lower.items()}, kronrod_degrees(m))
+    # the sub-rules act on both halves at once; each null rule on one half ("Nj": the first,
+    # "Nj'": the second, as seen from its own end)
+    subs = {k: both_halves(v) for k, v in lower.items() if not k.startswith("N")}
+    for k, v in lower.items():
+        if k.startswith("N"):
+            subs[k], subs[k + "'"] = one_half(v, 0), one_half(v, 1)
+    return nodes, both_halves(w), Embedded(subs, kronrod_degrees(m), null=kronrod_null_rules(m)[1], composite=True)
 
 
 def _alpha_rule(n, scale, embedded=False):
@@ -339,9 +423,13 @@ def _log_D_rule(counts, D_min, D_max, energy_scale, embedded=False):
     nodes, weights = np.concatenate([inner[0], tail[0]]), np.concatenate([inner[1], tail[1]])
     if not embedded:
         return nodes, weights
+    def other(part, key):
+        """The other part's weights in a sub-rule of one part (zero in a null rule)."""
+        return np.zeros_like(part) if key.startswith("N") else part
+
     parts = {
-        "D": inner[2].with_lower({k: np.concatenate([v, tail[1]]) for k, v in inner[2].lower.items()}),
-        "D_tail": tail[2].with_lower({k: np.concatenate([inner[1], v]) for k, v in tail[2].lower.items()}),
+        "D": inner[2].with_lower({k: np.concatenate([v, other(tail[1], k)]) for k, v in inner[2].lower.items()}),
+        "D_tail": tail[2].with_lower({k: np.concatenate([other(inner[1], k), v]) for k, v in tail[2].lower.items()}),
     }
     return nodes, weights, parts
 
