@@ -26,14 +26,13 @@ import json
 import math
 import os
 import platform
-import time
-import tracemalloc
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # tiny matrices: BLAS threads only add overhead
 
 import numpy as np  # noqa: E402
 from scipy import constants  # noqa: E402
 
+from run import measure  # noqa: E402  (benchmarks/run.py: best wall time and traced peak)
 from tunnelsim import hamiltonians, units  # noqa: E402
 from tunnelsim.dielectric import dipoles, echoes  # noqa: E402
 
@@ -47,21 +46,6 @@ RABI_HZ = 20e6
 SEQUENCE = echoes.EchoSequence(
     pulse1_s=0.25 / RABI_HZ, pulse2_s=0.5 / RABI_HZ, delay_s=1e-6, frequency_Hz=FREQUENCY_HZ,
     field_amplitude_V_per_m=float(echoes.field_for_rabi_frequency(RABI_HZ, 1.0)))
-
-
-def measure(fn, repeats=1):
-    """(best wall s, peak traced bytes of the first run, result)."""
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    result = fn()
-    walls = [time.perf_counter() - t0]
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    for _ in range(repeats - 1):
-        t0 = time.perf_counter()
-        fn()
-        walls.append(time.perf_counter() - t0)
-    return min(walls), peak, result
 
 
 def ring_dipoles(u, beta):
