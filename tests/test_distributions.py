@@ -679,3 +679,40 @@ def test_null_rules_ride_along_every_embedded_axis():
     assert tail.any() and not tail.all()
     assert np.all(rule.embedded["D"].lower["N0"][tail] == 0.0)
     assert np.all(rule.embedded["D_tail"].lower["N0"][~tail] == 0.0)
+
+
+@pytest.mark.parametrize(
+    "dist, energy_scale",
+    [
+        pytest.param(ATSDistribution(D_min_K=0.05, D0_min_K=2.0, D0_max_K=3.0), 40.0, id="ats-composite-D"),
+        pytest.param(ATSDistribution(D_min_K=0.05, D_max_K=30.0, D0_min_K=2.0, D0_max_K=3.0), None, id="ats"),
+        pytest.param(StandardThreeLevelDistribution(D_max_K=20.0, D0_min_K=1.0, D0_max_K=3.0), None, id="standard"),
+        pytest.param(STMDistribution(delta_max_K=10.0, delta0_min_K=1e-3, delta0_max_K=10.0), None, id="stm"),
+        pytest.param(FourWellATSDistribution(D_min_K=0.1, D_max_K=5.0, D0_min_K=0.5, D0_max_K=2.0), None,
+                     id="four-well-chamber"),
+        pytest.param(FourWellATSDistribution(D_min_K=0.1, D_max_K=5.0, D0_min_K=0.5, D0_max_K=2.0,
+                                             direction_rule="full"), None, id="four-well-full"),
+    ],
+)
+def test_embedded_sub_rules_are_the_main_weights_times_a_factor_of_one_axis_position(dist, energy_scale):
+    """``Embedded.index``: every sub-rule with positions is ``weights * f[index]`` (f read at one
+    node per position) to 1e-14 relative, the tensor structure the per-axis sums rely on; all
+    sub-rules have positions but the chamber's ``G`` and ``L`` (normalised row by row)."""
+    sample = dist.quadrature(nodes=None, energy_scale_K=energy_scale, embedded=True)
+    w = sample.weights
+    assert np.all(w > 0)
+    without = []
+    for axis, emb in sample.embedded.items():
+        for key, sub in emb.lower.items():
+            index = None if emb.index is None else emb.index.get(key)
+            if index is None:
+                without.append((axis, key))
+                continue
+            p = np.ravel(index)
+            f = np.zeros(p.max() + 1)
+            f[p] = sub / w  # the last node at each position
+            np.testing.assert_allclose(sub, w * f[p], rtol=1e-14, atol=0, err_msg=f"{axis} {key}")
+    if isinstance(dist, FourWellATSDistribution):
+        assert sorted(without) == [("direction", "G"), ("direction", "L")]
+    else:
+        assert without == []

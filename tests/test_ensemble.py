@@ -447,3 +447,59 @@ def test_null_rule_estimate_falls_back_to_the_gauss_error_without_geometric_deca
     est = error_estimates.null_rule_axis_error(c, indices, kronrod_degrees(m), safety=1.0)
     np.testing.assert_allclose(est, _gauss_coefficient_factor(m) * math.hypot(2e-5, 2e-5), rtol=1e-12)
     assert np.all(error_estimates.null_rule_axis_error(np.zeros((len(indices), 2)), indices, kronrod_degrees(m)) == 0.0)
+
+
+@pytest.mark.parametrize(
+    "make, explicit_rows",
+    [
+        pytest.param(lambda: ats_ensemble(), ["main"], id="ats-infinite-D_max"),
+        pytest.param(lambda: ats_ensemble(D_max_K=30.0, td=TemperatureDependence(0.319, T0_K=1.26)), ["main"],
+                     id="ats-finite-D_max-eq15"),
+        pytest.param(lambda: Ensemble(systems.ThreeLevelSystem(30000.0),
+                                      distributions.StandardThreeLevelDistribution(D_max_K=20.0, D0_min_K=1.0,
+                                                                                   D0_max_K=3.0), 1.0e16),
+                     ["main"], id="standard-3ls"),
+        pytest.param(lambda: Ensemble(systems.FourWellSystem(3000.0),
+                                      distributions.FourWellATSDistribution(D_min_K=0.1, D0_min_K=0.5, D0_max_K=2.0,
+                                                                            D_max_K=5.0), 1.0e16),
+                     ["main", ("direction", "G"), ("direction", "L")], id="four-well-chamber"),
+        pytest.param(lambda: Ensemble(systems.FourWellSystem(3000.0),
+                                      distributions.FourWellATSDistribution(D_min_K=0.1, D0_min_K=0.5, D0_max_K=2.0,
+                                                                            D_max_K=5.0, direction_rule="product"),
+                                      1.0e16),
+                     None, id="four-well-product-sphere"),
+    ],
+)
+def test_per_axis_sums_equal_the_full_weight_rows(make, explicit_rows, monkeypatch):
+    """The embedded totals from per-axis sums (one accumulation per tensor axis, the sub-rule and
+    null-rule rows as factors of one axis's node position) equal those of the full weight rows to
+    1e-13 of the main sum at each point; only the rows that are not of that form (the chamber's
+    "G" and "L", normalised row by row) stay rows."""
+    ens = make()
+    T, B = np.array([0.7, 5.0, 40.0]), np.array([0.0, 2.0])
+    names = ("magnetization", "heat_capacity", "susceptibility")
+    settings = AveragingSettings(nodes={k: v for k, v in {"D": 8, "D0": 4, "alpha": 8, "direction": 6}.items()
+                                        if k in ens.distribution.default_nodes}, orientation_nodes=6, sphere_degree=5)
+    plan = error_estimates.plan(ens.distribution, settings, ensemble.default_orientation_rule(ens.system, settings), 40.0)
+    _, nodes, rule = plan[0]
+    labels, W = error_estimates._node_rows(nodes)
+    explicit, bins, (factored, F), abs_is_main = error_estimates._factored_rows(nodes, W)
+    assert abs_is_main
+    if explicit_rows is not None:
+        assert [labels[r] for r in explicit] == explicit_rows
+        assert bins.shape[0] >= 2 and F.shape == (len(labels) - len(explicit), bins.max() + 1)
+    per_axis, _ = ensemble._accumulate(ens, nodes, rule, T, B, names, settings, None)
+
+    def all_rows(nodes_, W_):
+        n_rows = W_.shape[0]
+        return list(range(n_rows)), np.zeros((0, W_.shape[1]), dtype=np.int64), ([], np.zeros((0, 0))), False
+
+    monkeypatch.setattr(error_estimates, "_factored_rows", all_rows)
+    full, _ = ensemble._accumulate(ens, nodes, rule, T, B, names, settings, None)
+    assert set(per_axis) == set(full)
+    for key, value in full.items():
+        name = key if isinstance(key, str) else key[0]
+        main = np.abs(full[name])
+        np.testing.assert_array_less(np.abs(per_axis[key] - value), 1e-13 * main + 1e-300, err_msg=str(key))
+        if isinstance(key, str):
+            np.testing.assert_array_equal(per_axis[key], value)

@@ -620,3 +620,36 @@ def test_fused_sums_with_weight_matrices_equal_separate_single_weight_passes(obs
         kernels.three_level_sums(E, D0, W[:, :-1], rate, rate, Omega[0], T, observables)
     with pytest.raises(ValueError, match="orientation_weights"):
         kernels.three_level_sums(E, D0, W, rate, rate, Omega[:, :-1], T, observables)
+
+
+@pytest.mark.parametrize("observables", [("magnetization", "heat_capacity"), ("susceptibility", "entropy")])
+def test_fused_sums_per_bin_equal_masked_single_weight_passes(observables):
+    """With ``bins`` (A, N) the rows are followed by the per-bin sums of the main rule: each equals
+    the single-weight pass with the main weights masked to the nodes in that bin (summed over the
+    rows of ``bins`` that name it) to 1e-14 relative; the rows before are unchanged bit for bit."""
+    rng = np.random.default_rng(11)
+    n = 1300
+    E, D0, _ = _random_instances(rng, n)
+    W = rng.uniform(0.2, 1.5, (2, n))
+    u = np.array([0.0, 0.3, 0.7, 1.0])
+    Omega = rng.uniform(0.1, 1.0, (2, u.size))
+    rate = units.phase_per_tesla(20000.0, u)
+    T = np.array([0.05, 1.0, 30.0])
+    bins = np.stack([rng.integers(0, 5, n), 5 + rng.integers(0, 3, n)])  # two "axes": bins 0-4 and 5-7
+    plain = kernels.three_level_sums(E, D0, W, rate * 1.7, rate, Omega, T, observables)[0]
+    totals = kernels.three_level_sums(E, D0, W, rate * 1.7, rate, Omega, T, observables, bins=bins)[0]
+    for name in observables:
+        assert totals[name].shape == (3 + 8, T.size)
+        np.testing.assert_array_equal(totals[name][:3], plain[name])
+        for b in range(8):
+            masked = W[0] * np.any(bins == b, axis=0)
+            alone = kernels.three_level_sums(E, D0, masked, rate * 1.7, rate, Omega[0], T, observables)[0][name]
+            np.testing.assert_allclose(totals[name][3 + b], alone, rtol=1e-14, atol=1e-14 * np.abs(alone).max(),
+                                       err_msg=f"{name} bin {b}")
+        # every axis's bins add up to the main sum
+        np.testing.assert_allclose(totals[name][3:8].sum(axis=0), plain[name][0], rtol=1e-13)
+        np.testing.assert_allclose(totals[name][8:].sum(axis=0), plain[name][0], rtol=1e-13)
+    with pytest.raises(ValueError, match="bins"):
+        kernels.three_level_sums(E, D0, W, rate, rate, Omega, T, observables, bins=bins[:, :-1])
+    with pytest.raises(ValueError, match="bins"):
+        kernels.three_level_sums(E, D0, W, rate, rate, Omega, T, observables, bins=-bins)

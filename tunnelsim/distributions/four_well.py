@@ -91,12 +91,20 @@ def _chamber_rule(n, scale, embedded=False):
     lower = {k: normalised(ax[k], ay[k]) for k in ax if not k.startswith("N")}
     # null rules along one coordinate at a time (the other with its main weights), normalised
     # like the main rule (a null rule sums to zero): "Nj" + "x"/"y" + the half's suffix
+    # (a null rule is the main weights times a factor of the node's x, resp. y, position; "G" and
+    # "L" act on both coordinates and are normalised row by row, so they have no such form)
+    kx, ky = wx.shape[1], wy.shape[1]
+    x_position = np.broadcast_to(np.repeat(np.arange(kx), ky), (rows, kx * ky))
+    y_position = np.broadcast_to(np.tile(np.arange(ky), kx), (rows, kx * ky))
+    index = {}
     for k in ax:
         if k.startswith("N"):
             j, half = k[1:].rstrip("'"), k[1 + len(k[1:].rstrip("'")):]
             lower[f"N{j}x{half}"] = normalised(ax[k], wy, main_sum)
             lower[f"N{j}y{half}"] = normalised(wx, ay[k], main_sum)
-    return directions, normalised(wx, wy), Embedded(lower, ex[0].degrees, null=ex[0].null, composite=True)
+            index[f"N{j}x{half}"], index[f"N{j}y{half}"] = x_position, y_position
+    return (directions, normalised(wx, wy),
+            Embedded(lower, ex[0].degrees, null=ex[0].null, composite=True, index=index))
 
 
 def _chamber_count(depth):
@@ -200,17 +208,20 @@ class FourWellATSDistribution(_LogAsymmetryDistribution):
                 images = [E[..., list(p)] for p in itertools.permutations(range(4))]
                 n = np.concatenate(images, axis=1) @ four_well_basis()
                 wn = np.concatenate([wn] * 24, axis=1)
-                direction_lower = {k: e.with_lower({name: np.concatenate([v] * 24, axis=1) for name, v in e.lower.items()})
+                direction_lower = {k: e.reindexed({name: np.concatenate([v] * 24, axis=1) for name, v in e.lower.items()},
+                                                  lambda v: np.concatenate([v] * 24, axis=1))
                                    for k, e in direction_lower.items()}
         k = n.shape[1]
         weights = (w[:, None] * wn).ravel()
         params = self._params(np.repeat(D, k), np.repeat(D0, k), n.reshape(-1, 3))
         if not embedded:
             return params, self.amplitude * weights
-        out = {axis: e.with_lower({name: self.amplitude * (v[:, None] * wn).ravel() for name, v in e.lower.items()})
+        out = {axis: e.reindexed({name: self.amplitude * (v[:, None] * wn).ravel() for name, v in e.lower.items()},
+                                 lambda v: np.repeat(v, k))
                for axis, e in lower.items()}
         for axis, e in direction_lower.items():
-            out[axis] = e.with_lower({name: self.amplitude * (w[:, None] * v).ravel() for name, v in e.lower.items()})
+            out[axis] = e.reindexed({name: self.amplitude * (w[:, None] * v).ravel() for name, v in e.lower.items()},
+                                    lambda v: np.ravel(v))
         return params, self.amplitude * weights, out
 
     @staticmethod

@@ -206,25 +206,46 @@ class Embedded:
     composite : bool
         The axis is several Gauss-Kronrod rules side by side (the two halves of
         :func:`_two_ended_rule`) whose sub-rules and null rules act on every part at once.
+    index : dict of str to numpy.ndarray or None
+        Tensor structure, for the error estimate's per-axis sums: ``index[k]`` (integer, the
+        shape of ``lower[k]``) is each node's position along the coordinate that sub-rule ``k``
+        acts on, such that ``lower[k] = weights * f_k[index[k]]`` with ``f_k`` a function of that
+        position alone (``weights`` the main rule's). Sub-rules without an entry (None: none
+        has one) are not known to be of this form. Kept by :meth:`scaled`; :meth:`with_lower`
+        drops it unless the new positions are given, so that a construction that does not
+        carry it falls back to full weight rows.
     """
 
-    __slots__ = ("lower", "degrees", "rate", "periodic", "null", "composite")
+    __slots__ = ("lower", "degrees", "rate", "periodic", "null", "composite", "index")
 
-    def __init__(self, lower, degrees, rate=None, periodic=False, null=None, composite=False):
+    def __init__(self, lower, degrees, rate=None, periodic=False, null=None, composite=False, index=None):
         self.lower = lower
         self.degrees = degrees
         self.rate = rate
         self.periodic = periodic
         self.null = null
         self.composite = composite
+        self.index = index
 
     def scaled(self, factor):
         """The same sub-rules with every weight multiplied by ``factor`` (a Jacobian)."""
-        return self.with_lower({k: v * factor for k, v in self.lower.items()})
+        return self.with_lower({k: v * factor for k, v in self.lower.items()}, self.index)
 
-    def with_lower(self, lower):
-        """Other sub-rule weights (the same axis in a larger tensor rule), same degrees and rate."""
-        return Embedded(lower, self.degrees, self.rate, self.periodic, self.null, self.composite)
+    def with_lower(self, lower, index=None):
+        """Other sub-rule weights (the same axis in a larger tensor rule), same degrees and rate;
+        ``index``: the nodes' positions for those weights (:attr:`index`), else none."""
+        return Embedded(lower, self.degrees, self.rate, self.periodic, self.null, self.composite, index)
+
+    def reindexed(self, lower, take):
+        """:meth:`with_lower` for a larger rule whose node ``j`` lies on node ``take(j)`` of this
+        one: ``take`` maps each of this rule's index arrays to the new nodes."""
+        if self.index is None:
+            return self.with_lower(lower)
+        taken = {}  # sub-rules share their position arrays: map each once
+        for v in self.index.values():
+            if id(v) not in taken:
+                taken[id(v)] = take(v)
+        return self.with_lower(lower, {k: taken[id(v)] for k, v in self.index.items()})
 
 
 def _ellipse_rate(strip, half_length):
@@ -248,8 +269,10 @@ def _gauss_legendre(n, lo, hi, embedded=False, strip=None):
     x, w_K, _, _ = _kronrod_unit(m)
     rate = None if strip is None or half <= 0 else _ellipse_rate(strip, half)
     lower = {k: half * v for k, v in _unit_lower(m).items()}
+    position = np.arange(x.size)
     return (lo + half * (x + 1.0), half * w_K,
-            Embedded(lower, kronrod_degrees(m), rate, null=kronrod_null_rules(m)[1]))
+            Embedded(lower, kronrod_degrees(m), rate, null=kronrod_null_rules(m)[1],
+                     index={k: position for k in lower}))
 
 
 def _mapped(rule, nodes, jacobian):
@@ -340,7 +363,9 @@ def _two_ended_rule(n, scale, length, embedded=False):
     for k, v in lower.items():
         if k.startswith("N"):
             subs[k], subs[k + "'"] = one_half(v, 0), one_half(v, 1)
-    return nodes, both_halves(w), Embedded(subs, kronrod_degrees(m), null=kronrod_null_rules(m)[1], composite=True)
+    position = np.broadcast_to(np.arange(nodes.shape[1]), nodes.shape)
+    return nodes, both_halves(w), Embedded(subs, kronrod_degrees(m), null=kronrod_null_rules(m)[1], composite=True,
+                                           index={k: position for k in subs})
 
 
 def _alpha_rule(n, scale, embedded=False):
@@ -388,6 +413,7 @@ def _tensor(*axes):
     """
     grids = np.meshgrid(*[a[0] for a in axes], indexing="ij")
     factors = [a[1] for a in axes]
+    positions = np.meshgrid(*[np.arange(len(a[1])) for a in axes], indexing="ij")
 
     def product(fs):
         wgrids = np.meshgrid(*fs, indexing="ij")
@@ -400,7 +426,7 @@ def _tensor(*axes):
     for i, a in enumerate(axes):
         for name, emb in (a[2] if len(a) > 2 else {}).items():
             lower = {k: product(factors[:i] + [v] + factors[i + 1:]) for k, v in emb.lower.items()}
-            embedded[name] = emb.with_lower(lower)
+            embedded[name] = emb.reindexed(lower, lambda v, p=positions[i].ravel(): v[p])
     return [g.ravel() for g in grids], weights, embedded
 
 
@@ -427,9 +453,14 @@ def _log_D_rule(counts, D_min, D_max, energy_scale, embedded=False):
         """The other part's weights in a sub-rule of one part (zero in a null rule)."""
         return np.zeros_like(part) if key.startswith("N") else part
 
+    # each sub-rule is the main weights times a factor of the position in the joined D array
+    # (the sub-rule's factor on its own part, 1 or 0 on the other)
+    position = np.arange(nodes.size)
     parts = {
-        "D": inner[2].with_lower({k: np.concatenate([v, other(tail[1], k)]) for k, v in inner[2].lower.items()}),
-        "D_tail": tail[2].with_lower({k: np.concatenate([other(inner[1], k), v]) for k, v in tail[2].lower.items()}),
+        "D": inner[2].with_lower({k: np.concatenate([v, other(tail[1], k)]) for k, v in inner[2].lower.items()},
+                                 {k: position for k in inner[2].lower}),
+        "D_tail": tail[2].with_lower({k: np.concatenate([other(inner[1], k), v]) for k, v in tail[2].lower.items()},
+                                     {k: position for k in tail[2].lower}),
     }
     return nodes, weights, parts
 

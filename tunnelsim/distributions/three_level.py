@@ -46,9 +46,11 @@ def _with_alpha(D, D0, w, n_alpha, lower=None):
     flat = np.repeat(D, k), alpha.ravel(), np.repeat(D0, k), (w[:, None] * wa).ravel()
     if lower is None:
         return flat
-    out = {axis: emb.with_lower({name: (v[:, None] * wa).ravel() for name, v in emb.lower.items()})
+    out = {axis: emb.reindexed({name: (v[:, None] * wa).ravel() for name, v in emb.lower.items()},
+                               lambda v: np.repeat(v, k))
            for axis, emb in lower.items()}
-    out["alpha"] = rule[2].with_lower({name: (w[:, None] * v).ravel() for name, v in rule[2].lower.items()})
+    out["alpha"] = rule[2].reindexed({name: (w[:, None] * v).ravel() for name, v in rule[2].lower.items()},
+                                     lambda v: v.ravel())
     return (*flat, out)
 
 

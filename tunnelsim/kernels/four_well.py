@@ -38,7 +38,7 @@ import numpy as np
 from .. import hamiltonians
 from . import _four_well_sweep as _sweep
 from ._common import _JIT, _checked, _run_chunked
-from .thermal import _add_node_rows, _add_nodes, _chunk_row, _run_sums, _thermal_one
+from .thermal import _add_node_bins, _add_node_rows, _add_nodes, _chunk_row, _run_sums, _thermal_one
 from ..spectra import Spectrum
 
 __all__ = ["bond_table", "four_well_outer", "four_well_sums"]
@@ -348,9 +348,9 @@ def _outer_kernel(E, D0, table, with_couplings, max_sweeps, levels, slopes, coup
 
 
 @numba.njit(**_JIT)
-def _sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings, max_sweeps, totals, squares, orient_sums, start, stop):
+def _sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings, max_sweeps, totals, squares, orient_sums, bins, bin_sums, start, stop):
     """Fused ensemble sums over nodes ``start <= i < stop`` into the chunk's row of ``totals``,
-    ``squares`` and ``orient_sums`` (as :func:`tunnelsim.kernels.three_level._three_level_sums_kernel`:
+    ``squares``, ``orient_sums`` and ``bin_sums`` (as :func:`tunnelsim.kernels.three_level._three_level_sums_kernel`:
     every weight row from one solve per instance), in SIMD blocks of nodes."""
     n_orient = table.shape[0]
     n_T = beta.size
@@ -388,6 +388,7 @@ def _sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings
                             orient_sums[row, k, o, t] += wi * res[t]
         _add_nodes(node, w_main, first, count, totals[row, 0], squares[row])
         _add_node_rows(node, weights, first, count, totals[row, 1:])
+        _add_node_bins(node, w_main, bins, first, count, bin_sums[row])
 
 
 def _node_arrays(E, D0):
@@ -448,7 +449,7 @@ def four_well_outer(E, D0, table, couplings=True):
     )
 
 
-def four_well_sums(E, D0, weights, table, orientation_weights, temperature_K, observables):
+def four_well_sums(E, D0, weights, table, orientation_weights, temperature_K, observables, bins=None):
     """Ensemble sums of the four-well system in one compiled pass, nothing stored per instance.
 
     ``sum_i w_i sum_k omega_k O(E_i, D0_i, orientation k; T)`` for each observable, with the
@@ -472,13 +473,15 @@ def four_well_sums(E, D0, weights, table, orientation_weights, temperature_K, ob
         Temperatures in K, > 0.
     observables : sequence of str
         Keys of :data:`tunnelsim.kernels.thermal.OBSERVABLE_CODES`.
+    bins : array_like of int, shape (A, N), optional
+        Per-bin sums as well (:func:`tunnelsim.kernels.three_level.three_level_sums`).
 
     Returns
     -------
-    totals : dict of str to numpy.ndarray, shape (n_T,) or (R + Q - 1, n_T)
+    totals : dict of str to numpy.ndarray, shape (n_T,) or (R + Q - 1 [+ n_bins], n_T)
         As :func:`tunnelsim.kernels.three_level.three_level_sums`: with matrices, the sums with
         each node row and the first orientation row, then with the first node row and each
-        further orientation row, from one solve per instance.
+        further orientation row, then the per-bin sums, from one solve per instance.
     squares : dict of str to numpy.ndarray, shape (n_T,)
         Sums of squares of the first rows' node contributions.
     """
@@ -493,5 +496,6 @@ def four_well_sums(E, D0, weights, table, orientation_weights, temperature_K, ob
             f"table must have shape (K, 18) and orientation_weights (K,) or (Q, K), got {table.shape} and {omega.shape}"
         )
     return _run_sums(
-        _sums_kernel, E, D0, weights, np.ascontiguousarray(table), omega, temperature_K, observables, _MAX_SWEEPS
+        _sums_kernel, E, D0, weights, np.ascontiguousarray(table), omega, temperature_K, observables, _MAX_SWEEPS,
+        bins=bins,
     )

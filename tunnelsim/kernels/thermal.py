@@ -234,6 +234,23 @@ def _add_node_rows(node, weights, first, count, totals):
                 row[f] += wi * c[f]
 
 
+@numba.njit(**_JIT)
+def _add_node_bins(node, weights, bins, first, count, out):
+    """``out[bins[a, i]] += w_i c_i`` for every row ``a`` of ``bins`` (A, N): the block's node
+    contributions ``c_i = node[j]`` with the main weights, summed per bin (per axis, by the
+    node's position along that axis: :func:`_run_sums`)."""
+    n_flat = node.shape[1] * node.shape[2]
+    flat = node.reshape((node.shape[0], n_flat))
+    sums = out.reshape((out.shape[0], n_flat))
+    for a in range(bins.shape[0]):
+        for j in range(count):
+            wi = weights[first + j]
+            c = flat[j]
+            row = sums[bins[a, first + j]]
+            for f in range(n_flat):
+                row[f] += wi * c[f]
+
+
 @numba.njit(inline="always", **_JIT)
 def _chunk_row(n_nodes, n_rows, start):
     """Row of the per-chunk sums for the chunk starting at node ``start`` (as :func:`_run_sums`)."""
@@ -306,13 +323,14 @@ def _weight_rows(weights, n, label):
     return (W[None, :], True) if W.ndim == 1 else (W, False)
 
 
-def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, kernel_setting=0):
+def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, kernel_setting=0, bins=None):
     """Run a fused sums kernel over the nodes in fixed chunks on a thread pool.
 
     ``kernel(E, D0, weights, table, omega, T, 1/T, codes, with_couplings, kernel_setting, totals, squares,
-    orient_sums, start, stop)`` adds the chunk's sums into its row of ``totals``, ``squares`` and
-    ``orient_sums`` (``kernel_setting``: an integer the kernel defines); the chunking does not
-    depend on the thread count, so the results do not depend on the machine.
+    orient_sums, bins, bin_sums, start, stop)`` adds the chunk's sums into its row of ``totals``,
+    ``squares``, ``orient_sums`` and ``bin_sums`` (``kernel_setting``: an integer the kernel
+    defines); the chunking does not depend on the thread count, so the results do not depend on
+    the machine.
 
     Several weights in one pass: ``weights`` is ``(N,)`` or a matrix ``(R, N)`` of node weights,
     ``omega`` ``(K,)`` or ``(Q, K)`` of orientation weights (row 0 of each: the main rule). The
@@ -322,6 +340,14 @@ def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, 
     for two vectors -- every sum an estimate built from sub-rules of one axis at a time needs.
     The main row is formed exactly as with single weights (bit for bit the same); ``squares``
     are those of its node contributions, shape ``(n_T,)``.
+
+    Per-bin sums: with ``bins`` (A, N), non-negative integers, the rows are followed by
+    ``sum_{i: bins[a, i] = b} W_0i sum_k Omega_0k O_ik`` for every bin ``b < n_bins = bins.max() + 1``
+    (summed over the rows ``a`` of ``bins`` that name it; rows ``R + Q - 1 ...``). With
+    ``bins[a]`` a node's position along tensor axis ``a`` (offset so that the axes' bins do not
+    overlap), these are the per-axis partial sums ``S_a[p]`` from which any weight row of the form
+    ``W_0i f(p_a(i))`` follows as ``sum_p f(p) S_a[p]``, at the cost of one row per axis
+    (:func:`tunnelsim.error_estimates.accumulate_embedded`).
     """
     T = _checked(temperature_K, "temperature_K", positive=True)
     if T.ndim != 1:
@@ -339,12 +365,20 @@ def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, 
     totals = np.zeros((n_chunks, W.shape[0], codes.size, T.size))
     squares = np.zeros((n_chunks, codes.size, T.size))
     orient_sums = np.zeros((n_chunks, Omega.shape[1] if Omega.shape[0] > 1 else 0, codes.size, T.size))
+    if bins is None:
+        bins = np.zeros((0, n), dtype=np.int64)
+    else:
+        bins = np.ascontiguousarray(bins, dtype=np.int64)
+        if bins.ndim != 2 or bins.shape[1] != n or (bins.size and bins.min() < 0):
+            raise ValueError(f"bins must be non-negative integers of shape (A, {n}), got {bins.shape}")
+    n_bins = int(bins.max()) + 1 if bins.size else 0
+    bin_sums = np.zeros((n_chunks, n_bins, codes.size, T.size))
     if n and codes.size:
         per_chunk = -(-n // n_chunks)
         bounds = [min(n, c * per_chunk) for c in range(n_chunks + 1)]
         args = (
             np.ascontiguousarray(E), np.ascontiguousarray(D0), W, table,
-            Omega, T, 1.0 / T, codes, with_couplings, kernel_setting, totals, squares, orient_sums,
+            Omega, T, 1.0 / T, codes, with_couplings, kernel_setting, totals, squares, orient_sums, bins, bin_sums,
         )
         threads = min(numba.get_num_threads(), n_chunks)
         if threads == 1:
@@ -359,6 +393,8 @@ def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, 
     if Omega.shape[0] > 1:
         per_orientation = orient_sums.sum(axis=0)  # (K, n_obs, n_T): sum_i W_0i O_ik
         total = np.concatenate([total, np.einsum("qk,kot->qot", Omega[1:], per_orientation)])
-    if w_vector and o_vector:
+    if n_bins:
+        total = np.concatenate([total, bin_sums.sum(axis=0)])
+    if w_vector and o_vector and not n_bins:
         return ({name: total[0, o] for o, name in enumerate(names)}, {name: square[o] for o, name in enumerate(names)})
     return ({name: total[:, o] for o, name in enumerate(names)}, {name: square[o] for o, name in enumerate(names)})

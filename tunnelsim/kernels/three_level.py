@@ -76,7 +76,7 @@ from ._common import _JIT, _checked, _run_chunked, _MIN_CHUNK
 from ._three_level_blocks import _B_ROWS, _BLOCK, _W_ROWS, _block_to_rows, _pass_scales, _three_level_paired_kernel
 from ._three_level_scalar import _three_level_one
 from .thermal import (
-    MAGNETIZATION, _add_magnetization3, _add_magnetization3_twice, _add_node_rows, _add_nodes, _chunk_row, _run_sums,
+    MAGNETIZATION, _add_magnetization3, _add_magnetization3_twice, _add_node_bins, _add_node_rows, _add_nodes, _chunk_row, _run_sums,
     _thermal_one,
 )
 
@@ -257,11 +257,12 @@ def three_level_outer(E, D0, phi, dphi_dlambda, couplings=True):
     )
 
 @numba.njit(**_JIT)
-def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings, kernel_setting, totals, squares, orient_sums, start, stop):
+def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings, kernel_setting, totals, squares, orient_sums, bins, bin_sums, start, stop):
     """Fused ensemble sums over nodes ``start <= i < stop`` into the chunk's row of ``totals``
     (``sum_i W_ri sum_k Omega_0k O_ik(T)`` for each row ``r`` of the node weights ``W`` (R, N)),
     ``squares`` (row 0's) and, with further orientation rows (``Omega`` (Q, K), ``Q > 1``),
-    ``orient_sums`` (``sum_i W_0i O_ik`` per orientation); the row is ``start``'s chunk index
+    ``orient_sums`` (``sum_i W_0i O_ik`` per orientation) and, with ``bins`` (A, N), ``bin_sums``
+    (``sum_i W_0i sum_k Omega_0k O_ik`` per bin); the row is ``start``'s chunk index
     (:func:`tunnelsim.kernels.thermal._run_sums`).
 
     The spectra of a block of nodes at one orientation come from the SIMD blocks
@@ -318,9 +319,10 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wi
                             orient_sums[row, k, o, t] += wi * res[t]
         _add_nodes(node, w_main, first, count, totals[row, 0], squares[row])
         _add_node_rows(node, weights, first, count, totals[row, 1:])
+        _add_node_bins(node, w_main, bins, first, count, bin_sums[row])
 
 
-def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, temperature_K, observables):
+def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, temperature_K, observables, bins=None):
     """Ensemble sums of the three-level system in one compiled pass, nothing stored per instance.
 
     ``sum_i w_i sum_k omega_k O(E_i, D0_i, phi_k; T)`` for each observable, with the spectrum of
@@ -343,13 +345,16 @@ def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, tem
         Temperatures in K, > 0.
     observables : sequence of str
         Keys of :data:`OBSERVABLE_CODES`.
+    bins : array_like of int, shape (A, N), optional
+        Per-bin sums of the main rows' node contributions as well (e.g. by each node's position
+        along each tensor axis, :func:`tunnelsim.kernels.thermal._run_sums`).
 
     Returns
     -------
-    totals : dict of str to numpy.ndarray, shape (n_T,) or (R + Q - 1, n_T)
+    totals : dict of str to numpy.ndarray, shape (n_T,) or (R + Q - 1 [+ n_bins], n_T)
         With one weight vector each, the sums. With a matrix, from one pass over the nodes (each
         spectrum evaluated once): the sums with each node row and the first orientation row,
-        then with the first node row and each further orientation row
+        then with the first node row and each further orientation row, then the per-bin sums
         (:func:`tunnelsim.kernels.thermal._run_sums`); the first is bit for bit the
         single-weight sum.
     squares : dict of str to numpy.ndarray, shape (n_T,)
@@ -374,5 +379,6 @@ def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, tem
             "phi and dphi_dlambda must be 1-D of equal length K and orientation_weights (K,) or (Q, K), got "
             f"{phi.shape}, {rate.shape}, {omega.shape}"
         )
-    return _run_sums(_three_level_sums_kernel, E, D0, weights, _phase_table(phi, rate), omega, T, observables)
+    return _run_sums(_three_level_sums_kernel, E, D0, weights, _phase_table(phi, rate), omega, T, observables,
+                     bins=bins)
 
