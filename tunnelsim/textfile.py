@@ -7,9 +7,10 @@ is wrong with it, instead of a codec traceback or a TOML syntax error at the byt
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-__all__ = ["decode_text", "read_text_file"]
+__all__ = ["decode_text", "read_text_file", "text_lines"]
 
 _UTF16_32_BOMS = {
     b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32",
@@ -61,6 +62,15 @@ def decode_text(data, source, what, allow_latin1=False):
         line = data.count(b"\n", 0, exc.start) + 1
         raise ValueError(f"{source}: {what} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
                          "save it as UTF-8") from None
+
+
+def text_lines(text):
+    """Lines split at ``\r\n``, ``\r`` or ``\n`` only (``str.splitlines`` also splits at bytes such as
+    Latin-1's 0x85, which then cut a data row in two and shift every line number)."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def read_text_file(path, what, allow_latin1=False):

@@ -288,3 +288,77 @@ def test_error_model_options(tmp_path, capsys):
     assert "--no-file-errors needs an error model" in _error_line(capsys)
     assert main(["info", str(path), "--sigma-rel", "-1"]) == 2
     assert "--sigma-rel must be a finite number >= 0" in _error_line(capsys)
+
+
+# ------------------------------------------------------------------------------- found in review
+def test_scatter_of_few_readings_is_floored_by_the_pooled_relative_scatter():
+    """MPMS XL: no file errors, 3 readings per set point. The error of each mean is at least the pooled
+    relative scatter of all groups times |M| / sqrt(3): no point gets a weight from a lucky small scatter."""
+    data = read("mpmsxl_dc_mvst_1000Oe_hilgar.dat", mass_mg=48.4)
+    T, H, M, S, names, report = read_qd_file(QD / "mpmsxl_dc_mvst_1000Oe_hilgar.dat", mass_mg=48.4)
+    groups = M.reshape(14, 3)
+    rel2 = ((groups - groups.mean(axis=1, keepdims=True)) ** 2).sum(axis=1) / groups.mean(axis=1) ** 2
+    pooled = math.sqrt(rel2.sum() / (14 * 2))
+    floor = pooled * np.abs(data.magnetization_emu_per_g) / math.sqrt(3)
+    assert np.all(data.sigma_emu_per_g >= floor * (1 - 1e-12))
+    own = groups.std(axis=1, ddof=1) / math.sqrt(3) / 0.0484
+    np.testing.assert_allclose(data.sigma_emu_per_g, np.maximum(own, floor), rtol=1e-12)
+    # before the floor, the smallest relative error was 1.3e-5 against 1.7e-3 for the largest
+    rel = data.sigma_emu_per_g / np.abs(data.magnetization_emu_per_g)
+    assert rel.max() / rel.min() < 20
+
+
+def test_error_model_giving_zero_is_an_error_naming_the_row(tmp_path):
+    path = tmp_path / "m0.csv"
+    path.write_text("T_K,H_Oe,M_emu_per_g\n2,1000,0\n3,1000,8e-4\n4,1000,6e-4\n")
+    with pytest.raises(DataError, match=r"row 1 \(line 2\): the error model gives sigma = 0 .* add --sigma-abs"):
+        datafiles.read_data(path, error_model=ErrorModel(relative=0.01))
+    data = datafiles.read_data(path, error_model=ErrorModel(relative=0.01, absolute=1e-6))
+    np.testing.assert_allclose(data.sigma_emu_per_g, np.hypot(0.01 * np.array([0, 8e-4, 6e-4]), 1e-6))
+
+
+def test_repeats_are_not_averaged_across_runs():
+    """ZFC 2 -> 20 K then FC 20 -> 2 K at one field: the two readings at 20 K belong to different runs."""
+    T = [2.0, 5.0, 10.0, 15.0, 20.0, 20.0, 15.0, 10.0, 5.0, 2.0]
+    data = datafiles.finish_points("<zfcfc>", T, [100.0] * 10, np.linspace(1, 2, 10), np.full(10, 0.01),
+                                   [f"row {k}" for k in range(1, 11)], datafiles.ReadReport("<zfcfc>", "csv"))
+    assert data.n_points == 10 and [(r.n_points, r.branch) for r in data.runs] == [(5, "ZFC"), (5, "FC cooling")]
+
+
+def test_branch_names_need_the_protocol_not_a_dip():
+    """A 0.2 K dip in one warming sweep is not a reversal (3 tolerances), and runs at one field
+    separated by another run are not labelled ZFC/FC."""
+    runs = datafiles.group_runs([2, 2.5, 3, 3.5, 3.3, 4, 4.5], [100.0] * 7)
+    assert [(r.n_points, r.branch) for r in runs] == [(7, "warming")]
+    T = [2, 5, 10, 20] + [2] * 5 + [2, 5, 10, 20]
+    H = [100.0] * 4 + [1000.0, 2000.0, 3000.0, 4000.0, 5000.0] + [100.0] * 4
+    assert [r.branch for r in datafiles.group_runs(T, H)][0] == "warming"
+    T = [2, 5, 10, 20, 20, 10, 5, 2, 2, 5, 10, 20]
+    assert [r.branch for r in datafiles.group_runs(T, [100.0] * 12)] == ["ZFC", "FC cooling", "FC warming"]
+
+
+def test_a_latin1_0x85_byte_does_not_split_a_row(tmp_path):
+    raw = (QD / "ppms_vsm_mvsh_300K_magmeas_cut.dat").read_bytes()
+    marker = b"sample offset"
+    path = tmp_path / "nel.dat"
+    path.write_bytes(raw.replace(marker, b"wait\x85 " + marker, 1))
+    data = datafiles.read_data(path)
+    assert data.reading.n_rows == 700 and data.reading.skipped == {"no moment value": [36, 44]}
+
+
+def test_csv_with_trailing_delimiters_is_read(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("T_K,H_Oe,M_emu_per_g,,\n2,1000,1e-3,,\n3,1000,8e-4,,\n")
+    data = datafiles.read_data(path)
+    assert data.n_points == 2
+
+
+def test_an_unlisted_moment_column_finds_its_error_column_or_says_there_is_none(tmp_path):
+    path = tmp_path / "xl.dat"
+    path.write_text("[Header]\nINFO,10,SAMPLE_MASS\n[Data]\nTemperature (K),Field (Oe),Long Moment [w/o ABS] (emu),"
+                    "Long Scan Std Dev [w/o ABS],Other Moment (emu)\n2,1000,1e-3,1e-7,5\n3,1000,8e-4,1e-7,5\n")
+    data = datafiles.read_data(path, moment_column="Long Moment [w/o ABS] (emu)")
+    assert data.reading.error_columns == {"Long Scan Std Dev [w/o ABS]": 2} and data.reading.warnings == []
+    other = datafiles.read_data(path, moment_column="Other Moment (emu)")
+    assert other.sigma_emu_per_g is None
+    assert other.reading.warnings == ["no error column found for 'Other Moment (emu)': its points carry no file errors"]

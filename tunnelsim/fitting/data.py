@@ -7,14 +7,15 @@ order they were measured. Two file formats are read:
   ``M_emu_per_g`` and optionally ``sigma_emu_per_g`` (any order, no other columns), then one
   row per point. Lines starting with ``#`` are comments (``tunnelsim synth`` writes its
   provenance there); blank lines are skipped.
-* **Quantum Design MPMS ``.dat``**: a ``[Header]`` section (ignored) and a ``[Data]`` section
-  whose first line names the columns. Temperature from ``Temperature (K)``, field from
-  ``Magnetic Field (Oe)`` (MPMS 3) or ``Field (Oe)`` (MPMS XL), moment from the first of
-  ``Long Moment (emu)``, ``DC Moment (emu)``, ``DC Moment Free Ctr (emu)``,
-  ``DC Moment Fixed Ctr (emu)``, ``Moment (emu)`` that holds a value in the first data row
-  (or the column the caller names), with its error column when present. The sample mass is
-  given by the caller (mg or g) and turns moments into emu/g. Rows whose temperature, field
-  and moment are all empty (comment rows) are skipped.
+* **Quantum Design ``.dat``** (MPMS XL, MPMS3 DC and VSM, PPMS VSM): read by
+  :mod:`tunnelsim.fitting.qd_dat` (delimiters, encodings, the per-row moment column, the header's
+  sample mass, rows skipped and why; its docstring has the rules), moments divided by the mass.
+
+Every reader then goes through :func:`finish_points`: values checked, repeated readings at one set
+point averaged within each run (:func:`tunnelsim.fitting.reading.average_repeats`), points without
+an error given one by the error model or the fit left unweighted
+(:func:`~tunnelsim.fitting.reading.apply_error_model`), and runs grouped; the data set's
+``reading`` (:class:`~tunnelsim.fitting.reading.ReadReport`) says what was done.
 
 Bad data stop with one :class:`DataError` line naming the file, the row (data row, counted
 from 1, and the file line) and the column: a missing column, an empty or non-numeric value,
@@ -25,7 +26,9 @@ splits the points, in file order, into maximal consecutive segments over which e
 (an M vs T run) or ``T`` (an M vs H run) stays within a tolerance of the segment's first point,
 ``|x - x_first| <= abs + rel |x_first|`` (defaults in :class:`GroupingTolerance`: 0.05 K + 1 %
 for T, 5 Oe + 0.2 % for H). From each starting point the longer of the two possible segments is
-taken (a tie, where T and H both stay fixed, is called M vs T). A segment of one point (T and H
+taken (a tie, where T and H both stay fixed, is called M vs T). A segment is cut where its sweep
+reverses by more than :data:`REVERSAL_FACTOR` tolerances (ZFC / cool-down / FC, the branches of a
+hysteresis loop), and each run's sweep is named (``Run.branch``). A segment of one point (T and H
 both change at the next point, or the last point alone) is an error: every point must belong to
 a run of at least two.
 """
@@ -40,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import write_text_atomic
-from ..textfile import read_text_file
+from ..textfile import read_text_file, text_lines
 from .qd_dat import read_qd_file
 from .reading import (REPEAT_MODES, DataError, ErrorModel, ReadReport, RepeatTolerance, apply_error_model,
                       average_repeats, check_number)
@@ -104,9 +107,7 @@ class Run:
         The run is ``slice(start, stop)`` of the data set's points.
     branch : str
         The sweep: ``warming`` / ``cooling`` (M vs T; ``ZFC``, ``FC cooling``, ``FC warming`` where
-        runs at one field follow each other as in that protocol: a warming run followed by runs at
-        its field is ``ZFC``, a cooling run among them ``FC cooling``, a warming run after one at its
-        field ``FC warming``), ``H increasing`` / ``H decreasing`` (M vs H),
+        consecutive runs at one field follow that protocol, see ``_branches``), ``H increasing`` / ``H decreasing`` (M vs H),
         or ``""`` when the swept quantity does not move.
     """
 
@@ -194,6 +195,11 @@ def _within(x, ref, abs_tol, rel_tol):
     return abs(x - ref) <= abs_tol + rel_tol * abs(ref)
 
 
+#: A sweep reverses where the swept quantity falls back by more than this many run tolerances
+#: (a temperature dip of a warming sweep, or field noise, is not a new run).
+REVERSAL_FACTOR = 3.0
+
+
 def _sweep_end(x, i, stop, abs_tol, rel_tol):
     """End (exclusive) of the monotonic sweep of ``x`` from ``i`` within ``[i, stop)``, and its direction.
 
@@ -221,26 +227,38 @@ def _sweep_end(x, i, stop, abs_tol, rel_tol):
 
 
 def _branches(runs, T, tol):
-    """Name each run's sweep; M vs T runs at one field in a row follow the ZFC / FC protocol's names."""
+    """Name each run's sweep; consecutive M vs T runs at one field follow the ZFC / FC protocol's names.
+
+    A warming run is ``ZFC`` when the next run is at its field and is a cool-down or starts again
+    from below (the lower half of this run's range); a run after one at its field is ``FC cooling``
+    when it cools, ``FC warming`` when it warms from the lower half of the previous run's range (the
+    sample was cooled in the field in between). Anything else is ``warming`` / ``cooling``.
+    """
+    def same_field(a, b):
+        return a[0] == b[0] == "M_vs_T" and abs(a[1] - b[1]) <= tol.field_abs_Oe + tol.field_rel * abs(a[1])
+
+    def restarts_below(prev, run):
+        lo, hi = float(np.min(T[prev[2]:prev[3]])), float(np.max(T[prev[2]:prev[3]]))
+        return T[run[2]] < lo + 0.5 * (hi - lo)
+
+    def follows_in_field(prev, run):  # ``run`` continues the field-cooling protocol after ``prev``
+        return same_field(prev, run) and (run[4] < 0 or (run[4] > 0 and restarts_below(prev, run)))
+
     named = []
     for k, (kind, value, start, stop, direction) in enumerate(runs):
         if kind == "M_vs_H":
-            branch = {1: "H increasing", -1: "H decreasing"}.get(direction, "")
-        else:
-            branch = {1: "warming", -1: "cooling"}.get(direction, "")
-            same = [r for r in runs if r[0] == "M_vs_T"
-                    and abs(r[1] - value) <= tol.field_abs_Oe + tol.field_rel * abs(value)]
-            before = [r for r in same if r[2] < start]
-            prev = runs[k - 1] if k > 0 else None
-            prev_same = prev is not None and prev in same
-            if direction < 0 and (prev_same or any(r[4] > 0 for r in same if r[2] > start)):
-                branch = "FC cooling"
-            elif direction > 0 and prev_same and prev[4] < 0:
-                branch = "FC warming"
-            elif direction > 0 and not before and any(r[2] > start for r in same):
-                branch = "ZFC"
-            elif direction > 0 and prev_same:
-                branch = "FC warming"  # cooled at this field since the previous run
+            named.append(Run(kind, value, start, stop, {1: "H increasing", -1: "H decreasing"}.get(direction, "")))
+            continue
+        branch = {1: "warming", -1: "cooling"}.get(direction, "")
+        prev = runs[k - 1] if k > 0 else None
+        nxt = runs[k + 1] if k + 1 < len(runs) else None
+        after = prev is not None and follows_in_field(prev, runs[k])
+        if direction < 0 and (after or (nxt is not None and same_field(runs[k], nxt))):
+            branch = "FC cooling"
+        elif direction > 0 and after:
+            branch = "FC warming"
+        elif direction > 0 and nxt is not None and follows_in_field(runs[k], nxt):
+            branch = "ZFC"
         named.append(Run(kind, value, start, stop, branch))
     return tuple(named)
 
@@ -287,10 +305,12 @@ def group_runs(temperature_K, field_Oe, tolerance=GroupingTolerance(), row_names
             raise DataError(f"{source}: {name}: a run of a single point ({why}); every run needs >= 2 points "
                             "at fixed H (M vs T) or fixed T (M vs H)")
         if j_H >= j_T:
-            stop, direction = _sweep_end(T, i, stop, tol.temperature_abs_K, tol.temperature_rel)
+            stop, direction = _sweep_end(T, i, stop, REVERSAL_FACTOR * tol.temperature_abs_K,
+                                         REVERSAL_FACTOR * tol.temperature_rel)
             runs.append(("M_vs_T", float(np.mean(H[i:stop])), i, stop, direction))
         else:
-            stop, direction = _sweep_end(H, i, stop, tol.field_abs_Oe, tol.field_rel)
+            stop, direction = _sweep_end(H, i, stop, REVERSAL_FACTOR * tol.field_abs_Oe,
+                                         REVERSAL_FACTOR * tol.field_rel)
             runs.append(("M_vs_H", float(np.mean(T[i:stop])), i, stop, direction))
         i = stop
     return _branches(runs, T, tol)
@@ -470,14 +490,20 @@ def finish_points(source, T, H, moment, sigma, names, report, *, unit="emu/g", m
     _check_values(cols["M"], moment / mass_g, names, source, limit=VALUE_LIMITS["M_emu_per_g"])
     n_readings = T.size
     if repeats == "average":
-        T, H, moment, sigma, names, n_groups, n_rep = average_repeats(T, H, moment, sigma, names, repeat_tolerance)
+        try:  # repeats are averaged within runs only
+            breaks = [r.start for r in group_runs(T, H, tolerance, names, source)]
+        except DataError:
+            breaks = ()
+        T, H, moment, sigma, names, n_groups, n_rep = average_repeats(T, H, moment, sigma, names, repeat_tolerance,
+                                                                      breaks)
     else:
         n_groups = n_rep = 0
     report.repeats = _repeats_sentence(repeats, n_groups, n_rep, T.size)
-    sigma, report.errors = apply_error_model(moment, sigma, error_model, unit)
+    sigma, report.errors = apply_error_model(moment, sigma, error_model, unit, names)
     if n_groups and sigma is not None:
         report.errors += (f" (the {n_groups} averaged point{'s' if n_groups != 1 else ''}: the error of the mean "
-                          "from the readings' scatter and errors)")
+                          "from the readings' errors and scatter, the scatter of readings without errors floored "
+                          "by their pooled relative scatter)")
     if n_readings > 1 and T.size < 2:
         raise DataError(f"{source}: {n_readings} readings at a single set point (T = {T[0]:g} K, H = {H[0]:g} Oe): "
                         "a fit needs points at >= 2 set points")
@@ -517,7 +543,7 @@ def read_csv(path, tolerance=GroupingTolerance(), error_model=None, repeats="ave
     except ValueError as exc:
         raise DataError(str(exc)) from None
     header, rows, notes = None, [], []
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    for lineno, line in enumerate(text_lines(text), start=1):
         stripped = line.strip()
         if not stripped:
             continue
@@ -525,6 +551,8 @@ def read_csv(path, tolerance=GroupingTolerance(), error_model=None, repeats="ave
             notes.append(stripped[1:].strip())
             continue
         fields = next(csv.reader([line]))
+        while len(fields) > 1 and not fields[-1].strip():  # trailing delimiters of a spreadsheet export
+            fields.pop()
         if header is None:
             header = [f.strip() for f in fields]
             header_line = lineno

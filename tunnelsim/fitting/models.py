@@ -25,6 +25,8 @@ reports that both laws give very similar fits (Section E); :func:`tunnelling_rat
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..ions import DEFAULT_SPECIES, check_species, density_parameter_names, describe_species, is_iron_pair
@@ -118,7 +120,12 @@ def tunnelling_ratio(parameters, temperature_K, T0_K, derivatives=False):
     gamma, E0 = parameters["gamma"], parameters["E0_K"]
     if not gamma >= 0:
         raise ValueError(f"gamma must be >= 0 (Eq. 16), got {gamma!r}")
-    e, e0 = np.exp(E0 / T), np.exp(E0 / T0_K)
+    if gamma == 0:  # N_tunn constant; exp(E0/T) may overflow but is multiplied by 0
+        e, e0 = np.exp(np.minimum(E0 / T, 700.0)), math.exp(min(E0 / T0_K, 700.0))
+        r = np.ones_like(T)
+        return (r, {"gamma": -e + e0, "E0_K": np.zeros_like(T)}) if derivatives else r
+    with np.errstate(over="ignore"):
+        e, e0 = np.exp(E0 / T), np.exp(E0 / T0_K)
     num, den = 1.0 - gamma * e, 1.0 - gamma * e0
     if not (np.all(num > 0) and den > 0):
         raise ValueError("Eq. 16: 1 - gamma exp(E0/T) must stay > 0 at every temperature and at T0 "

@@ -31,7 +31,7 @@ import re
 
 import numpy as np
 
-from ..textfile import read_text_file
+from ..textfile import read_text_file, text_lines
 from .reading import DataError, ReadReport
 
 __all__ = ["MOMENT_PREFERENCE", "QDFile", "read_qd_file", "sample_mass_g"]
@@ -91,7 +91,7 @@ class QDFile:
     def __init__(self, path):
         self.source = str(path)
         text, self.encoding = read_text_file(path, "data file", allow_latin1=True)
-        lines = text.splitlines()
+        lines = text_lines(text)
         try:
             start = next(k for k, line in enumerate(lines) if _is_section(line, "[data]"))
         except StopIteration:
@@ -216,6 +216,15 @@ def _moment_order(qd, moment_columns):
     return order
 
 
+def _error_column(qd, moment):
+    """The error column of a moment column: :data:`MOMENT_PREFERENCE`'s, else the instruments' naming
+    pattern (``Long Moment [w/o ABS] (emu)`` -> ``Long Scan Std Dev [w/o ABS]``, ``X Moment (emu)`` ->
+    ``X Moment Err (emu)``), or None."""
+    candidates = [MOMENT_PREFERENCE.get(moment), moment.replace(" (emu)", "").replace("Moment", "Scan Std Dev"),
+                  moment.replace("Moment", "Moment Err")]
+    return next((c for c in candidates if c and c in qd.columns), None)
+
+
 def _pick(qd, candidates, what):
     for name in candidates:
         if name in qd.columns:
@@ -269,7 +278,7 @@ def read_qd_file(path, mass_mg=None, mass_g=None, moment_columns=None, use_file_
     col_H = _pick(qd, FIELD_COLUMNS, "field")
     order = _moment_order(qd, moment_columns)
     index = {name: k for k, name in enumerate(qd.columns)}
-    moment_idx = [(name, index[name], index.get(MOMENT_PREFERENCE.get(name)) if use_file_errors else None)
+    moment_idx = [(name, index[name], index.get(_error_column(qd, name)) if use_file_errors else None)
                   for name in order]
     T, H, M, S, names = [], [], [], [], []
     ncol = len(qd.columns)
@@ -302,6 +311,10 @@ def read_qd_file(path, mass_mg=None, mass_g=None, moment_columns=None, use_file_
             err_name = qd.columns[j]
             report.error_columns[err_name] = report.error_columns.get(err_name, 0) + 1
         names.append(f"row {len(names) + 1} (line {lineno})")
+    if use_file_errors:
+        for name, _, j in moment_idx:
+            if j is None and name in report.moment_columns:
+                report.warnings.append(f"no error column found for {name!r}: its points carry no file errors")
     if not T:
         reasons = "; ".join(f"{len(v)} {r}" for r, v in report.skipped.items()) or "no data rows"
         raise DataError(f"{qd.source}: no point with temperature, field and moment ({reasons})")

@@ -84,7 +84,7 @@ class ErrorModel:
             f"sigma = {parts[0]} for {scope}"
 
 
-def apply_error_model(moment, sigma, model, unit):
+def apply_error_model(moment, sigma, model, unit, names=None):
     """Errors after the error model, and a sentence saying what was done.
 
     Parameters
@@ -96,20 +96,37 @@ def apply_error_model(moment, sigma, model, unit):
     model : ErrorModel or None
     unit : str
         The moment's unit, for the sentence.
+    names : sequence of str, optional
+        Row names, for the message when the model gives a zero error.
 
     Returns
     -------
     sigma : numpy.ndarray or None
         None when some point is still without an error (the fit is then unweighted).
     sentence : str
+
+    Raises
+    ------
+    DataError
+        The model gives ``sigma = 0`` at a point (``M = 0`` with a purely relative model).
     """
     sigma = np.asarray(sigma, dtype=float).copy()
     missing = ~(sigma > 0)
     n = sigma.size
     if model is not None:
         if model.replace:
-            return model.sigma(moment), "errors: " + model.describe(unit)
-        sigma[missing] = model.sigma(np.asarray(moment, dtype=float)[missing])
+            sigma = model.sigma(moment)
+            missing = np.ones(n, dtype=bool)
+        else:
+            sigma[missing] = model.sigma(np.asarray(moment, dtype=float)[missing])
+        zero = missing & ~(sigma > 0)
+        if zero.any():
+            k = int(np.argmax(zero))
+            where = names[k] if names is not None else f"point {k + 1}"
+            raise DataError(f"{where}: the error model gives sigma = 0 (M = 0 with --sigma-rel alone): "
+                            "add --sigma-abs > 0")
+        if model.replace:
+            return sigma, "errors: " + model.describe(unit)
         if np.all(sigma > 0):
             given = n - int(missing.sum())
             return sigma, (f"errors: {given} of {n} points from the file; " + model.describe(unit))
@@ -158,12 +175,14 @@ class RepeatTolerance:
                    abs(H[k] - H[i]) / (self.field_abs_Oe + self.field_rel * abs(H[i]) or np.inf))
 
 
-def _groups(T, H, tol):
-    """Start indices of the groups of consecutive repeated readings (and ``n`` at the end)."""
+def _groups(T, H, tol, breaks=()):
+    """Start indices of the groups of consecutive repeated readings (and ``n`` at the end); a group
+    never spans an index of ``breaks`` (the starts of runs)."""
     n = T.size
+    breaks = set(int(b) for b in breaks)
     starts, i = [0], 0
     for k in range(1, n):
-        if tol.distance(T, H, k, i) > 1.0:
+        if k in breaks or tol.distance(T, H, k, i) > 1.0:
             starts.append(k)
             i = k
     starts.append(n)
@@ -179,7 +198,7 @@ def _groups(T, H, tol):
     return np.asarray(sorted(set(out)))
 
 
-def average_repeats(temperature_K, field_Oe, moment, sigma, names, tolerance=RepeatTolerance()):
+def average_repeats(temperature_K, field_Oe, moment, sigma, names, tolerance=RepeatTolerance(), breaks=()):
     """Average consecutive repeated readings at one set point (see the module docstring).
 
     Parameters
@@ -189,14 +208,20 @@ def average_repeats(temperature_K, field_Oe, moment, sigma, names, tolerance=Rep
     names : list of str
         Row names; an averaged point is named ``rows A - B (n readings)``.
     tolerance : RepeatTolerance, optional
+    breaks : iterable of int, optional
+        Reading indices where a group must not continue (the starts of runs: a ZFC and an FC reading
+        at the top temperature are not one set point).
 
     Returns
     -------
     T, H, M, sigma : numpy.ndarray
         One entry per set point. An averaged point's error is
-        ``sqrt(max(s^2 / n, mean(sigma^2) / n))`` over the readings that have one (the scatter
-        ``s`` alone where none has); NaN only for a single reading without an error, or identical
-        readings without errors.
+        ``sqrt(max(s^2 / n, mean(sigma^2) / n))`` over the readings that have one. Where none has,
+        the scatter of two or three readings is itself too uncertain to weight a fit by (a sample
+        standard deviation of 2 degrees of freedom is below a third of the true one 10 % of the
+        time), so ``s`` is floored by the pooled relative scatter of all such groups,
+        ``s_pool^2 = sum (n - 1) (s/M)^2 / sum (n - 1)`` times ``|M|``. NaN only for a single reading
+        without an error, or identical readings without errors.
     names : list of str
     n_groups : int
         Points averaged from >= 2 readings.
@@ -204,7 +229,7 @@ def average_repeats(temperature_K, field_Oe, moment, sigma, names, tolerance=Rep
         Readings that went into them.
     """
     T, H, M, S = (np.asarray(a, dtype=float) for a in (temperature_K, field_Oe, moment, sigma))
-    starts = _groups(T, H, tolerance)
+    starts = _groups(T, H, tolerance, breaks)
     sizes = np.diff(starts)
     if np.all(sizes == 1):
         return T, H, M, S, list(names), 0, 0
@@ -217,6 +242,13 @@ def average_repeats(temperature_K, field_Oe, moment, sigma, names, tolerance=Rep
     own2 = np.bincount(idx, weights=np.where(has, S, 0.0) ** 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         own2 = np.where(n_has > 0, own2 / n_has / sizes, np.nan)
+    bare = (sizes > 1) & (n_has == 0)  # groups whose readings carry no error: pool their relative scatter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel2 = dev2 / (M_m**2)
+    usable = bare & np.isfinite(rel2) & (M_m != 0)
+    if usable.any():
+        pooled_rel2 = float(np.sum(rel2[usable]) / np.sum(sizes[usable] - 1))
+        scatter2 = np.where(bare, np.fmax(scatter2, pooled_rel2 * M_m**2 / sizes), scatter2)
     combined = np.fmax(scatter2, own2)
     sigma_m = np.where(sizes > 1, np.sqrt(combined), S[starts[:-1]])
     sigma_m = np.where(sigma_m > 0, sigma_m, np.nan)
