@@ -607,3 +607,14 @@ def test_eq15_ratio_beyond_representable_is_refused_naming_the_key(tmp_path, mon
         assert message.startswith(f"run.toml: {key}: N_tunn(T)/N_tunn(T0)") and "\n" not in message
         assert "temperatures must stay <=" in message
     assert list(tmp_path.iterdir()) == []
+
+
+def test_eq16_below_its_lowest_temperature_is_refused_naming_the_key_and_the_limit(recwarn):
+    """N_tunn = N0 (1 - gamma e^{E0/T}) <= 0 below E0/ln(1/gamma): one ConfigError, no overflow warning."""
+    cfg = cfg_from(THREE_LEVEL, **{"[grid]": "[temperature_dependence]\ngamma = 0.1\nE0_K = 0.5\n[grid]"})
+    T = np.array([1e-4, 1.0])
+    with pytest.raises(ConfigError, match=r"temperature_dependence\.gamma: .* at T = 0\.0001 K .* "
+                                          r"need T > E0_K/ln\(1/gamma\) = 0\.2171 K"):
+        runner._check_temperature_dependence(cfg, T)
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    runner._check_temperature_dependence(cfg, np.array([0.3, 1.0]))  # above the limit: fine

@@ -165,13 +165,23 @@ def _grid(cfg):
 
 
 def _check_temperature_dependence(cfg, T):
-    """Eq. 15 over the grid: parameters scaled by ``r`` must stay representable (ConfigError naming the key)."""
+    """Eq. 15 or 16 over the grid: parameters scaled by ``r`` must stay representable, and Eq. 16's
+    ``1 - gamma exp(E0/T)`` positive (ConfigError naming the key)."""
     tdc = cfg.temperature_dependence
-    if tdc is None or tdc.delta_mu_K is None:
+    if tdc is None:
         return
     from .units import DEFAULT_T0_K
 
     T0 = DEFAULT_T0_K if tdc.T0_K is None else tdc.T0_K
+    if tdc.delta_mu_K is None:
+        from .temperature_dependence import tunnelling_number_ratio_activated
+
+        try:
+            with np.errstate(over="ignore"):
+                tunnelling_number_ratio_activated(T, tdc.gamma, tdc.E0_K, T0)
+        except ValueError as exc:
+            raise _config_error(cfg, "temperature_dependence.gamma", exc) from None
+        return
     try:
         check_ratio_range(T, tdc.delta_mu_K, T0)
     except ValueError as exc:

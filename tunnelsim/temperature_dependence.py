@@ -85,19 +85,32 @@ def check_ratio_range(temperature_K, delta_mu_K, T0_K=DEFAULT_T0_K):
 def tunnelling_number_ratio_activated(temperature_K, gamma, E0_K, T0_K=None):
     """Eq. 16: ``N_tunn(T)/N0 = 1 - Gamma exp(E0/T)``; with ``T0_K`` the ratio ``N(T)/N(T0)``.
 
-    Raises ValueError (naming ``gamma``) where ``N`` would not be positive.
+    Raises ValueError (one line naming ``gamma``, ``E0_K`` and the temperature) where ``N`` would not
+    be positive; for ``0 < gamma < 1`` and ``E0 > 0`` that is ``T <= E0 / ln(1/gamma)``.
     """
     T = as_positive_array(temperature_K, "temperature_K")
     g = as_real_array(gamma, "gamma")
     E0 = as_real_array(E0_K, "E0_K")
-    ratio = 1.0 - g * np.exp(E0 / T)
-    if np.any(ratio <= 0):
-        raise ValueError("gamma: 1 - Gamma exp(E0/T) must stay > 0 (a positive number of tunnelling units)")
+
+    def positive(ratio, temps, what):
+        bad = ~(ratio > 0)
+        if np.any(bad):
+            t = float(np.asarray(np.broadcast_to(temps, ratio.shape))[bad].flat[0])
+            limit = ""
+            if g.ndim == 0 and E0.ndim == 0 and 0 < float(g) < 1 and float(E0) > 0:
+                limit = f"; these values need T > E0_K/ln(1/gamma) = {float(E0) / math.log(1 / float(g)):.4g} K"
+            raise ValueError(f"Eq. 16: 1 - gamma exp(E0_K/T) <= 0 at {what} = {t:.4g} K (gamma = {float(g):g}, "
+                             f"E0_K = {float(E0):g}): no tunnelling units left{limit}")
+
+    with np.errstate(over="ignore"):
+        ratio = 1.0 - g * np.exp(E0 / T)
+    positive(ratio, T, "T")
     if T0_K is None:
         return ratio
-    ref = 1.0 - g * np.exp(E0 / as_positive_array(T0_K, "T0_K"))
-    if np.any(ref <= 0):
-        raise ValueError("gamma: 1 - Gamma exp(E0/T0) must be > 0")
+    T0 = as_positive_array(T0_K, "T0_K")
+    with np.errstate(over="ignore"):
+        ref = 1.0 - g * np.exp(E0 / T0)
+    positive(ref, T0, "T0_K")
     return ratio / ref
 
 
