@@ -485,7 +485,7 @@ def figure_dielectric(settings):
     fig : matplotlib.figure.Figure
     summary : str
     """
-    from tunnelsim import distributions, orientations
+    from tunnelsim import orientations
     from tunnelsim.dielectric.ensemble import permittivity_map
 
     cfg = config.load_config(DIELECTRIC_CONFIG)

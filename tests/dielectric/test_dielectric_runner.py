@@ -15,7 +15,6 @@ from tunnelsim.config import ConfigError, load_config, parse_config
 from tunnelsim.dielectric.ensemble import OBSERVABLES, permittivity_map, sum_maps
 from tunnelsim.dielectric.etm import permittivity_map_etm
 from tunnelsim.dielectric.response import DielectricSettings
-from tunnelsim.ensemble import AveragingSettings
 from tunnelsim.results import read_result
 
 REPO = Path(__file__).resolve().parents[2]

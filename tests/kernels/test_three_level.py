@@ -367,7 +367,6 @@ def test_levels_ascend_at_exact_degeneracies_and_fused_magnetisation_uses_the_gr
     assert np.all(np.diff(sp.levels, axis=-1) >= 0.0)
     T = np.array([1e-20, 1e-18, 1e-3, 1.0])
     params = {"E": np.zeros((1, 3)), "D0": np.ones(1)}
-    rate = 0.01
     u = phi / (2.0 * math.pi * 13.0)  # unit-area system: phi = u * rate * B with B below
     model = systems.ThreeLevelSystem(1.0)
     field = 13.0 * 2.0 * math.pi / float(units.phase_per_tesla(1.0))
