@@ -326,7 +326,6 @@ def _dielectric_outputs(cfg, ens, rule, settings, T, B):
     p_values, p_errors = main if background is None else sum_maps(main, background)
     values.update(p_values)
     errors.update(p_errors)
-    etm_errors_estimated = settings.method == "quadrature" and bool(settings.error_estimate)
     for analytic in _dielectric_analytic(cfg):
         try:
             etm_map = permittivity_map_etm(ens.distribution, T, B, dsettings, density_per_g=ens.density_per_g,
@@ -338,9 +337,7 @@ def _dielectric_outputs(cfg, ens, rule, settings, T, B):
         etm_values, etm_errors = etm_map if background is None else sum_maps(etm_map, background)
         for name in wanted:
             values[f"{name}_{analytic}"] = etm_values[name]
-            # permittivity_map_etm returns zeros, not an estimate, without the node-doubling plan
-            errors[f"{name}_{analytic}"] = (etm_errors[name] if etm_errors_estimated
-                                            else np.full(etm_values[name].shape, np.nan))
+            errors[f"{name}_{analytic}"] = etm_errors[name]  # NaN where no estimate was made
         info["dielectric"]["analytic"] = list(_dielectric_analytic(cfg))
     return values, errors, info
 
