@@ -397,7 +397,7 @@ def compute(
         results = _accumulate_parallel(executor, ensemble, plan, T, B, wanted, settings, progress)
     elapsed = time.perf_counter() - started
 
-    values, errors = _values_and_errors(ensemble, plan, results, wanted, settings)
+    values, errors = _values_and_errors(ensemble, plan, results, wanted, settings, T, B)
     info = _provenance(ensemble, plan, settings, scale, elapsed)
     return EnsembleResult(
         temperature_K=T,
@@ -436,10 +436,30 @@ def _checked_request(ensemble, temperature_K, field_T, observables, settings, or
     return T, B, wanted, rule
 
 
-def _values_and_errors(ensemble, plan, results, wanted, settings):
-    """Per-gram values of the base rule and their error estimates (module docstring)."""
+def _orientation_phase_rad(ensemble, temperature_K, field_T):
+    """Aharonov-Bohm phase (rad) at ``u = 1`` of a three-well ensemble per (T, B) point, Eq. 7 (with
+    Eq. 15/16 the area scales as ``r(T)^2``, :func:`tunnelsim.temperature_dependence.scale_system_nodes`);
+    None for other models."""
+    system = ensemble.system
+    if getattr(system, "kind", None) != "three_level" or system.orientation_kind != "planar":
+        return None
+    B = np.abs(np.asarray(field_T, dtype=float))[None, :]
+    per_tesla = float(units.phase_per_tesla(system.charge_area_A2, 1.0))
+    td = ensemble.temperature_dependence
+    if td is None:
+        return per_tesla * B
+    from .temperature_dependence import RATIO_FLOOR
+
+    ratio = np.maximum(np.asarray(td.ratio(np.asarray(temperature_K, dtype=float)), dtype=float), RATIO_FLOOR)
+    return per_tesla * ratio[:, None] ** 2 * B
+
+
+def _values_and_errors(ensemble, plan, results, wanted, settings, temperature_K, field_T):
+    """Per-gram values of the base rule and their error estimates (module docstring); the grid's
+    temperatures and fields (the three-well orientation error reads the Aharonov-Bohm phase)."""
     _, base_nodes, _ = plan[0]
     values, errors = {}, {}
+    phase_rad = _orientation_phase_rad(ensemble, temperature_K, field_T)
     for name in wanted:
         factor = ensemble.density_per_g * _TO_PER_GRAM[name]
         total, square = results["base"][0][name], results["base"][1][name]
@@ -450,7 +470,7 @@ def _values_and_errors(ensemble, plan, results, wanted, settings):
             var = (square * n - total**2) / (n - 1)
             errors[name] = np.sqrt(np.maximum(var, 0.0)) * abs(factor)
         elif settings.error_estimate == "embedded":
-            errors[name] = _errors.embedded_errors(plan, results["base"][0], name) * abs(factor)
+            errors[name] = _errors.embedded_errors(plan, results["base"][0], name, phase_rad) * abs(factor)
         elif settings.error_estimate:
             errors[name] = _errors.doubling_errors(results, name) * abs(factor)
         else:

@@ -327,9 +327,13 @@ def _embedded_planar(n):
     x, w_K, _, _ = _kronrod_unit(m)
     degrees = kronrod_degrees(m)
     lower = {k: 0.5 * v for k, v in _unit_lower(m).items()}
+    # every null rule (2 m): with the main rule they give the node values the harmonic reading of
+    # tunnelsim.harmonic_errors needs (orientation rows cost no spectra)
+    nulls, indices = kronrod_null_rules(m, count=2 * m)
+    lower.update({f"N{j}": 0.5 * v for j, v in enumerate(nulls)})
     return OrientationRule(
         kind="planar", nodes=0.5 * (x + 1.0), weights=0.5 * w_K, degree=degrees[0], sampled=False,
-        method="gauss_kronrod", embedded={"orientation": Embedded(lower, degrees, null=kronrod_null_rules(m)[1])},
+        method="gauss_kronrod", embedded={"orientation": Embedded(lower, degrees, null=indices)},
     )
 
 

@@ -487,7 +487,7 @@ def _blocks(cfg, ens, rule, settings, T, B, rows, progress, executor):
                        for label, nodes, rule_used in plan}
         else:
             results = ensemble._accumulate_parallel(executor, ens, plan, T_block, B, wanted, settings, progress)
-        values, errors = ensemble._values_and_errors(ens, plan, results, wanted, settings)
+        values, errors = ensemble._values_and_errors(ens, plan, results, wanted, settings, T_block, B)
         yield start, values, errors
     info = ensemble._provenance(ens, plan, settings, scale, time.perf_counter() - started)
     if rows < T.size:
