@@ -612,7 +612,7 @@ def _harmonic_orientation_error(rule, emb, totals, name, phase_rad, legendre):
     phase_rad = np.broadcast_to(np.asarray(phase_rad, dtype=float), legendre.shape)
     keys = _null_parts(emb).get("")
     form = _harmonic.HARMONIC_FORMS.get(name)
-    use = phase_rad >= _harmonic.HARMONIC_MIN_PHASE_RAD
+    use = np.isfinite(phase_rad) & (phase_rad >= _harmonic.HARMONIC_MIN_PHASE_RAD)
     if form is None or keys is None or len(keys) != len(rule.nodes) - 1 or not np.any(use):
         return legendre
     F = _harmonic.node_values(rule.weights, np.stack([emb.lower[k] for k in keys]), totals[name][use],
