@@ -158,10 +158,9 @@ def harmonic_rule_errors(nodes, weights, j, parity, harmonics, omega):
     numpy.ndarray, shape (len(harmonics),)
         Exact integrals in closed form (:func:`_moments`) minus the rule.
     """
-    n = np.asarray(harmonics, dtype=float)
-    exact = _moments(int(j), parity, np.abs(n * omega)) * (np.sign(n * omega) if parity == "odd" else 1.0)
-    rule = (_psi(parity, np.outer(n, omega * np.asarray(nodes, dtype=float))) * np.asarray(nodes) ** j) @ weights
-    return exact - rule
+    nodes, weights = np.asarray(nodes, dtype=float), np.asarray(weights, dtype=float)
+    harmonics = np.asarray(harmonics, dtype=float)
+    return _rule_errors(nodes, weights, int(j), parity, harmonics, np.atleast_1d(float(omega)))[0]
 
 
 def harmonic_axis_error(nodes, weights, degree, F, j, parity, omega, safety=None):
@@ -208,7 +207,9 @@ def harmonic_axis_error(nodes, weights, degree, F, j, parity, omega, safety=None
 def _rule_errors(nodes, weights, j, parity, harmonics, omega):
     """``(P, n)`` signed errors of the rule on ``u^j psi(n omega_p u)`` (:func:`harmonic_rule_errors`, batched)."""
     k = np.outer(omega, harmonics)  # (P, n)
-    exact = _moments(j, parity, k.ravel()).reshape(k.shape)
+    exact = _moments(j, parity, np.abs(k).ravel()).reshape(k.shape)
+    if parity == "odd":
+        exact = exact * np.sign(k)
     rule = (_psi(parity, k[:, :, None] * nodes) * nodes**j) @ weights
     return exact - rule
 
