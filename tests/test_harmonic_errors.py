@@ -204,3 +204,24 @@ def test_orientation_phase_follows_the_eq15_scaled_area():
     plain = runner.build_ensemble(config.parse_config((root / "simulations" / "quickstart.toml").read_text(), "<t>"))[0]
     np.testing.assert_allclose(ensemble._orientation_phase_rad(plain, T, B),
                                float(phase_per_tesla(plain.system.charge_area_A2, 1.0)) * B[None, :], rtol=1e-15)
+
+
+@pytest.mark.parametrize("n_nodes, n_null", [(8, 8), (16, 16), (32, 12)])
+def test_planar_rule_carries_every_null_row_only_where_the_harmonics_are_read(n_nodes, n_null):
+    """Rules of at most HARMONIC_MAX_NODES nodes carry all 2 m null rows (node values recoverable);
+    larger ones the top 12, and keep the Legendre reading (bit for bit) at any phase."""
+    rule = orientations.with_embedded(orientations.planar_rule(n_nodes))
+    emb = rule.embedded["orientation"]
+    keys = [k for k in emb.lower if k.startswith("N")]
+    assert len(keys) == n_null
+    assert (len(rule.nodes) <= harmonic_errors.HARMONIC_MAX_NODES) == (n_null == len(rule.nodes) - 1)
+    if n_null == len(rule.nodes) - 1:
+        return
+    F = rule.nodes[:, None, None] * np.cos(np.outer(rule.nodes, [1.0, 2.0]))[:, None, :]  # (K, 1, 2)
+    totals = {"magnetization": np.einsum("k,kab->ab", rule.weights, F)}
+    for k in keys + ["G"]:
+        totals[("magnetization", "orientation", k)] = np.einsum("k,kab->ab", emb.lower[k], F)
+    legendre = np.ones((1, 2))
+    got = error_estimates._harmonic_orientation_error(rule, emb, totals, "magnetization", np.array([5.0, 9.0]),
+                                                      legendre)
+    np.testing.assert_array_equal(got, legendre)

@@ -333,10 +333,10 @@ def _fused_sums(system, params, W, field_T, orient_nodes, Omega, T, names, facto
     if system.kind == "three_level":
         dphi_dB = phase_per_tesla(system.charge_area_A2, orient_nodes)
         totals, _ = kernels.three_level_sums(params["E"], params["D0"], W_used, dphi_dB * float(field_T), dphi_dB,
-                                             Omega, T, names, bins=bins)
+                                             Omega, T, names, bins=bins, squares=False)
     elif system.kind == "four_well":
         totals, _ = kernels.four_well_sums(params["E"], params["D0"], W_used, system._table(field_T, orient_nodes),
-                                           Omega, T, names, bins=bins)
+                                           Omega, T, names, bins=bins, squares=False)
     else:
         return None
     if len(explicit) == n_rows:
@@ -613,7 +613,8 @@ def _harmonic_orientation_error(rule, emb, totals, name, phase_rad, legendre):
     keys = _null_parts(emb).get("")
     form = _harmonic.HARMONIC_FORMS.get(name)
     use = np.isfinite(phase_rad) & (phase_rad >= _harmonic.HARMONIC_MIN_PHASE_RAD)
-    if form is None or keys is None or len(keys) != len(rule.nodes) - 1 or not np.any(use):
+    if (form is None or keys is None or len(keys) != len(rule.nodes) - 1 or len(rule.nodes) > _harmonic.HARMONIC_MAX_NODES
+            or not np.any(use)):
         return legendre
     F = _harmonic.node_values(rule.weights, np.stack([emb.lower[k] for k in keys]), totals[name][use],
                               np.stack([totals[(name, "orientation", k)][use] for k in keys]))

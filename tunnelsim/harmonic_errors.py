@@ -35,7 +35,8 @@ are what the node values resolve directly. Per ``(T, B)`` point and observable
    otherwise report errors of the order of the value; in
    :func:`tunnelsim.error_estimates.embedded_axis_errors`).
 
-It is used where ``omega >=`` :data:`HARMONIC_MIN_PHASE_RAD`; below, the harmonics are not
+It is used where ``omega >=`` :data:`HARMONIC_MIN_PHASE_RAD` on rules of at most
+:data:`HARMONIC_MAX_NODES` nodes (the default has nine); below that phase the harmonics are not
 separable on ``[0, omega]`` (they are all nearly polynomials in ``u``) and the Legendre null rules
 of :mod:`tunnelsim.error_estimates` are the right reading. The numbers are set with
 ``benchmarks/error_estimate_honesty.py`` alone (``benchmarks/error_estimate_honesty.md``).
@@ -51,6 +52,7 @@ import numpy as np
 __all__ = [
     "HARMONIC_DECAY_MAX",
     "HARMONIC_FORMS",
+    "HARMONIC_MAX_NODES",
     "HARMONIC_MIN_PHASE_RAD",
     "HARMONIC_SAFETY",
     "RESOLVED_PHASE_PER_DEGREE",
@@ -74,6 +76,9 @@ RESOLVED_PHASE_PER_DEGREE = 16.0 / 13.0
 HARMONIC_SAFETY = 2.0
 #: Largest decay per harmonic assumed for the unresolved tail.
 HARMONIC_DECAY_MAX = 0.95
+#: Largest orientation rule (nodes) read from the harmonics: larger rules resolve the decay of the
+#: Legendre coefficients themselves, and the fit would cost O(K^3) per point.
+HARMONIC_MAX_NODES = 17
 #: Harmonics summed in the tail past the last fitted one.
 _TAIL_TERMS = 40
 

@@ -321,15 +321,18 @@ def refine(rule):
 
 
 def _embedded_planar(n):
-    from .distributions.rules import Embedded, _kronrod_order, _kronrod_unit, _unit_lower, kronrod_degrees, kronrod_null_rules
+    from .distributions.rules import (NULL_RULES, Embedded, _kronrod_order, _kronrod_unit, _unit_lower, kronrod_degrees,
+                                      kronrod_null_rules)
 
     m = _kronrod_order(n)
     x, w_K, _, _ = _kronrod_unit(m)
     degrees = kronrod_degrees(m)
     lower = {k: 0.5 * v for k, v in _unit_lower(m).items()}
-    # every null rule (2 m): with the main rule they give the node values the harmonic reading of
-    # tunnelsim.harmonic_errors needs (orientation rows cost no spectra)
-    nulls, indices = kronrod_null_rules(m, count=2 * m)
+    # every null rule (2 m) on rules the harmonic reading of tunnelsim.harmonic_errors takes: with
+    # the main rule they give the node values (orientation rows cost no spectra); the top 12 otherwise
+    from .harmonic_errors import HARMONIC_MAX_NODES
+
+    nulls, indices = kronrod_null_rules(m, count=2 * m if 2 * m + 1 <= HARMONIC_MAX_NODES else NULL_RULES)
     lower.update({f"N{j}": 0.5 * v for j, v in enumerate(nulls)})
     return OrientationRule(
         kind="planar", nodes=0.5 * (x + 1.0), weights=0.5 * w_K, degree=degrees[0], sampled=False,

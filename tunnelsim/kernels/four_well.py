@@ -449,7 +449,8 @@ def four_well_outer(E, D0, table, couplings=True):
     )
 
 
-def four_well_sums(E, D0, weights, table, orientation_weights, temperature_K, observables, bins=None):
+def four_well_sums(E, D0, weights, table, orientation_weights, temperature_K, observables, bins=None,
+                   squares=True):
     """Ensemble sums of the four-well system in one compiled pass, nothing stored per instance.
 
     ``sum_i w_i sum_k omega_k O(E_i, D0_i, orientation k; T)`` for each observable, with the
@@ -475,6 +476,8 @@ def four_well_sums(E, D0, weights, table, orientation_weights, temperature_K, ob
         Keys of :data:`tunnelsim.kernels.thermal.OBSERVABLE_CODES`.
     bins : array_like of int, shape (A, N), optional
         Per-bin sums as well (:func:`tunnelsim.kernels.three_level.three_level_sums`).
+    squares : bool, optional
+        As :func:`tunnelsim.kernels.three_level.three_level_sums`.
 
     Returns
     -------
@@ -497,5 +500,5 @@ def four_well_sums(E, D0, weights, table, orientation_weights, temperature_K, ob
         )
     return _run_sums(
         _sums_kernel, E, D0, weights, np.ascontiguousarray(table), omega, temperature_K, observables, _MAX_SWEEPS,
-        bins=bins,
+        bins=bins, squares=squares,
     )

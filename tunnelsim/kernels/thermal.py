@@ -323,7 +323,25 @@ def _weight_rows(weights, n, label):
     return (W[None, :], True) if W.ndim == 1 else (W, False)
 
 
-def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, kernel_setting=0, bins=None):
+#: Nodes per chunk of the fused sums (at most :data:`_MAX_CHUNKS` chunks), and orientations per block
+#: when the nodes are too few to fill the chunks and the squares are not needed (:func:`_run_sums`).
+_NODES_PER_CHUNK = 64
+_MAX_CHUNKS = 8
+_ORIENTATIONS_PER_BLOCK = 8
+
+
+def _orientation_blocks(n_nodes, n_orient, squares):
+    """Orientation blocks of the fused sums: 1, or (nodes too few for :data:`_MAX_CHUNKS` chunks,
+    squares not needed) enough blocks of at least :data:`_ORIENTATIONS_PER_BLOCK` orientations to
+    fill the chunks. Depends on the sizes only, never on the thread count."""
+    n_chunks = max(1, min(_MAX_CHUNKS, n_nodes // _NODES_PER_CHUNK))
+    if squares or n_chunks >= _MAX_CHUNKS:
+        return 1
+    return max(1, min(_MAX_CHUNKS // n_chunks, n_orient // _ORIENTATIONS_PER_BLOCK))
+
+
+def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, kernel_setting=0, bins=None,
+              squares=True):
     """Run a fused sums kernel over the nodes in fixed chunks on a thread pool.
 
     ``kernel(E, D0, weights, table, omega, T, 1/T, codes, with_couplings, kernel_setting, totals, squares,
@@ -348,6 +366,11 @@ def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, 
     overlap), these are the per-axis partial sums ``S_a[p]`` from which any weight row of the form
     ``W_0i f(p_a(i))`` follows as ``sum_p f(p) S_a[p]``, at the cost of one row per axis
     (:func:`tunnelsim.error_estimates.accumulate_embedded`).
+
+    With ``squares=False`` the squares are not needed (returned as NaN): where the nodes are too
+    few to fill the chunks, the orientations are split into blocks as well
+    (:func:`_orientation_blocks`), so that a small ensemble under a large orientation rule still
+    uses every thread. The block layout depends on the sizes only.
     """
     T = _checked(temperature_K, "temperature_K", positive=True)
     if T.ndim != 1:
@@ -361,7 +384,11 @@ def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, 
     n = E.shape[0]
     W, w_vector = _weight_rows(weights, n, "weights")
     Omega, o_vector = _weight_rows(omega, np.shape(omega)[-1] if np.ndim(omega) else 0, "orientation_weights")
-    n_chunks = max(1, min(8, n // 64))
+    n_chunks = max(1, min(_MAX_CHUNKS, n // _NODES_PER_CHUNK))
+    n_blocks = _orientation_blocks(n, Omega.shape[1], squares)
+    if n_blocks > 1 and n and codes.size:
+        return _run_sums_split(kernel, E, D0, W, table, Omega, T, codes, names, with_couplings, kernel_setting, bins,
+                               n_chunks, n_blocks, w_vector and o_vector)
     totals = np.zeros((n_chunks, W.shape[0], codes.size, T.size))
     squares = np.zeros((n_chunks, codes.size, T.size))
     orient_sums = np.zeros((n_chunks, Omega.shape[1] if Omega.shape[0] > 1 else 0, codes.size, T.size))
@@ -396,5 +423,58 @@ def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, 
     if n_bins:
         total = np.concatenate([total, bin_sums.sum(axis=0)])
     if w_vector and o_vector and not n_bins:
+        return ({name: total[0, o] for o, name in enumerate(names)}, {name: square[o] for o, name in enumerate(names)})
+    return ({name: total[:, o] for o, name in enumerate(names)}, {name: square[o] for o, name in enumerate(names)})
+
+
+def _run_sums_split(kernel, E, D0, W, table, Omega, T, codes, names, with_couplings, kernel_setting, bins, n_chunks,
+                    n_blocks, vectors):
+    """:func:`_run_sums` over node chunks x orientation blocks (``squares=False``); the same rows."""
+    n = E.shape[0]
+    K = Omega.shape[1]
+    per_orient = Omega.shape[0] > 1
+    if bins is None:
+        bins = np.zeros((0, n), dtype=np.int64)
+    else:
+        bins = np.ascontiguousarray(bins, dtype=np.int64)
+        if bins.ndim != 2 or bins.shape[1] != n or (bins.size and bins.min() < 0):
+            raise ValueError(f"bins must be non-negative integers of shape (A, {n}), got {bins.shape}")
+    n_bins = int(bins.max()) + 1 if bins.size else 0
+    per_chunk = -(-n // n_chunks)
+    node_bounds = [min(n, c * per_chunk) for c in range(n_chunks + 1)]
+    per_block = -(-K // n_blocks)
+    orient_bounds = [min(K, b * per_block) for b in range(n_blocks + 1)]
+    E, D0, inv_T = np.ascontiguousarray(E), np.ascontiguousarray(D0), 1.0 / T
+    tasks = []
+    for k0, k1 in zip(orient_bounds[:-1], orient_bounds[1:]):
+        if k1 <= k0:
+            continue
+        block_table = np.ascontiguousarray(table[k0:k1])
+        block_omega = np.ascontiguousarray(Omega[:, k0:k1])
+        for a, b in zip(node_bounds[:-1], node_bounds[1:]):
+            out = (np.zeros((1, W.shape[0], codes.size, T.size)), np.zeros((1, codes.size, T.size)),
+                   np.zeros((1, k1 - k0 if per_orient else 0, codes.size, T.size)),
+                   np.zeros((1, n_bins, codes.size, T.size)))
+            # one row per task: the kernel's chunk row is 0 with a single row of sums
+            tasks.append(((k0, k1), out, (E, D0, W, block_table, block_omega, T, inv_T, codes, with_couplings,
+                                          kernel_setting, out[0], out[1], out[2], bins, out[3], a, b)))
+    threads = min(numba.get_num_threads(), len(tasks))
+    if threads == 1:
+        for _, _, args in tasks:
+            kernel(*args)
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for future in [pool.submit(kernel, *args) for _, _, args in tasks]:
+                future.result()
+    total = sum(out[0][0] for _, out, _ in tasks)  # (R, n_obs, n_T)
+    if per_orient:
+        per_orientation = np.zeros((K, codes.size, T.size))
+        for (k0, k1), out, _ in tasks:
+            per_orientation[k0:k1] += out[2][0]
+        total = np.concatenate([total, np.einsum("qk,kot->qot", Omega[1:], per_orientation)])
+    if n_bins:
+        total = np.concatenate([total, sum(out[3][0] for _, out, _ in tasks)])
+    square = np.full((codes.size, T.size), np.nan)
+    if vectors and not n_bins:
         return ({name: total[0, o] for o, name in enumerate(names)}, {name: square[o] for o, name in enumerate(names)})
     return ({name: total[:, o] for o, name in enumerate(names)}, {name: square[o] for o, name in enumerate(names)})

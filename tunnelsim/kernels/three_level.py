@@ -322,7 +322,8 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wi
         _add_node_bins(node, w_main, bins, first, count, bin_sums[row])
 
 
-def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, temperature_K, observables, bins=None):
+def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, temperature_K, observables, bins=None,
+                     squares=True):
     """Ensemble sums of the three-level system in one compiled pass, nothing stored per instance.
 
     ``sum_i w_i sum_k omega_k O(E_i, D0_i, phi_k; T)`` for each observable, with the spectrum of
@@ -348,6 +349,10 @@ def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, tem
     bins : array_like of int, shape (A, N), optional
         Per-bin sums of the main rows' node contributions as well (e.g. by each node's position
         along each tensor axis, :func:`tunnelsim.kernels.thermal._run_sums`).
+    squares : bool, optional
+        Whether the squares are needed (default). Without them (returned as NaN), a small node
+        count under a large orientation rule is split over threads by orientation blocks as
+        well (:func:`tunnelsim.kernels.thermal._run_sums`).
 
     Returns
     -------
@@ -358,7 +363,7 @@ def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, tem
         (:func:`tunnelsim.kernels.thermal._run_sums`); the first is bit for bit the
         single-weight sum.
     squares : dict of str to numpy.ndarray, shape (n_T,)
-        Sums of squares of the first rows' node contributions.
+        Sums of squares of the first rows' node contributions (NaN with ``squares=False``).
     """
     E = _checked(E, "E")
     D0 = _checked(D0, "D0", positive=True)
@@ -380,5 +385,5 @@ def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, tem
             f"{phi.shape}, {rate.shape}, {omega.shape}"
         )
     return _run_sums(_three_level_sums_kernel, E, D0, weights, _phase_table(phi, rate), omega, T, observables,
-                     bins=bins)
+                     bins=bins, squares=squares)
 
