@@ -55,6 +55,6 @@ def test_exact_side_is_permittivity_map(quick):
     values, _ = permittivity_map("three_level", dist, [quick.temperature_K[1]], [quick.field_T[2]],
                                  DielectricSettings(), density_per_g=m.density_per_g, dipole_moment_D=1.0,
                                  charge_area_A2=m.charge_area_A2, orientations=planar_rule(s.orientation_nodes),
-                                 averaging=AveragingSettings(nodes=dict(s.nodes), error_estimate=False),
+                                 averaging=AveragingSettings(nodes=dict(s.nodes), error_estimate=s.error_estimate),
                                  observables=("permittivity",))
     assert values["permittivity"][0, 0] == pytest.approx(quick.exact["permittivity"][1, 2], rel=1e-12)

@@ -22,8 +22,11 @@ closed-form levels; four wells take ``eigh`` matrix elements and the compiled su
 :func:`ats_echo_nodes` builds the quadrature of an ATS ensemble for the echoes of
 :mod:`tunnelsim.dielectric.echoes`.
 
-Errors: quadrature -- the sum over axes of the change when that axis's node count (or the
-orientation rule) is doubled, as :mod:`tunnelsim.ensemble`; sampling -- the standard error.
+Errors: quadrature -- by default the embedded Gauss-Kronrod estimate of
+:mod:`tunnelsim.error_estimates` per part (resonant and relaxation, real and imaginary), every node
+and orientation evaluated once (:mod:`tunnelsim.dielectric._embedded`); with ``error_estimate =
+"doubling"`` the sum over axes of the change when that axis's node count (or the orientation rule)
+is doubled; sampling -- the standard error.
 """
 
 from __future__ import annotations
@@ -223,6 +226,17 @@ def permittivity_map(system_kind, distribution, temperature_K, field_T, settings
     scale = max(float(T.max()), float(getattr(distribution, "D0_max_K", 0.0) or 0.0))
     if charge_area_A2 is not None and getattr(distribution, "D0_max_K", None) is not None:
         scale = max(scale, distribution.D0_max_K * float(units.phase_per_tesla(charge_area_A2)) * float(B.max()))
+    factor = float(units.susceptibility_to_permittivity(density, settings.mass_density_g_cm3, settings.eps_r))
+    if averaging.method == "quadrature" and averaging.error_estimate == "embedded":
+        from ._embedded import embedded_parts_and_errors
+
+        counts = distribution.node_counts(averaging.nodes, averaging.level, scale)
+        nodes = distribution.quadrature(nodes=counts, energy_scale_K=scale, embedded=True)
+        rule_used = None if rule is None else _orientations.with_embedded(rule)
+        base, err = embedded_parts_and_errors(system_kind, nodes, rule_used, T, B, settings, dipole_moment_D,
+                                              charge_area_A2)
+        return _finish(base, err, factor, observables, info, system_kind, distribution, len(nodes), rule, settings,
+                       started, "embedded Gauss-Kronrod rules per axis (as the magnetisation's), per part")
     plan = _plan(distribution, averaging, rule, scale)
     field_independent = system_kind == "two_level"
     results = {}
@@ -238,14 +252,20 @@ def permittivity_map(system_kind, distribution, temperature_K, field_T, settings
             totals[:, j] = per_node.sum(axis=0)
             squares[:, j] = (per_node**2).sum(axis=0)
         results[label] = (totals, squares, len(nodes))
-    factor = float(units.susceptibility_to_permittivity(density, settings.mass_density_g_cm3, settings.eps_r))
     base, base_sq, n_base = results["base"]
     if averaging.method != "quadrature":
-        err = np.sqrt(np.maximum((base_sq * n_base - base**2) / (n_base - 1), 0.0))
+        err, how = np.sqrt(np.maximum((base_sq * n_base - base**2) / (n_base - 1), 0.0)), "standard error"
     elif averaging.error_estimate:
         err = sum(np.abs(res[0] - base) for label, res in results.items() if label != "base")
+        how = "node doubling per axis (sum of |changes|)"
     else:
-        err = np.full_like(base, np.nan)
+        err, how = np.full_like(base, np.nan), "none"
+    return _finish(base, err, factor, observables, info, system_kind, distribution, n_base, rule, settings, started,
+                   how)
+
+
+def _finish(base, err, factor, observables, info, system_kind, distribution, n_base, rule, settings, started, how):
+    """Observables and their errors from the parts ``(n_T, n_B, 4)``; ``info`` filled."""
     values = {k: v * factor for k, v in _observables_from_parts(base).items() if k in observables}
     err_parts = _observables_from_parts(err)
     err_parts["permittivity"] = err[..., 0] + err[..., 2]
@@ -259,6 +279,7 @@ def permittivity_map(system_kind, distribution, temperature_K, field_T, settings
             "n_orientations": 0 if rule is None else int(len(rule.weights)),
             "field_direction": settings.field_direction,
             "frequency_Hz": settings.frequency_Hz,
+            "error_estimate": how,
             "elapsed_s": time.perf_counter() - started,
         })
     return values, errors

@@ -105,7 +105,9 @@ def permittivity_map_etm(distribution, temperature_K, field_T, settings=Dielectr
 
     Same arguments and return value as that function (``distribution`` an
     :class:`~tunnelsim.distributions.ATSDistribution`); the effective 2LS of
-    :func:`etm_susceptibility` replaces the exact spectrum, averaged with the same quadrature.
+    :func:`etm_susceptibility` replaces the exact spectrum, averaged with the same quadrature
+    (by default the embedded Gauss-Kronrod rule and its estimate, :mod:`tunnelsim.dielectric._embedded`;
+    on this integrand the orientation axis's reading can under-estimate, see there).
     """
     if getattr(distribution, "system_kind", None) != "three_level":
         raise ValueError("distribution must be a three_level (ATS) distribution")
@@ -114,21 +116,38 @@ def permittivity_map_etm(distribution, temperature_K, field_T, settings=Dielectr
     density = float(as_positive_array(density_per_g, "density_per_g"))
     rule = orientations if orientations is not None else _orientations.planar_rule(averaging.orientation_nodes or 8)
     scale = max(float(T.max()), distribution.D0_max_K * float(units.phase_per_tesla(charge_area_A2)) * float(B.max()))
+    factor = float(units.susceptibility_to_permittivity(density, settings.mass_density_g_cm3, settings.eps_r))
+
+    def node_orientation_parts(params, b, uu):
+        """ETM contributions ``(N, K, n_T, 4)`` of every node at every orientation ``uu``, unweighted."""
+        ff = 1.0 - uu * uu if settings.field_direction == "parallel" else 0.5 * (1.0 + uu * uu)
+        phi = units.phase_per_tesla(charge_area_A2, uu) * b  # (K,)
+        chi = etm_susceptibility(params["D"][:, None], params["D0"][:, None], phi[None, :], ff[None, :], T, settings,
+                                 dipole_moment_D, mapping)
+        return np.stack([chi.resonant.real, chi.resonant.imag, chi.relaxation.real, chi.relaxation.imag], -1)
+
+    if averaging.method == "quadrature" and averaging.error_estimate == "embedded":
+        # the exact map's rule (tunnelsim.dielectric._embedded), so that the two compare on one quadrature
+        from ._embedded import totals_from_parts, values_and_errors
+
+        counts = distribution.node_counts(averaging.nodes, averaging.level, scale)
+        nodes = distribution.quadrature(nodes=counts, energy_scale_K=scale, embedded=True)
+        rule_used = _orientations.with_embedded(rule)
+        totals = totals_from_parts(lambda params, b: node_orientation_parts(params, b, rule_used.nodes), nodes,
+                                   rule_used, T, B)
+        base, err = values_and_errors(totals, nodes, rule_used)
+        values = {k: v * factor for k, v in _observables_from_parts(base).items() if k in observables}
+        errors = {k: v * factor for k, v in _observables_from_parts(err).items() if k in observables}
+        return values, errors
     plan = _plan(distribution, averaging, rule, scale)
     results = {}
     for label, nodes, rule_used in plan:
-        uu = rule_used.nodes
-        ff = 1.0 - uu * uu if settings.field_direction == "parallel" else 0.5 * (1.0 + uu * uu)
         totals = np.zeros((T.size, B.size, 4))
         for j, b in enumerate(B):
-            phi = units.phase_per_tesla(charge_area_A2, uu) * b  # (K,)
-            chi = etm_susceptibility(nodes.params["D"][:, None], nodes.params["D0"][:, None], phi[None, :],
-                                     ff[None, :], T, settings, dipole_moment_D, mapping)
-            parts = np.stack([chi.resonant.real, chi.resonant.imag, chi.relaxation.real, chi.relaxation.imag], -1)
+            parts = node_orientation_parts(nodes.params, b, rule_used.nodes)
             per_node = np.tensordot(rule_used.weights, parts, axes=([0], [1]))  # (N, nT, 4)
             totals[:, j] = np.tensordot(np.asarray(nodes.weights), per_node, axes=([0], [0]))
         results[label] = totals
-    factor = float(units.susceptibility_to_permittivity(density, settings.mass_density_g_cm3, settings.eps_r))
     base = results["base"]
     values = {k: v * factor for k, v in _observables_from_parts(base).items() if k in observables}
     if len(results) == 1:  # no refined rule in the plan (no error estimate, or sampling): no estimate
