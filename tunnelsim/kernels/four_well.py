@@ -38,7 +38,7 @@ import numpy as np
 from .. import hamiltonians
 from . import _four_well_sweep as _sweep
 from ._common import _JIT, _checked, _run_chunked
-from .thermal import _add_node_bins, _add_node_rows, _add_nodes, _chunk_row, _run_sums, _thermal_one
+from .thermal import _add_block, _add_orientation, _chunk_row, _run_sums, _thermal_one
 from ..spectra import Spectrum
 
 __all__ = ["bond_table", "four_well_outer", "four_well_sums"]
@@ -380,15 +380,8 @@ def _sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings
             for j in range(count):
                 for o in range(codes.size):
                     _thermal_one(levels, slopes, coupling2, curvature, j, T, beta, beta_min, codes[o], with_couplings, res, wts, rest, acc, acc2)
-                    for t in range(n_T):
-                        node[j, o, t] += omega[k] * res[t]
-                    if per_orient:
-                        wi = w_main[first + j]
-                        for t in range(n_T):
-                            orient_sums[row, k, o, t] += wi * res[t]
-        _add_nodes(node, w_main, first, count, totals[row, 0], squares[row])
-        _add_node_rows(node, weights, first, count, totals[row, 1:])
-        _add_node_bins(node, w_main, bins, first, count, bin_sums[row])
+                    _add_orientation(res, omega[k], node[j, o], per_orient, w_main[first + j], orient_sums[row], k, o)
+        _add_block(node, w_main, weights, bins, first, count, totals[row], squares[row], bin_sums[row])
 
 
 def _node_arrays(E, D0):

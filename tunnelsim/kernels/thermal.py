@@ -251,6 +251,26 @@ def _add_node_bins(node, weights, bins, first, count, out):
                 row[f] += wi * c[f]
 
 
+@numba.njit(**_JIT)
+def _add_block(node, w_main, weights, bins, first, count, totals, squares, bin_sums):
+    """A block's node contributions into a chunk's sums: main row and squares, further node rows,
+    per-bin sums (the end of every fused sums kernel's block)."""
+    _add_nodes(node, w_main, first, count, totals[0], squares)
+    _add_node_rows(node, weights, first, count, totals[1:])
+    _add_node_bins(node, w_main, bins, first, count, bin_sums)
+
+
+@numba.njit(inline="always", **_JIT)
+def _add_orientation(res, omega_k, node_jo, per_orient, w_i, orient_sums, k, o):
+    """Observable ``o``'s values ``res`` (n_T) of one node at orientation ``k``: ``omega_k res`` into
+    the node's sum and, with further orientation rows, ``w_i res`` into ``orient_sums[k, o]``."""
+    for t in range(res.size):
+        node_jo[t] += omega_k * res[t]
+    if per_orient:
+        for t in range(res.size):
+            orient_sums[k, o, t] += w_i * res[t]
+
+
 @numba.njit(inline="always", **_JIT)
 def _chunk_row(n_nodes, n_rows, start):
     """Row of the per-chunk sums for the chunk starting at node ``start`` (as :func:`_run_sums`)."""

@@ -76,7 +76,7 @@ from ._common import _JIT, _checked, _run_chunked, _MIN_CHUNK
 from ._three_level_blocks import _B_ROWS, _BLOCK, _W_ROWS, _block_to_rows, _pass_scales, _three_level_paired_kernel
 from ._three_level_scalar import _three_level_one
 from .thermal import (
-    MAGNETIZATION, _add_magnetization3, _add_magnetization3_twice, _add_node_bins, _add_node_rows, _add_nodes, _chunk_row, _run_sums,
+    MAGNETIZATION, _add_block, _add_magnetization3, _add_magnetization3_twice, _add_orientation, _chunk_row, _run_sums,
     _thermal_one,
 )
 
@@ -311,15 +311,8 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wi
                             _add_magnetization3(levels[j], slopes[j], beta, omega[k], node[j, o])
                         continue
                     _thermal_one(levels, slopes, coupling2, curvature, j, T, beta, beta_min, codes[o], with_couplings, res, w, rest, acc, acc2)
-                    for t in range(n_T):
-                        node[j, o, t] += omega[k] * res[t]
-                    if per_orient:
-                        wi = w_main[first + j]
-                        for t in range(n_T):
-                            orient_sums[row, k, o, t] += wi * res[t]
-        _add_nodes(node, w_main, first, count, totals[row, 0], squares[row])
-        _add_node_rows(node, weights, first, count, totals[row, 1:])
-        _add_node_bins(node, w_main, bins, first, count, bin_sums[row])
+                    _add_orientation(res, omega[k], node[j, o], per_orient, w_main[first + j], orient_sums[row], k, o)
+        _add_block(node, w_main, weights, bins, first, count, totals[row], squares[row], bin_sums[row])
 
 
 def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, temperature_K, observables, bins=None,
