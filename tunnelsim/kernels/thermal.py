@@ -405,13 +405,6 @@ def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, 
     W, w_vector = _weight_rows(weights, n, "weights")
     Omega, o_vector = _weight_rows(omega, np.shape(omega)[-1] if np.ndim(omega) else 0, "orientation_weights")
     n_chunks = max(1, min(_MAX_CHUNKS, n // _NODES_PER_CHUNK))
-    n_blocks = _orientation_blocks(n, Omega.shape[1], squares)
-    if n_blocks > 1 and n and codes.size:
-        return _run_sums_split(kernel, E, D0, W, table, Omega, T, codes, names, with_couplings, kernel_setting, bins,
-                               n_chunks, n_blocks, w_vector and o_vector)
-    totals = np.zeros((n_chunks, W.shape[0], codes.size, T.size))
-    squares = np.zeros((n_chunks, codes.size, T.size))
-    orient_sums = np.zeros((n_chunks, Omega.shape[1] if Omega.shape[0] > 1 else 0, codes.size, T.size))
     if bins is None:
         bins = np.zeros((0, n), dtype=np.int64)
     else:
@@ -419,6 +412,13 @@ def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, 
         if bins.ndim != 2 or bins.shape[1] != n or (bins.size and bins.min() < 0):
             raise ValueError(f"bins must be non-negative integers of shape (A, {n}), got {bins.shape}")
     n_bins = int(bins.max()) + 1 if bins.size else 0
+    n_blocks = _orientation_blocks(n, Omega.shape[1], squares)
+    if n_blocks > 1 and n and codes.size:
+        return _run_sums_split(kernel, E, D0, W, table, Omega, T, codes, names, with_couplings, kernel_setting, bins,
+                               n_bins, n_chunks, n_blocks, w_vector and o_vector)
+    totals = np.zeros((n_chunks, W.shape[0], codes.size, T.size))
+    squares = np.zeros((n_chunks, codes.size, T.size))
+    orient_sums = np.zeros((n_chunks, Omega.shape[1] if Omega.shape[0] > 1 else 0, codes.size, T.size))
     bin_sums = np.zeros((n_chunks, n_bins, codes.size, T.size))
     if n and codes.size:
         per_chunk = -(-n // n_chunks)
@@ -447,19 +447,12 @@ def _run_sums(kernel, E, D0, weights, table, omega, temperature_K, observables, 
     return ({name: total[:, o] for o, name in enumerate(names)}, {name: square[o] for o, name in enumerate(names)})
 
 
-def _run_sums_split(kernel, E, D0, W, table, Omega, T, codes, names, with_couplings, kernel_setting, bins, n_chunks,
-                    n_blocks, vectors):
-    """:func:`_run_sums` over node chunks x orientation blocks (``squares=False``); the same rows."""
+def _run_sums_split(kernel, E, D0, W, table, Omega, T, codes, names, with_couplings, kernel_setting, bins, n_bins,
+                    n_chunks, n_blocks, vectors):
+    """:func:`_run_sums` over node chunks x orientation blocks (``squares=False``; ``bins`` checked); the same rows."""
     n = E.shape[0]
     K = Omega.shape[1]
     per_orient = Omega.shape[0] > 1
-    if bins is None:
-        bins = np.zeros((0, n), dtype=np.int64)
-    else:
-        bins = np.ascontiguousarray(bins, dtype=np.int64)
-        if bins.ndim != 2 or bins.shape[1] != n or (bins.size and bins.min() < 0):
-            raise ValueError(f"bins must be non-negative integers of shape (A, {n}), got {bins.shape}")
-    n_bins = int(bins.max()) + 1 if bins.size else 0
     per_chunk = -(-n // n_chunks)
     node_bounds = [min(n, c * per_chunk) for c in range(n_chunks + 1)]
     per_block = -(-K // n_blocks)
