@@ -503,3 +503,26 @@ def test_per_axis_sums_equal_the_full_weight_rows(make, explicit_rows, monkeypat
         np.testing.assert_array_less(np.abs(per_axis[key] - value), 1e-13 * main + 1e-300, err_msg=str(key))
         if isinstance(key, str):
             np.testing.assert_array_equal(per_axis[key], value)
+
+
+@pytest.mark.parametrize("td", [None, TemperatureDependence(delta_mu_K=0.319, T0_K=1.26)], ids=["plain", "eq15"])
+def test_compute_blocks_reassemble_compute(td):
+    """compute_blocks in blocks of 2 temperatures yields the blocks of compute's result to 1e-13
+    (one plan for the whole grid, the harmonic orientation error per point included; the compiled
+    loops over temperatures round differently for other lengths), then the info."""
+    ens = Ensemble(systems.ThreeLevelSystem(3e4), distributions.ATSDistribution(D_min_K=0.03, D0_min_K=9.0,
+                                                                                  D0_max_K=9.75),
+                   density_per_g=1e16, temperature_dependence=td)
+    T, B = np.array([1.0, 2.0, 5.0, 20.0, 80.0]), np.array([0.0, 5.0, 20.0])
+    settings = AveragingSettings(nodes={"D": 6, "D_tail": 4, "D0": 2, "alpha": 6})
+    names = ("magnetization", "heat_capacity")
+    whole = compute(ens, T, B, names, settings)
+    blocks = list(ensemble.compute_blocks(ens, T, B, names, settings, rows=2))
+    assert [b[0] for b in blocks] == [0, 2, 4, None]
+    for name in names:
+        np.testing.assert_allclose(np.concatenate([b[1][name] for b in blocks[:-1]]), whole.values[name], rtol=1e-13)
+        np.testing.assert_allclose(np.concatenate([b[2][name] for b in blocks[:-1]]), whole.errors[name], rtol=1e-10)
+    assert blocks[-1][1]["temperature_blocks"] == 3
+    assert "temperature_blocks" not in whole.info
+    with pytest.raises(ValueError, match="rows"):
+        list(ensemble.compute_blocks(ens, T, B, names, settings, rows=0))

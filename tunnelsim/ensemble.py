@@ -45,7 +45,7 @@ import numpy as np
 from . import error_estimates as _errors
 from . import orientations as _orientations
 from . import units
-from ._checks import as_positive_array, as_real_array, temperature_axis
+from ._checks import as_int, as_positive_array, as_real_array, temperature_axis
 from .systems import FusedSumsModel, TunnellingModel
 from .temperature_dependence import TemperatureDependence, scale_system_nodes
 from .thermo import thermodynamics
@@ -59,6 +59,7 @@ __all__ = [
     "EnsembleResult",
     "TemperatureDependence",
     "compute",
+    "compute_blocks",
     "default_orientation_rule",
 ]
 
@@ -379,36 +380,69 @@ def compute(
     EnsembleResult
         Values and error estimates of shape ``(nT, nB)``.
     """
-    T, B, wanted, rule = _checked_request(ensemble, temperature_K, field_T, observables, settings, orientations)
-    td = ensemble.temperature_dependence
-    ratio_max = 1.0 if td is None else float(np.max(td.ratio(T)))
-    scale = _energy_scale_K(ensemble, T, B, ratio_max)
-
-    started = time.perf_counter()
-    plan = _plan(ensemble, settings, rule, scale)
-    if progress is not None:
-        progress.reset(total=sum(len(nodes) for _, nodes, _ in plan) * B.size)
-    if executor is None:
-        results = {
-            label: _accumulate(ensemble, nodes, rule_used, T, B, wanted, settings, progress)
-            for label, nodes, rule_used in plan
-        }
-    else:
-        results = _accumulate_parallel(executor, ensemble, plan, T, B, wanted, settings, progress)
-    elapsed = time.perf_counter() - started
-
-    values, errors = _values_and_errors(ensemble, plan, results, wanted, settings, T, B)
-    info = _provenance(ensemble, plan, settings, scale, elapsed)
+    T, B, wanted, _ = _checked_request(ensemble, temperature_K, field_T, observables, settings, orientations)
+    blocks = list(compute_blocks(ensemble, T, B, wanted, settings, orientations, None, progress, executor))
+    (_, values, errors), (_, info, _) = blocks
     return EnsembleResult(
         temperature_K=T,
         field_T=B,
         values=values,
         errors=errors,
         units={name: OBSERVABLES[name][0] for name in wanted},
-        long_names={name: OBSERVABLES[name][1] + (_FROZEN_SUFFIX if td is not None and name in _FROZEN else "")
+        long_names={name: OBSERVABLES[name][1]
+                    + (_FROZEN_SUFFIX if ensemble.temperature_dependence is not None and name in _FROZEN else "")
                     for name in wanted},
         info=info,
     )
+
+
+def compute_blocks(ensemble, temperature_K, field_T, observables=("magnetization",), settings=AveragingSettings(),
+                   orientations=None, rows=None, progress=None, executor=None):
+    """:func:`compute` in blocks of ``rows`` temperatures, for grids streamed to a file.
+
+    Every block evaluates the one plan of the whole grid (energy scale from all of ``T`` and
+    ``B``), so the blocks together are :func:`compute`'s result (to rounding: the compiled loops
+    over temperatures round differently for other lengths).
+
+    Parameters
+    ----------
+    ensemble, temperature_K, field_T, observables, settings, orientations, progress, executor :
+        As :func:`compute` (``progress`` is reset to the total over all blocks).
+    rows : int, optional
+        Temperatures per block; None: the whole grid in one block.
+
+    Yields
+    ------
+    (int, dict, dict)
+        ``(start, values, errors)`` per block: the block's first temperature index and the
+        per-gram values and errors of shape ``(rows, nB)``.
+    (None, dict, None)
+        Last, the provenance ``info`` of :class:`EnsembleResult` (with ``temperature_blocks``
+        when there was more than one block).
+    """
+    T, B, wanted, rule = _checked_request(ensemble, temperature_K, field_T, observables, settings, orientations)
+    rows = T.size if rows is None else as_int(rows, "rows", minimum=1)
+    td = ensemble.temperature_dependence
+    ratio_max = 1.0 if td is None else float(np.max(td.ratio(T)))
+    scale = _energy_scale_K(ensemble, T, B, ratio_max)
+    started = time.perf_counter()
+    plan = _plan(ensemble, settings, rule, scale)
+    n_blocks = -(-T.size // rows)
+    if progress is not None:
+        progress.reset(total=sum(len(nodes) for _, nodes, _ in plan) * B.size * n_blocks)
+    for start in range(0, T.size, rows):
+        T_block = T[start:start + rows]
+        if executor is None:
+            results = {label: _accumulate(ensemble, nodes, rule_used, T_block, B, wanted, settings, progress)
+                       for label, nodes, rule_used in plan}
+        else:
+            results = _accumulate_parallel(executor, ensemble, plan, T_block, B, wanted, settings, progress)
+        values, errors = _values_and_errors(ensemble, plan, results, wanted, settings, T_block, B)
+        yield start, values, errors
+    info = _provenance(ensemble, plan, settings, scale, time.perf_counter() - started)
+    if n_blocks > 1:
+        info["temperature_blocks"] = int(n_blocks)
+    yield None, info, None
 
 
 def _checked_request(ensemble, temperature_K, field_T, observables, settings, orientations):

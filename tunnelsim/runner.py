@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import shutil
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -466,33 +465,9 @@ def _check_outputs(cfg, path, plot_path, force, estimate):
 
 
 def _blocks(cfg, ens, rule, settings, T, B, rows, progress, executor):
-    """Compute the grid in blocks of ``rows`` temperatures: yields ``(start, values, errors)``, then the info.
-
-    Every block evaluates the one plan of the whole grid (energy scale from all of ``T`` and ``B``),
-    as :func:`tunnelsim.ensemble.compute` does for the grid in one call.
-    """
-    T, B, wanted, rule = ensemble._checked_request(ens, T, B, _split_observables(cfg)[0], settings, rule)
-    td = ens.temperature_dependence
-    ratio_max = 1.0 if td is None else float(np.max(td.ratio(T)))
-    scale = ensemble._energy_scale_K(ens, T, B, ratio_max)
-    started = time.perf_counter()
-    plan = ensemble._plan(ens, settings, rule, scale)
-    n_blocks = -(-T.size // rows)
-    if progress is not None:
-        progress.reset(total=sum(len(nodes) for _, nodes, _ in plan) * B.size * n_blocks)
-    for start in range(0, T.size, rows):
-        T_block = T[start:start + rows]
-        if executor is None:
-            results = {label: ensemble._accumulate(ens, nodes, rule_used, T_block, B, wanted, settings, progress)
-                       for label, nodes, rule_used in plan}
-        else:
-            results = ensemble._accumulate_parallel(executor, ens, plan, T_block, B, wanted, settings, progress)
-        values, errors = ensemble._values_and_errors(ens, plan, results, wanted, settings, T_block, B)
-        yield start, values, errors
-    info = ensemble._provenance(ens, plan, settings, scale, time.perf_counter() - started)
-    if rows < T.size:
-        info["temperature_blocks"] = int(n_blocks)
-    yield None, info, None
+    """Compute the grid in blocks of ``rows`` temperatures (:func:`tunnelsim.ensemble.compute_blocks`):
+    yields ``(start, values, errors)``, then the info."""
+    return ensemble.compute_blocks(ens, T, B, _split_observables(cfg)[0], settings, rule, rows, progress, executor)
 
 
 def _observable_layout(cfg, ens, settings):
