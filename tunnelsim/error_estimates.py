@@ -308,7 +308,13 @@ def _orientation_rows(system, rule):
     return labels, orient_nodes, np.ascontiguousarray(Omega)
 
 
-def _fused_sums(system, params, W, field_T, orient_nodes, Omega, T, names, factored=None):
+#: Eq. 15/16 scaling of the observables (``E, D0 -> r E, r D0``, ``(Q/e) S -> r^2 (Q/e) S``): at
+#: ``(T, B)`` the scaled ensemble equals the unscaled one at ``(T / r, r^2 B)`` times ``r^a``
+#: (``F -> r F``; ``M = -dF/dB`` gains ``r^3``, ``dM/dB`` ``r^5``, ``C`` and ``S`` nothing).
+_RATIO_POWER = {"magnetization": 3, "susceptibility": 5, "heat_capacity": 0, "entropy": 0}
+
+
+def _fused_sums(system, params, W, field_T, orient_nodes, Omega, T, names, factored=None, points=None):
     """Weighted totals per observable from one compiled pass, or None (no compiled sums).
 
     Rows (shape ``(R + Q - 1, n_T)``): every node row of ``W`` with the main orientation row,
@@ -318,6 +324,11 @@ def _fused_sums(system, params, W, field_T, orient_nodes, Omega, T, names, facto
     (:func:`_factored_rows`: ``(explicit, bins, factors, abs_is_main)``, ``bins`` of these
     nodes) only the explicit rows are summed as rows, the others follow from the per-axis
     sums of the main row; the rows returned are the same.
+
+    ``points = (ratios, B)`` (three-well systems, Eq. 15/16): the whole ``(T, B)`` grid in one
+    pass, ``ratios`` the ``r(T)`` per temperature; each point is the unscaled system at
+    ``(T / r, r^2 B)`` (:data:`_RATIO_POWER`; the factors ``r^a`` are left to the caller) and
+    the last axis of the rows runs over the points, temperature-major.
     """
     if getattr(system, "solver", None) != "fast":
         return None
@@ -330,7 +341,14 @@ def _fused_sums(system, params, W, field_T, orient_nodes, Omega, T, names, facto
     W_used = np.ascontiguousarray(W if len(explicit) == n_rows else W[explicit])
     bins = None if bins is None or bins.shape[0] == 0 else bins
     Omega = Omega if Omega.shape[0] > 1 else Omega[0]
-    if system.kind == "three_level":
+    if system.kind == "three_level" and points is not None:
+        ratios, B = points
+        dphi_dB = phase_per_tesla(system.charge_area_A2, orient_nodes)
+        field_eff = (ratios[:, None] ** 2 * B[None, :]).ravel()
+        phi = field_eff[:, None] * dphi_dB[None, :]
+        totals, _ = kernels.three_level_sums(params["E"], params["D0"], W_used, phi, np.broadcast_to(dphi_dB, phi.shape),
+                                             Omega, np.repeat(T / ratios, B.size), names, bins=bins, points=True)
+    elif system.kind == "three_level":
         dphi_dB = phase_per_tesla(system.charge_area_A2, orient_nodes)
         totals, _ = kernels.three_level_sums(params["E"], params["D0"], W_used, dphi_dB * float(field_T), dphi_dB,
                                              Omega, T, names, bins=bins, squares=False)
@@ -409,11 +427,38 @@ def accumulate_embedded(ensemble, nodes, rule, T, B, wanted, max_memory_bytes, p
         per_node = n_orient * (T.size if td is None else 1) * (n_levels * n_levels * 8 * 6) + W_all.shape[0] * 8
         chunk = max(1, min(int(max_memory_bytes // max(per_node, 1)), max(64, 65536 // n_orient)))
     n_nodes = len(nodes)
+    # Eq. 15/16 on the compiled three-well sums: the whole grid in one pass per chunk of nodes
+    grid_pass = (td is not None and getattr(system, "solver", None) == "fast" and system.kind == "three_level"
+                 and all(name in _RATIO_POWER for name in wanted))
+    if grid_pass:
+        # the per-point sums of one call: 8 chunks x (rows, bins, orientations) x observables x points
+        n_bins = int(bins_all.max()) + 1 if bins_all.size else 0
+        per_call = 8 * (len(explicit) + n_bins + n_orient + 2) * len(wanted) * T.size * B.size * 8
+        grid_pass = per_call <= max_memory_bytes // 4
+    if grid_pass:
+        from .temperature_dependence import RATIO_FLOOR
+
+        ratios = np.array([max(ratio, RATIO_FLOOR) for _, ratio in temp_groups])
+        chunk = max(1, int(max_memory_bytes // (n_orient * 8 * 8 * max(T.size * B.size, 8))))
     for start in range(0, n_nodes, chunk):
         stop = min(start + chunk, n_nodes)
         params = {k: np.asarray(v)[start:stop] for k, v in nodes.params.items()}
         W_chunk = W_all[:, start:stop]
         factored = (explicit, np.ascontiguousarray(bins_all[:, start:stop]), factors, abs_is_main)
+        if grid_pass:
+            sums = _fused_sums(system, params, W_chunk, None, orient_nodes, Omega, T, list(wanted), factored,
+                               points=(ratios, B))
+            for name in wanted:
+                rows = sums[name].reshape(-1, T.size, B.size) * (ratios ** _RATIO_POWER[name])[None, :, None]
+                totals[name] += rows[0]
+                totals[(name, "abs")] += np.abs(rows[n_rows])
+                for r, label in enumerate(node_labels[1:], start=1):
+                    totals[(name, *label)] += rows[r]
+                for q, label in enumerate(orient_labels[1:], start=1):
+                    totals[(name, *label)] += rows[n_rows + q]
+            if progress is not None:
+                progress.update((stop - start) * B.size)
+            continue
         cached = None
         for j, field_T in enumerate(B):
             for t_index, ratio in temp_groups:

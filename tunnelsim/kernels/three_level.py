@@ -257,6 +257,25 @@ def three_level_outer(E, D0, phi, dphi_dlambda, couplings=True):
     )
 
 @numba.njit(**_JIT)
+def _add_orientation_block(levels, slopes, coupling2, curvature, count, T, beta, beta_min, codes, with_couplings, omega_k,
+                           node, per_orient, w_main, first, orient_sums, k, res, w, rest, acc, acc2):
+    """A block's spectra at orientation ``k`` into the node sums ``node`` (and ``orient_sums[k]``) at
+    the temperatures ``T`` (all of them, or one point's slot: views, compiled separately)."""
+    for j in range(count):
+        for o in range(codes.size):
+            if codes[o] == MAGNETIZATION:
+                if per_orient:
+                    _add_magnetization3_twice(levels[j], slopes[j], beta, omega_k, node[j, o], w_main[first + j],
+                                              orient_sums[k, o])
+                else:
+                    _add_magnetization3(levels[j], slopes[j], beta, omega_k, node[j, o])
+                continue
+            _thermal_one(levels, slopes, coupling2, curvature, j, T, beta, beta_min, codes[o], with_couplings, res, w, rest,
+                         acc, acc2)
+            _add_orientation(res, omega_k, node[j, o], per_orient, w_main[first + j], orient_sums, k, o)
+
+
+@numba.njit(**_JIT)
 def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings, kernel_setting, totals, squares, orient_sums, bins, bin_sums, start, stop):
     """Fused ensemble sums over nodes ``start <= i < stop`` into the chunk's row of ``totals``
     (``sum_i W_ri sum_k Omega_0k O_ik(T)`` for each row ``r`` of the node weights ``W`` (R, N)),
@@ -268,11 +287,13 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wi
     The spectra of a block of nodes at one orientation come from the SIMD blocks
     (:func:`_block_to_rows`: levels and slopes, and with the susceptibility also couplings and
     curvatures), each once whatever the number of weight rows; the magnetisation is added in
-    one loop over temperatures. ``kernel_setting`` is not used (the driver passes it to every
-    sums kernel).
+    one loop over temperatures. ``kernel_setting = 1``: point mode -- the ``n_T`` entries of
+    ``T`` are points, each with its own ``K`` phases (``table`` has ``n_T K`` rows, point-major),
+    and point ``p`` is evaluated at ``T[p]`` only (the slots of the other points untouched).
     """
-    n_phase = table.shape[0]
     n_T = beta.size
+    n_points = n_T if kernel_setting == 1 else 1
+    n_phase = table.shape[0] // n_points
     n_obs = codes.size
     per_orient = orient_w.shape[0] > 1
     beta_min = beta.min()
@@ -299,24 +320,23 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wi
         count = last - first
         node[:, :, :] = 0.0
         _pass_scales(e[3 * first : 3 * last], D0[first:last], work)
-        for k in range(n_phase):
-            _block_to_rows(E, D0, first, last, table, k, with_couplings, buf, work, scratch, levels, slopes, coupling2, curvature, rows)
-            for j in range(count):
-                for o in range(n_obs):
-                    if codes[o] == MAGNETIZATION:
-                        if per_orient:
-                            _add_magnetization3_twice(levels[j], slopes[j], beta, omega[k], node[j, o],
-                                                      w_main[first + j], orient_sums[row, k, o])
-                        else:
-                            _add_magnetization3(levels[j], slopes[j], beta, omega[k], node[j, o])
-                        continue
-                    _thermal_one(levels, slopes, coupling2, curvature, j, T, beta, beta_min, codes[o], with_couplings, res, w, rest, acc, acc2)
-                    _add_orientation(res, omega[k], node[j, o], per_orient, w_main[first + j], orient_sums[row], k, o)
+        for p in range(n_points):
+            for k in range(n_phase):
+                _block_to_rows(E, D0, first, last, table, p * n_phase + k, with_couplings, buf, work, scratch, levels, slopes, coupling2, curvature, rows)
+                if kernel_setting == 1:  # point p: its temperature slot alone
+                    _add_orientation_block(levels, slopes, coupling2, curvature, count, T[p:p + 1], beta[p:p + 1], beta[p],
+                                           codes, with_couplings, omega[k], node[:, :, p:p + 1], per_orient, w_main, first,
+                                           orient_sums[row, :, :, p:p + 1], k, res[p:p + 1], w[:, p:p + 1], rest[p:p + 1],
+                                           acc[p:p + 1], acc2[p:p + 1])
+                else:
+                    _add_orientation_block(levels, slopes, coupling2, curvature, count, T, beta, beta_min, codes,
+                                           with_couplings, omega[k], node, per_orient, w_main, first, orient_sums[row], k,
+                                           res, w, rest, acc, acc2)
         _add_block(node, w_main, weights, bins, first, count, totals[row], squares[row], bin_sums[row])
 
 
 def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, temperature_K, observables, bins=None,
-                     squares=True):
+                     squares=True, points=False):
     """Ensemble sums of the three-level system in one compiled pass, nothing stored per instance.
 
     ``sum_i w_i sum_k omega_k O(E_i, D0_i, phi_k; T)`` for each observable, with the spectrum of
@@ -331,8 +351,8 @@ def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, tem
         Tunnelling amplitudes in K, > 0.
     weights : array_like, shape (N,) or (R, N)
         Node weights ``w_i``, or ``R`` rows of them (e.g. a rule and its embedded sub-rules).
-    phi, dphi_dlambda : array_like, shape (K,)
-        Phase and its derivative with respect to the field parameter, per orientation.
+    phi, dphi_dlambda : array_like, shape (K,), or (n_T, K) with ``points``
+        Phase and its derivative with respect to the field parameter, per orientation (and point).
     orientation_weights : array_like, shape (K,) or (Q, K)
         Weight of each orientation, or ``Q`` rows of them.
     temperature_K : array_like, shape (n_T,)
@@ -346,6 +366,10 @@ def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, tem
         Whether the squares are needed (default). Without them (returned as NaN), a small node
         count under a large orientation rule is split over threads by orientation blocks as
         well (:func:`tunnelsim.kernels.thermal._run_sums`).
+    points : bool, optional
+        Point mode: ``temperature_K`` lists ``n_T`` points, each with its own row of phases, and
+        each column of the results is that point's sums at its own temperature -- a whole (T, B)
+        grid whose phases differ per point (Eq. 15/16) in one pass.
 
     Returns
     -------
@@ -372,6 +396,16 @@ def three_level_sums(E, D0, weights, phi, dphi_dlambda, orientation_weights, tem
         raise ValueError(f"D0 must have shape ({n},) like E, got {D0.shape}")
     if weights.ndim not in (1, 2) or weights.shape[-1] != n:
         raise ValueError(f"weights must have shape ({n},) or (R, {n}) like E, got {weights.shape}")
+    if points:
+        if T.ndim != 1 or phi.ndim != 2 or phi.shape[0] != T.size or rate.shape != phi.shape or omega.ndim not in (1, 2) \
+                or omega.shape[-1:] != phi.shape[1:]:
+            raise ValueError(
+                "points: phi and dphi_dlambda must have shape (n_T, K) for the n_T points and orientation_weights "
+                f"(K,) or (Q, K), got {phi.shape}, {rate.shape}, {omega.shape} for {T.shape} points"
+            )
+        # one block of orientations: the table's rows are point-major, not to be split by orientation
+        return _run_sums(_three_level_sums_kernel, E, D0, weights, _phase_table(phi, rate), omega, T, observables, 1,
+                         bins=bins, squares=True)
     if phi.ndim != 1 or rate.shape != phi.shape or omega.ndim not in (1, 2) or omega.shape[-1:] != phi.shape:
         raise ValueError(
             "phi and dphi_dlambda must be 1-D of equal length K and orientation_weights (K,) or (Q, K), got "

@@ -1,0 +1,74 @@
+"""Eq. 15/16 grids in one fused pass: the three-level sums in point mode and the ensemble's grid pass.
+
+With a temperature dependence every (T, B) point has its own scaled parameters and phases. The
+compiled three-level sums take the whole grid at once (point mode: one row of phases and one
+temperature per point), using that the scaled ensemble at (T, B) is the unscaled one at
+(T / r, r^2 B) times r^a (a = 3 for M, 5 for dM/dH, 0 for C and S).
+"""
+
+import numpy as np
+import pytest
+
+from tunnelsim import distributions, error_estimates, kernels, systems
+from tunnelsim.ensemble import AveragingSettings, Ensemble, TemperatureDependence, compute
+
+NAMES = ("magnetization", "susceptibility", "heat_capacity", "entropy")
+
+
+def test_point_mode_equals_one_call_per_point_bit_for_bit():
+    """Every row (node rows, orientation rows, per-bin sums) and the squares of point p equal the
+    single call at that point's phases and temperature, exactly."""
+    rng = np.random.default_rng(1)
+    N, K, P = 300, 9, 7
+    E = rng.normal(size=(N, 3))
+    E -= E.mean(axis=1, keepdims=True)
+    D0 = rng.uniform(0.5, 2.0, N)
+    W = rng.uniform(0.0, 1.0, (4, N))
+    Omega = rng.uniform(0.0, 1.0, (3, K))
+    bins = np.stack([rng.integers(0, 4, N), 4 + rng.integers(0, 3, N)])
+    u = np.linspace(0.05, 1.0, K)
+    T = np.geomspace(0.2, 30.0, P)
+    phi, rate = np.outer(rng.uniform(0.1, 8.0, P), u), np.outer(rng.uniform(0.5, 2.0, P), u)
+    totals, squares = kernels.three_level_sums(E, D0, W, phi, rate, Omega, T, NAMES, bins=bins, points=True)
+    for p in range(P):
+        one, one_sq = kernels.three_level_sums(E, D0, W, phi[p], rate[p], Omega, T[p:p + 1], NAMES, bins=bins)
+        for name in NAMES:
+            np.testing.assert_array_equal(totals[name][:, p], one[name][:, 0])
+            np.testing.assert_array_equal(squares[name][p], one_sq[name][0])
+    with pytest.raises(ValueError, match="points"):
+        kernels.three_level_sums(E, D0, W, phi[0], rate[0], Omega, T, NAMES, points=True)
+
+
+@pytest.fixture(scope="module")
+def eq15_ensemble():
+    return Ensemble(systems.ThreeLevelSystem(3e4),
+                    distributions.ATSDistribution(D_min_K=0.03, D0_min_K=9.0, D0_max_K=9.75),
+                    density_per_g=1e16, temperature_dependence=TemperatureDependence(delta_mu_K=0.319, T0_K=1.26))
+
+
+def test_grid_pass_equals_the_per_point_path(eq15_ensemble, monkeypatch):
+    """Values to 1e-13 and errors to 1e-9 (the error readings amplify rounding) of the per-point
+    scaled-system path, for M, dM/dH, C and S on a grid where r(T) spans 0.44-1.28; one fused call."""
+    T, B = np.array([0.3, 1.0, 3.0, 20.0, 100.0]), np.array([0.0, 1.0, 6.5, 14.0])
+    ratio = eq15_ensemble.temperature_dependence.ratio(T)
+    assert ratio.min() < 0.5 and ratio.max() > 1.25
+    settings = AveragingSettings(nodes={"D": 6, "D_tail": 4, "D0": 2, "alpha": 6})
+    calls = []
+    original = kernels.three_level_sums
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("points", False))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(kernels, "three_level_sums", counted)
+    fused = compute(eq15_ensemble, T, B, NAMES, settings)
+    assert calls == [True]
+    monkeypatch.setattr(error_estimates, "_RATIO_POWER", {})  # no grid pass: one call per (T, B) point
+    calls.clear()
+    per_point = compute(eq15_ensemble, T, B, NAMES, settings)
+    assert len(calls) == T.size * B.size and not any(calls)
+    for name in NAMES:
+        scale = np.abs(per_point.values[name]).max()
+        np.testing.assert_allclose(fused.values[name], per_point.values[name], rtol=0, atol=1e-13 * scale)
+        np.testing.assert_allclose(fused.errors[name], per_point.errors[name], rtol=1e-9,
+                                   atol=1e-13 * scale)
