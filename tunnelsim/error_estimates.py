@@ -325,7 +325,7 @@ def _fused_sums(system, params, W, field_T, orient_nodes, Omega, T, names, facto
     nodes) only the explicit rows are summed as rows, the others follow from the per-axis
     sums of the main row; the rows returned are the same.
 
-    ``points = (ratios, B)`` (three-well systems, Eq. 15/16): the whole ``(T, B)`` grid in one
+    ``points = (ratios, B)`` (three- and four-well systems, Eq. 15/16): the whole ``(T, B)`` grid in one
     pass, ``ratios`` the ``r(T)`` per temperature; each point is the unscaled system at
     ``(T / r, r^2 B)`` (:data:`_RATIO_POWER`; the factors ``r^a`` are left to the caller) and
     the last axis of the rows runs over the points, temperature-major.
@@ -352,6 +352,11 @@ def _fused_sums(system, params, W, field_T, orient_nodes, Omega, T, names, facto
         dphi_dB = phase_per_tesla(system.charge_area_A2, orient_nodes)
         totals, _ = kernels.three_level_sums(params["E"], params["D0"], W_used, dphi_dB * float(field_T), dphi_dB,
                                              Omega, T, names, bins=bins, squares=False)
+    elif system.kind == "four_well" and points is not None:
+        ratios, B = points
+        field_eff = (ratios[:, None] ** 2 * B[None, :]).ravel()
+        totals, _ = kernels.four_well_sums(params["E"], params["D0"], W_used, system._table(field_eff, orient_nodes),
+                                           Omega, np.repeat(T / ratios, B.size), names, bins=bins, points=True)
     elif system.kind == "four_well":
         totals, _ = kernels.four_well_sums(params["E"], params["D0"], W_used, system._table(field_T, orient_nodes),
                                            Omega, T, names, bins=bins, squares=False)
@@ -427,9 +432,9 @@ def accumulate_embedded(ensemble, nodes, rule, T, B, wanted, max_memory_bytes, p
         per_node = n_orient * (T.size if td is None else 1) * (n_levels * n_levels * 8 * 6) + W_all.shape[0] * 8
         chunk = max(1, min(int(max_memory_bytes // max(per_node, 1)), max(64, 65536 // n_orient)))
     n_nodes = len(nodes)
-    # Eq. 15/16 on the compiled three-well sums: the whole grid in one pass per chunk of nodes
-    grid_pass = (td is not None and getattr(system, "solver", None) == "fast" and system.kind == "three_level"
-                 and all(name in _RATIO_POWER for name in wanted))
+    # Eq. 15/16 on the compiled three- and four-well sums: the whole grid in one pass per chunk of nodes
+    grid_pass = (td is not None and getattr(system, "solver", None) == "fast"
+                 and system.kind in ("three_level", "four_well") and all(name in _RATIO_POWER for name in wanted))
     if grid_pass:
         # the per-point sums of one call: 8 chunks x (rows, bins, orientations) x observables x points
         n_bins = int(bins_all.max()) + 1 if bins_all.size else 0

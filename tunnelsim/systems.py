@@ -346,12 +346,18 @@ class FourWellSystem:
         return E, D0
 
     def _table(self, field_T, n):
+        """Bond table at one field, ``(K, 18)``; with an array of fields ``(P,)``, every field's in a row
+        point-major, ``(P K, 18)`` (the point mode of :func:`tunnelsim.kernels.four_well.four_well_sums`)."""
         from .kernels import four_well as kernels_four_well  # numba is imported only when the fast path is used
 
         dphi_dB = float(phase_per_tesla(self.charge_area_A2))
-        field = float(as_real_array(field_T, "field_T"))
-        rate = np.full(len(n), dphi_dB)
-        return kernels_four_well.bond_table(n * (dphi_dB * field), n, rate, self.vertices)
+        field = np.asarray(as_real_array(field_T, "field_T"), dtype=float)
+        if field.ndim == 0:
+            rate = np.full(len(n), dphi_dB)
+            return kernels_four_well.bond_table(n * (dphi_dB * float(field)), n, rate, self.vertices)
+        phi_vec = (field[:, None, None] * dphi_dB * n[None, :, :]).reshape(-1, 3)
+        directions = np.broadcast_to(n, (field.size,) + n.shape).reshape(-1, 3)
+        return kernels_four_well.bond_table(phi_vec, directions, np.full(phi_vec.shape[0], dphi_dB), self.vertices)
 
     def spectrum(self, params, field_T, orientations, couplings=True):
         """Spectrum of shape ``(N, K)`` with derivatives with respect to the field in tesla.

@@ -38,7 +38,7 @@ import numpy as np
 from .. import hamiltonians
 from . import _four_well_sweep as _sweep
 from ._common import _JIT, _checked, _run_chunked
-from .thermal import _add_block, _add_orientation, _chunk_row, _run_sums, _thermal_one
+from .thermal import _add_block, _add_orientation_block, _chunk_row, _run_sums
 from ..spectra import Spectrum
 
 __all__ = ["bond_table", "four_well_outer", "four_well_sums"]
@@ -351,9 +351,14 @@ def _outer_kernel(E, D0, table, with_couplings, max_sweeps, levels, slopes, coup
 def _sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings, max_sweeps, totals, squares, orient_sums, bins, bin_sums, start, stop):
     """Fused ensemble sums over nodes ``start <= i < stop`` into the chunk's row of ``totals``,
     ``squares``, ``orient_sums`` and ``bin_sums`` (as :func:`tunnelsim.kernels.three_level._three_level_sums_kernel`:
-    every weight row from one solve per instance), in SIMD blocks of nodes."""
-    n_orient = table.shape[0]
+    every weight row from one solve per instance), in SIMD blocks of nodes. ``max_sweeps < 0``:
+    point mode with ``-max_sweeps`` sweeps (``table`` has ``n_T K`` rows, point-major; point ``p``
+    at ``T[p]`` alone, as the three-level kernel's ``kernel_setting = 1``)."""
     n_T = beta.size
+    points = max_sweeps < 0
+    max_sweeps = -max_sweeps if points else max_sweeps
+    n_points = n_T if points else 1
+    n_orient = table.shape[0] // n_points
     n_obs = codes.size
     per_orient = orient_w.shape[0] > 1
     beta_min = beta.min()
@@ -375,12 +380,18 @@ def _sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings
     for first in range(start, stop, _BLOCK):
         count = min(_BLOCK, stop - first)
         node[:, :, :] = 0.0
-        for k in range(n_orient):
-            _block_to_rows(E, D0, table, k, first, count, with_couplings, max_sweeps, scratch, levels, slopes, coupling2, curvature, rows)
-            for j in range(count):
-                for o in range(codes.size):
-                    _thermal_one(levels, slopes, coupling2, curvature, j, T, beta, beta_min, codes[o], with_couplings, res, wts, rest, acc, acc2)
-                    _add_orientation(res, omega[k], node[j, o], per_orient, w_main[first + j], orient_sums[row], k, o)
+        for p in range(n_points):
+            for k in range(n_orient):
+                _block_to_rows(E, D0, table, p * n_orient + k, first, count, with_couplings, max_sweeps, scratch, levels, slopes, coupling2, curvature, rows)
+                if points:  # point p: its temperature slot alone
+                    _add_orientation_block(levels, slopes, coupling2, curvature, count, T[p:p + 1], beta[p:p + 1], beta[p],
+                                           codes, with_couplings, omega[k], node[:, :, p:p + 1], per_orient, w_main, first,
+                                           orient_sums[row, :, :, p:p + 1], k, res[p:p + 1], wts[:, p:p + 1],
+                                           rest[p:p + 1], acc[p:p + 1], acc2[p:p + 1], False)
+                else:
+                    _add_orientation_block(levels, slopes, coupling2, curvature, count, T, beta, beta_min, codes,
+                                           with_couplings, omega[k], node, per_orient, w_main, first, orient_sums[row], k,
+                                           res, wts, rest, acc, acc2, False)
         _add_block(node, w_main, weights, bins, first, count, totals[row], squares[row], bin_sums[row])
 
 
@@ -443,7 +454,7 @@ def four_well_outer(E, D0, table, couplings=True):
 
 
 def four_well_sums(E, D0, weights, table, orientation_weights, temperature_K, observables, bins=None,
-                   squares=True):
+                   squares=True, points=False):
     """Ensemble sums of the four-well system in one compiled pass, nothing stored per instance.
 
     ``sum_i w_i sum_k omega_k O(E_i, D0_i, orientation k; T)`` for each observable, with the
@@ -471,6 +482,9 @@ def four_well_sums(E, D0, weights, table, orientation_weights, temperature_K, ob
         Per-bin sums as well (:func:`tunnelsim.kernels.three_level.three_level_sums`).
     squares : bool, optional
         As :func:`tunnelsim.kernels.three_level.three_level_sums`.
+    points : bool, optional
+        Point mode (:func:`tunnelsim.kernels.three_level.three_level_sums`): ``table`` of shape
+        ``(n_T K, 18)``, point-major, one temperature per point.
 
     Returns
     -------
@@ -487,6 +501,14 @@ def four_well_sums(E, D0, weights, table, orientation_weights, temperature_K, ob
         raise ValueError(f"weights must have shape {D0.shape} or (R,) + {D0.shape} like D0, got {weights.shape}")
     table = _checked(table, "table")
     omega = _checked(orientation_weights, "orientation_weights")
+    if points:
+        T = _checked(temperature_K, "temperature_K", positive=True)
+        if T.ndim != 1 or table.ndim != 2 or table.shape[1] != 18 or omega.ndim not in (1, 2) \
+                or table.shape[0] != T.size * omega.shape[-1]:
+            raise ValueError(f"points: table must have shape (n_T K, 18) for the n_T points and orientation_weights "
+                             f"(K,) or (Q, K), got {table.shape} and {omega.shape} for {T.shape} points")
+        return _run_sums(_sums_kernel, E, D0, weights, np.ascontiguousarray(table), omega, T, observables, -_MAX_SWEEPS,
+                         bins=bins, squares=True)
     if table.ndim != 2 or table.shape[1] != 18 or omega.ndim not in (1, 2) or omega.shape[-1:] != table.shape[:1]:
         raise ValueError(
             f"table must have shape (K, 18) and orientation_weights (K,) or (Q, K), got {table.shape} and {omega.shape}"

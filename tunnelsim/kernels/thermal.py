@@ -271,6 +271,26 @@ def _add_orientation(res, omega_k, node_jo, per_orient, w_i, orient_sums, k, o):
             orient_sums[k, o, t] += w_i * res[t]
 
 
+@numba.njit(**_JIT)
+def _add_orientation_block(levels, slopes, coupling2, curvature, count, T, beta, beta_min, codes, with_couplings, omega_k,
+                           node, per_orient, w_main, first, orient_sums, k, res, w, rest, acc, acc2, three_levels):
+    """A block's spectra at orientation ``k`` into the node sums ``node`` (and ``orient_sums[k]``) at
+    the temperatures ``T`` (all of them, or one point's slot: views, compiled separately); with
+    ``three_levels`` the magnetisation in one loop (:func:`_add_magnetization3`)."""
+    for j in range(count):
+        for o in range(codes.size):
+            if three_levels and codes[o] == MAGNETIZATION:
+                if per_orient:
+                    _add_magnetization3_twice(levels[j], slopes[j], beta, omega_k, node[j, o], w_main[first + j],
+                                              orient_sums[k, o])
+                else:
+                    _add_magnetization3(levels[j], slopes[j], beta, omega_k, node[j, o])
+                continue
+            _thermal_one(levels, slopes, coupling2, curvature, j, T, beta, beta_min, codes[o], with_couplings, res, w, rest,
+                         acc, acc2)
+            _add_orientation(res, omega_k, node[j, o], per_orient, w_main[first + j], orient_sums, k, o)
+
+
 @numba.njit(inline="always", **_JIT)
 def _chunk_row(n_nodes, n_rows, start):
     """Row of the per-chunk sums for the chunk starting at node ``start`` (as :func:`_run_sums`)."""

@@ -75,10 +75,7 @@ from ..spectra import Spectrum
 from ._common import _JIT, _checked, _run_chunked, _MIN_CHUNK
 from ._three_level_blocks import _B_ROWS, _BLOCK, _W_ROWS, _block_to_rows, _pass_scales, _three_level_paired_kernel
 from ._three_level_scalar import _three_level_one
-from .thermal import (
-    MAGNETIZATION, _add_block, _add_magnetization3, _add_magnetization3_twice, _add_orientation, _chunk_row, _run_sums,
-    _thermal_one,
-)
+from .thermal import _add_block, _add_orientation_block, _chunk_row, _run_sums
 
 __all__ = ["three_level_outer", "three_level_spectrum", "three_level_sums"]
 
@@ -257,25 +254,6 @@ def three_level_outer(E, D0, phi, dphi_dlambda, couplings=True):
     )
 
 @numba.njit(**_JIT)
-def _add_orientation_block(levels, slopes, coupling2, curvature, count, T, beta, beta_min, codes, with_couplings, omega_k,
-                           node, per_orient, w_main, first, orient_sums, k, res, w, rest, acc, acc2):
-    """A block's spectra at orientation ``k`` into the node sums ``node`` (and ``orient_sums[k]``) at
-    the temperatures ``T`` (all of them, or one point's slot: views, compiled separately)."""
-    for j in range(count):
-        for o in range(codes.size):
-            if codes[o] == MAGNETIZATION:
-                if per_orient:
-                    _add_magnetization3_twice(levels[j], slopes[j], beta, omega_k, node[j, o], w_main[first + j],
-                                              orient_sums[k, o])
-                else:
-                    _add_magnetization3(levels[j], slopes[j], beta, omega_k, node[j, o])
-                continue
-            _thermal_one(levels, slopes, coupling2, curvature, j, T, beta, beta_min, codes[o], with_couplings, res, w, rest,
-                         acc, acc2)
-            _add_orientation(res, omega_k, node[j, o], per_orient, w_main[first + j], orient_sums, k, o)
-
-
-@numba.njit(**_JIT)
 def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, with_couplings, kernel_setting, totals, squares, orient_sums, bins, bin_sums, start, stop):
     """Fused ensemble sums over nodes ``start <= i < stop`` into the chunk's row of ``totals``
     (``sum_i W_ri sum_k Omega_0k O_ik(T)`` for each row ``r`` of the node weights ``W`` (R, N)),
@@ -327,11 +305,11 @@ def _three_level_sums_kernel(E, D0, weights, table, orient_w, T, beta, codes, wi
                     _add_orientation_block(levels, slopes, coupling2, curvature, count, T[p:p + 1], beta[p:p + 1], beta[p],
                                            codes, with_couplings, omega[k], node[:, :, p:p + 1], per_orient, w_main, first,
                                            orient_sums[row, :, :, p:p + 1], k, res[p:p + 1], w[:, p:p + 1], rest[p:p + 1],
-                                           acc[p:p + 1], acc2[p:p + 1])
+                                           acc[p:p + 1], acc2[p:p + 1], True)
                 else:
                     _add_orientation_block(levels, slopes, coupling2, curvature, count, T, beta, beta_min, codes,
                                            with_couplings, omega[k], node, per_orient, w_main, first, orient_sums[row], k,
-                                           res, w, rest, acc, acc2)
+                                           res, w, rest, acc, acc2, True)
         _add_block(node, w_main, weights, bins, first, count, totals[row], squares[row], bin_sums[row])
 
 
