@@ -405,6 +405,11 @@ def accumulate_embedded(ensemble, nodes, rule, T, B, wanted, max_memory_bytes, p
     sums, ``|sum_i |w_i| O_i|``: the models' observables keep their sign over the nodes, so
     this is the same but for the susceptibility near its sign change, where the floor is
     anyway far below the estimate), each of shape ``(nT, nB)``; ``squares`` zero.
+
+    With a temperature dependence (Eq. 15/16) on the compiled three- and four-well sums the whole
+    ``(T, B)`` grid is one call per chunk of nodes (:func:`_fused_sums` with ``points``, the
+    scaling of :data:`_RATIO_POWER`), unless its per-point sums would take over a quarter of
+    ``max_memory_bytes``; otherwise one call per ``(T, B)`` point.
     """
     system = ensemble.system
     node_labels, W_all = _node_rows(nodes)
