@@ -111,3 +111,33 @@ def test_four_well_grid_pass_equals_the_per_point_path(monkeypatch):
         scale = np.abs(per_point.values[name]).max()
         np.testing.assert_allclose(fused.values[name], per_point.values[name], rtol=0, atol=1e-13 * scale)
         np.testing.assert_allclose(fused.errors[name], per_point.errors[name], rtol=1e-9, atol=1e-13 * scale)
+
+
+@pytest.mark.parametrize("settings", [
+    AveragingSettings(nodes={"D": 6, "D_tail": 4, "D0": 2, "alpha": 6}, error_estimate=False),
+    AveragingSettings(nodes={"D": 6, "D_tail": 4, "D0": 2, "alpha": 6}, error_estimate="doubling"),
+    AveragingSettings(method="monte_carlo", samples=512),
+], ids=["no-estimate", "doubling", "monte-carlo"])
+def test_grid_pass_without_embedded_rules(eq15_ensemble, settings, monkeypatch):
+    """The plain, node-doubling and sampled paths take the grid pass too (one call per rule), with
+    the same values to 1e-13 and errors (doubling; the sampling's standard error from the squares,
+    scaled by r^2a) to 1e-9 as one call per point."""
+    T, B = np.array([0.3, 2.0, 20.0]), np.array([0.0, 3.0, 7.0])
+    calls = []
+    original = kernels.three_level_sums
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("points", False))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(kernels, "three_level_sums", counted)
+    fused = compute(eq15_ensemble, T, B, NAMES, settings)
+    assert calls and all(calls)
+    monkeypatch.setattr(error_estimates, "_RATIO_POWER", {})
+    per_point = compute(eq15_ensemble, T, B, NAMES, settings)
+    for name in NAMES:
+        scale = np.abs(per_point.values[name]).max()
+        np.testing.assert_allclose(fused.values[name], per_point.values[name], rtol=0, atol=1e-13 * scale)
+        if np.all(np.isfinite(per_point.errors[name])):
+            np.testing.assert_allclose(fused.errors[name], per_point.errors[name], rtol=1e-9,
+                                       atol=1e-13 * np.abs(per_point.errors[name]).max())

@@ -314,7 +314,8 @@ def _orientation_rows(system, rule):
 _RATIO_POWER = {"magnetization": 3, "susceptibility": 5, "heat_capacity": 0, "entropy": 0}
 
 
-def _fused_sums(system, params, W, field_T, orient_nodes, Omega, T, names, factored=None, points=None):
+def _fused_sums(system, params, W, field_T, orient_nodes, Omega, T, names, factored=None, points=None,
+                with_squares=False):
     """Weighted totals per observable from one compiled pass, or None (no compiled sums).
 
     Rows (shape ``(R + Q - 1, n_T)``): every node row of ``W`` with the main orientation row,
@@ -328,7 +329,9 @@ def _fused_sums(system, params, W, field_T, orient_nodes, Omega, T, names, facto
     ``points = (ratios, B)`` (three- and four-well systems, Eq. 15/16): the whole ``(T, B)`` grid in one
     pass, ``ratios`` the ``r(T)`` per temperature; each point is the unscaled system at
     ``(T / r, r^2 B)`` (:data:`_RATIO_POWER`; the factors ``r^a`` are left to the caller) and
-    the last axis of the rows runs over the points, temperature-major.
+    the last axis of the rows runs over the points, temperature-major. ``with_squares``: returns
+    ``(totals, squares)``, the squares of the main rows' node contributions (point mode only;
+    None otherwise).
     """
     if getattr(system, "solver", None) != "fast":
         return None
@@ -346,24 +349,27 @@ def _fused_sums(system, params, W, field_T, orient_nodes, Omega, T, names, facto
         dphi_dB = phase_per_tesla(system.charge_area_A2, orient_nodes)
         field_eff = (ratios[:, None] ** 2 * B[None, :]).ravel()
         phi = field_eff[:, None] * dphi_dB[None, :]
-        totals, _ = kernels.three_level_sums(params["E"], params["D0"], W_used, phi, np.broadcast_to(dphi_dB, phi.shape),
-                                             Omega, np.repeat(T / ratios, B.size), names, bins=bins, points=True)
+        totals, squares = kernels.three_level_sums(params["E"], params["D0"], W_used, phi,
+                                                   np.broadcast_to(dphi_dB, phi.shape), Omega, np.repeat(T / ratios, B.size),
+                                                   names, bins=bins, points=True)
     elif system.kind == "three_level":
         dphi_dB = phase_per_tesla(system.charge_area_A2, orient_nodes)
-        totals, _ = kernels.three_level_sums(params["E"], params["D0"], W_used, dphi_dB * float(field_T), dphi_dB,
-                                             Omega, T, names, bins=bins, squares=False)
+        totals, squares = kernels.three_level_sums(params["E"], params["D0"], W_used, dphi_dB * float(field_T), dphi_dB,
+                                                   Omega, T, names, bins=bins, squares=False)
+        squares = None
     elif system.kind == "four_well" and points is not None:
         ratios, B = points
         field_eff = (ratios[:, None] ** 2 * B[None, :]).ravel()
-        totals, _ = kernels.four_well_sums(params["E"], params["D0"], W_used, system._table(field_eff, orient_nodes),
-                                           Omega, np.repeat(T / ratios, B.size), names, bins=bins, points=True)
+        totals, squares = kernels.four_well_sums(params["E"], params["D0"], W_used, system._table(field_eff, orient_nodes),
+                                                 Omega, np.repeat(T / ratios, B.size), names, bins=bins, points=True)
     elif system.kind == "four_well":
-        totals, _ = kernels.four_well_sums(params["E"], params["D0"], W_used, system._table(field_T, orient_nodes),
-                                           Omega, T, names, bins=bins, squares=False)
+        totals, squares = kernels.four_well_sums(params["E"], params["D0"], W_used, system._table(field_T, orient_nodes),
+                                                 Omega, T, names, bins=bins, squares=False)
+        squares = None
     else:
         return None
     if len(explicit) == n_rows:
-        return totals
+        return (totals, squares) if with_squares else totals
     n_orient_rows = Omega.shape[0] - 1 if Omega.ndim == 2 else 0
     out = {}
     for name, rows in totals.items():
@@ -376,7 +382,7 @@ def _fused_sums(system, params, W, field_T, orient_nodes, Omega, T, names, facto
         if abs_is_main:
             full[n_rows - 1] = full[0]
         out[name] = full
-    return out
+    return (out, squares) if with_squares else out
 
 
 def _numpy_sums(system, params, W, field_T, orient_nodes, Omega, T, names, need_chi):
