@@ -331,6 +331,15 @@ def estimate_run(ens, settings, temperature_K, field_T, observables, n_analytic=
         working = min(int(settings.max_memory_bytes), int(instances * per_instance))
     else:
         working = min(int(settings.max_memory_bytes), base_nodes * per_node)
+    if td is not None and fused_fast:
+        # Eq. 15/16: one compiled pass over a block's (T, B) points holds per-point sums in 8 chunks --
+        # rows, per-position bins, orientations (tunnelsim.error_estimates.accumulate_embedded) -- and
+        # their sum and its rows once more (10 copies), at most a quarter of max_memory_bytes
+        # (otherwise one call per point)
+        counts = dist.node_counts(settings.nodes, 0, scale) if settings.method == "quadrature" else {}
+        n_bins = sum(c + 1 for c in counts.values())
+        per_call = 10 * (2 * n_axes + 4 + n_bins + max(n_orient, 1)) * n_obs * min(rows, T.size) * B.size * 8
+        working += min(per_call, int(settings.max_memory_bytes) // 4)
     grid_bytes = rows * row_bytes + 8 * 4 * (T.size + B.size)
 
     components = {
