@@ -279,28 +279,22 @@ def _accumulate(ensemble, nodes, rule, T, B, wanted, settings, progress):
         chunk = _chunk_size(n_orient, T.size if td is None else 1, n_levels, settings.max_memory_bytes)
     need_chi = "susceptibility" in wanted
     # Eq. 15/16 on the compiled sums: the whole (T, B) grid in one pass per chunk of nodes
-    # (tunnelsim.error_estimates.accumulate_embedded, _fused_sums with points)
-    grid_pass = (td is not None and fused and getattr(system, "solver", None) == "fast"
-                 and system.kind in ("three_level", "four_well") and all(name in _errors._RATIO_POWER for name in wanted)
-                 and 8 * (n_orient + 3) * len(wanted) * T.size * B.size * 8 <= settings.max_memory_bytes // 4)
-    if grid_pass:
-        from .temperature_dependence import RATIO_FLOOR
-
+    ratios = (_errors.grid_pass_ratios(ensemble, T, B, wanted, n_orient + 3, settings.max_memory_bytes) if fused
+              else None)
+    if ratios is not None:
         _, grid_orient_nodes, grid_omega = _errors._orientation_rows(system, rule)
-        ratios = np.array([max(ratio, RATIO_FLOOR) for _, ratio in temp_groups])
         chunk = max(1, int(settings.max_memory_bytes // (n_orient * 8 * 8 * max(T.size * B.size, 8))))
     for start in range(0, n_nodes, chunk):
         stop = min(start + chunk, n_nodes)
         params = {k: np.asarray(v)[start:stop] for k, v in nodes.params.items()}
         w = np.asarray(nodes.weights)[start:stop]
-        if grid_pass:
-            tot, sq = _errors._fused_sums(system, params, w[None, :], None, grid_orient_nodes, grid_omega, T,
-                                          list(wanted), points=(ratios, B), with_squares=True)
+        if ratios is not None:
+            tot, sq = _errors.grid_pass_sums(system, params, w[None, :], grid_orient_nodes, grid_omega, T, B, ratios,
+                                             wanted)
             for name in wanted:
-                factor = (ratios ** _errors._RATIO_POWER[name])[:, None]
-                totals[name] += tot[name].reshape(-1, T.size, B.size)[0] * factor
+                totals[name] += tot[name][0]
                 if nodes.sampled:
-                    squares[name] += sq[name].reshape(T.size, B.size) * factor**2
+                    squares[name] += sq[name]
             if progress is not None:
                 progress.update((stop - start) * B.size)
             continue

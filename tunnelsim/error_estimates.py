@@ -158,6 +158,8 @@ __all__ = [
     "describe",
     "embedded_axis_error",
     "embedded_errors",
+    "grid_pass_ratios",
+    "grid_pass_sums",
     "null_rule_axis_error",
     "plan",
 ]
@@ -314,6 +316,36 @@ def _orientation_rows(system, rule):
 _RATIO_POWER = {"magnetization": 3, "susceptibility": 5, "heat_capacity": 0, "entropy": 0}
 
 
+def grid_pass_ratios(ensemble, T, B, names, rows_per_point, max_memory_bytes):
+    """``r(T)`` per temperature when the whole (T, B) grid can be one compiled pass, else None.
+
+    The pass applies with a temperature dependence (Eq. 15/16) on the compiled three- and
+    four-well sums for the observables of :data:`_RATIO_POWER`, when its per-point sums (8 chunks
+    x ``rows_per_point`` x observables x points) take at most a quarter of ``max_memory_bytes``.
+    """
+    system, td = ensemble.system, ensemble.temperature_dependence
+    if (td is None or getattr(system, "solver", None) != "fast" or system.kind not in ("three_level", "four_well")
+            or not all(name in _RATIO_POWER for name in names)
+            or 8 * rows_per_point * len(names) * T.size * B.size * 8 > max_memory_bytes // 4):
+        return None
+    from .temperature_dependence import RATIO_FLOOR
+
+    return np.array([max(float(td.ratio(t)), RATIO_FLOOR) for t in T])
+
+
+def grid_pass_sums(system, params, W, orient_nodes, Omega, T, B, ratios, names, factored=None):
+    """One compiled pass over the whole (T, B) grid (:func:`_fused_sums` with ``points``), scaled by
+    ``r^a`` (:data:`_RATIO_POWER`): ``({name: rows (n_rows, nT, nB)}, {name: squares (nT, nB)})``."""
+    sums, squares = _fused_sums(system, params, W, None, orient_nodes, Omega, T, list(names), factored,
+                                points=(ratios, B), with_squares=True)
+    out, out_squares = {}, {}
+    for name in names:
+        factor = (ratios ** _RATIO_POWER[name])[:, None]
+        out[name] = sums[name].reshape(-1, T.size, B.size) * factor
+        out_squares[name] = squares[name].reshape(T.size, B.size) * factor**2
+    return out, out_squares
+
+
 def _fused_sums(system, params, W, field_T, orient_nodes, Omega, T, names, factored=None, points=None,
                 with_squares=False):
     """Weighted totals per observable from one compiled pass, or None (no compiled sums).
@@ -444,28 +476,19 @@ def accumulate_embedded(ensemble, nodes, rule, T, B, wanted, max_memory_bytes, p
         chunk = max(1, min(int(max_memory_bytes // max(per_node, 1)), max(64, 65536 // n_orient)))
     n_nodes = len(nodes)
     # Eq. 15/16 on the compiled three- and four-well sums: the whole grid in one pass per chunk of nodes
-    grid_pass = (td is not None and getattr(system, "solver", None) == "fast"
-                 and system.kind in ("three_level", "four_well") and all(name in _RATIO_POWER for name in wanted))
-    if grid_pass:
-        # the per-point sums of one call: 8 chunks x (rows, bins, orientations) x observables x points
-        n_bins = int(bins_all.max()) + 1 if bins_all.size else 0
-        per_call = 8 * (len(explicit) + n_bins + n_orient + 2) * len(wanted) * T.size * B.size * 8
-        grid_pass = per_call <= max_memory_bytes // 4
-    if grid_pass:
-        from .temperature_dependence import RATIO_FLOOR
-
-        ratios = np.array([max(ratio, RATIO_FLOOR) for _, ratio in temp_groups])
+    n_bins = int(bins_all.max()) + 1 if bins_all.size else 0
+    ratios = grid_pass_ratios(ensemble, T, B, wanted, len(explicit) + n_bins + n_orient + 2, max_memory_bytes)
+    if ratios is not None:
         chunk = max(1, int(max_memory_bytes // (n_orient * 8 * 8 * max(T.size * B.size, 8))))
     for start in range(0, n_nodes, chunk):
         stop = min(start + chunk, n_nodes)
         params = {k: np.asarray(v)[start:stop] for k, v in nodes.params.items()}
         W_chunk = W_all[:, start:stop]
         factored = (explicit, np.ascontiguousarray(bins_all[:, start:stop]), factors, abs_is_main)
-        if grid_pass:
-            sums = _fused_sums(system, params, W_chunk, None, orient_nodes, Omega, T, list(wanted), factored,
-                               points=(ratios, B))
+        if ratios is not None:
+            sums, _ = grid_pass_sums(system, params, W_chunk, orient_nodes, Omega, T, B, ratios, wanted, factored)
             for name in wanted:
-                rows = sums[name].reshape(-1, T.size, B.size) * (ratios ** _RATIO_POWER[name])[None, :, None]
+                rows = sums[name]
                 totals[name] += rows[0]
                 totals[(name, "abs")] += np.abs(rows[n_rows])
                 for r, label in enumerate(node_labels[1:], start=1):
