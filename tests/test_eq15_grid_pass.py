@@ -39,6 +39,20 @@ def test_point_mode_equals_one_call_per_point_bit_for_bit():
         kernels.three_level_sums(E, D0, W, phi[0], rate[0], Omega, T, NAMES, points=True)
 
 
+@pytest.fixture
+def calls(monkeypatch):
+    """The ``points`` flag of every call of the three-level sums, in order."""
+    seen = []
+    original = kernels.three_level_sums
+
+    def counted(*args, **kwargs):
+        seen.append(kwargs.get("points", False))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(kernels, "three_level_sums", counted)
+    return seen
+
+
 @pytest.fixture(scope="module")
 def eq15_ensemble():
     return Ensemble(systems.ThreeLevelSystem(3e4),
@@ -46,21 +60,13 @@ def eq15_ensemble():
                     density_per_g=1e16, temperature_dependence=TemperatureDependence(delta_mu_K=0.319, T0_K=1.26))
 
 
-def test_grid_pass_equals_the_per_point_path(eq15_ensemble, monkeypatch):
+def test_grid_pass_equals_the_per_point_path(eq15_ensemble, calls, monkeypatch):
     """Values to 1e-13 and errors to 1e-9 (the error readings amplify rounding) of the per-point
     scaled-system path, for M, dM/dH, C and S on a grid where r(T) spans 0.44-1.28; one fused call."""
     T, B = np.array([0.3, 1.0, 3.0, 20.0, 100.0]), np.array([0.0, 1.0, 6.5, 14.0])
     ratio = eq15_ensemble.temperature_dependence.ratio(T)
     assert ratio.min() < 0.5 and ratio.max() > 1.25
     settings = AveragingSettings(nodes={"D": 6, "D_tail": 4, "D0": 2, "alpha": 6})
-    calls = []
-    original = kernels.three_level_sums
-
-    def counted(*args, **kwargs):
-        calls.append(kwargs.get("points", False))
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(kernels, "three_level_sums", counted)
     fused = compute(eq15_ensemble, T, B, NAMES, settings)
     assert calls == [True]
     monkeypatch.setattr(error_estimates, "_RATIO_POWER", {})  # no grid pass: one call per (T, B) point
@@ -118,19 +124,11 @@ def test_four_well_grid_pass_equals_the_per_point_path(monkeypatch):
     AveragingSettings(nodes={"D": 6, "D_tail": 4, "D0": 2, "alpha": 6}, error_estimate="doubling"),
     AveragingSettings(method="monte_carlo", samples=512),
 ], ids=["no-estimate", "doubling", "monte-carlo"])
-def test_grid_pass_without_embedded_rules(eq15_ensemble, settings, monkeypatch):
+def test_grid_pass_without_embedded_rules(eq15_ensemble, settings, calls, monkeypatch):
     """The plain, node-doubling and sampled paths take the grid pass too (one call per rule), with
     the same values to 1e-13 and errors (doubling; the sampling's standard error from the squares,
     scaled by r^2a) to 1e-9 as one call per point."""
     T, B = np.array([0.3, 2.0, 20.0]), np.array([0.0, 3.0, 7.0])
-    calls = []
-    original = kernels.three_level_sums
-
-    def counted(*args, **kwargs):
-        calls.append(kwargs.get("points", False))
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(kernels, "three_level_sums", counted)
     fused = compute(eq15_ensemble, T, B, NAMES, settings)
     assert calls and all(calls)
     monkeypatch.setattr(error_estimates, "_RATIO_POWER", {})
