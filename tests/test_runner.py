@@ -412,8 +412,9 @@ def test_estimate_bounds_the_measured_peak_memory(tmp_path):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    # the estimate is of the same order as what the run allocates (factor 3 either way)
-    assert peak / 3 < out.estimate.memory_bytes < 3 * peak
+    # the estimate bounds what the run allocates, by less than a factor 3 (it counts every
+    # sub-rule and null-rule row of the embedded rules; 1.6-2x on the shipped configs)
+    assert peak <= out.estimate.memory_bytes < 3 * peak
 
 
 @pytest.mark.parametrize(

@@ -180,6 +180,32 @@ def _two_ended(n, embedded):
     return 2 * (_kronrod(half) if embedded else half)
 
 
+#: Axes whose embedded rule is two Gauss-Kronrod pieces, each with its own null rules (the alpha
+#: and chamber rules, :meth:`tunnelsim.distributions.base.Distribution.quadrature`).
+_TWO_PIECE_AXES = ("alpha", "direction")
+
+
+def _embedded_rows(counts):
+    """Sub-rule rows (``G``, ``L`` and the null rules, at most ``NULL_RULES`` per piece) of the
+    embedded node rule, from its axis counts, not built."""
+    from .distributions.rules import NULL_RULES
+
+    return sum(2 + (2 if axis in _TWO_PIECE_AXES else 1) * min(NULL_RULES, 2 * max(1, int(n) // 2))
+               for axis, n in counts.items())
+
+
+def _embedded_orientation_rows(kind, settings):
+    """Sub-rule rows of the embedded orientation rule, not built (planar: ``G``, ``L`` and every null
+    rule up to the harmonic reading's size; sphere: polar ``G``, ``L`` and its null rules, two azimuth rows)."""
+    from .distributions.rules import NULL_RULES
+
+    if kind == "planar":
+        return 2 + min(max(NULL_RULES, 16), 2 * max(1, (settings.orientation_nodes or 8) // 2))
+    if kind == "sphere":
+        return 4 + NULL_RULES
+    return 0
+
+
 def _orientation_count(kind, settings, refined=False):
     """Orientations of the default rule (:func:`tunnelsim.ensemble.default_orientation_rule`), not built."""
     embedded = _embedded(settings)
@@ -301,13 +327,13 @@ def estimate_run(ens, settings, temperature_K, field_T, observables, n_analytic=
     n_obs = len(observables)
     n_labels = len(plan)
     n_axes = len(dist.node_counts(settings.nodes, 0, scale)) if settings.method == "quadrature" else 0
-    n_orient_axes = {"none": 0, "planar": 1}.get(kind, 2)
     if _embedded(settings):
-        # per node: two sub-rule weights per axis, held once in the sample and once more, with the
-        # main and absolute rows, in the weight matrix of the one-pass sums
-        floats += 2 * n_axes + (2 * n_axes + 2)
-        # running sums per observable: the main rule, two sub-rules per axis, the absolute row
-        n_labels = 2 * (n_axes + n_orient_axes) + 2
+        # per node: the sub-rule and null-rule weights of every axis, held once in the sample and once
+        # more, with the main and absolute rows, in the weight matrix of the one-pass sums
+        sub_rows = _embedded_rows(dist.node_counts(settings.nodes, 0, scale))
+        floats += sub_rows + (sub_rows + 2)
+        # running sums per observable: the main rule, every node and orientation sub-rule, the absolute row
+        n_labels = sub_rows + _embedded_orientation_rows(kind, settings) + 2
 
     node_bytes = [8 * floats * n for _, n, refined in plan if not refined]
     factor = _QMC_FACTOR if settings.method == "qmc" else _BUILD_FACTOR
