@@ -198,9 +198,11 @@ def _embedded_orientation_rows(kind, settings):
     """Sub-rule rows of the embedded orientation rule, not built (planar: ``G``, ``L`` and every null
     rule up to the harmonic reading's size; sphere: polar ``G``, ``L`` and its null rules, two azimuth rows)."""
     from .distributions.rules import NULL_RULES
+    from .harmonic_errors import HARMONIC_MAX_NODES
 
-    if kind == "planar":
-        return 2 + min(max(NULL_RULES, 16), 2 * max(1, (settings.orientation_nodes or 8) // 2))
+    if kind == "planar":  # as tunnelsim.orientations._embedded_planar
+        m = max(1, (settings.orientation_nodes or 8) // 2)
+        return 2 + (2 * m if 2 * m + 1 <= HARMONIC_MAX_NODES else min(NULL_RULES, 2 * m))
     if kind == "sphere":
         return 4 + NULL_RULES
     return 0

@@ -23,9 +23,7 @@ import numpy as np
 import scipy.sparse
 
 from .. import error_estimates as _errors
-from .. import hamiltonians, units
-from . import dipoles
-from .response import matrix_elements, one_phonon_prefactor_per_s_K3, two_level_susceptibility
+from .response import one_phonon_prefactor_per_s_K3
 
 PART_NAMES = ("p0", "p1", "p2", "p3")
 
@@ -41,33 +39,21 @@ def node_orientation_parts(system_kind, params, rule, T, field_T, settings, dipo
     two-level system. ``sum_k omega_k c_ik`` is the part of node ``i`` that
     ``tunnelsim.dielectric.ensemble._node_parts`` returns (with ``w_i = 1``).
     """
+    from ._kernel import levels_node_sums, ring3_node_sums
+    from .ensemble import _four_well_elements, _ring_phases, _two_level_parts, ring3_parts
+
     p = float(dipole_moment_D)
     if system_kind == "two_level":
-        chi = two_level_susceptibility(params["delta"], params["delta0"], p * p / 3.0, T, settings)
-        parts = np.stack([chi.resonant.real, chi.resonant.imag, chi.relaxation.real, chi.relaxation.imag], axis=-1)
-        return parts[:, None]
+        return _two_level_parts(params, T, settings, p)[:, None]
     A = one_phonon_prefactor_per_s_K3(settings)
     if system_kind == "three_level":
-        from ._kernel import ring3_node_sums
-        from .ensemble import _orientation_factor, ring3_parts
-
-        u = rule.nodes
-        phi = units.phase_per_tesla(charge_area_A2, u) * float(field_T)
+        phi, factor = _ring_phases(rule, field_T, settings, charge_area_A2)
         lv, M = ring3_parts(params["E"], params["D0"], phi)
         N, K = lv.shape[:2]
         out = ring3_node_sums(lv.reshape(N * K, 1, 3), M.reshape(N * K, 1, 3, 3), np.ones(N * K), np.ones(1), T,
                               settings.photon_energy_K, settings.linewidth_K, settings.omega_per_s, A, p)
-        factor = _orientation_factor(u, settings.field_direction)
         return out.reshape(N, K, T.size, 4) * factor[None, :, None, None]
-    from ._kernel import levels_node_sums
-
-    n = rule.nodes  # (K, 3)
-    comps = dipoles.dipole_components(dipoles.well_dipoles(dipoles.tetrahedron_positions(), p))
-    bb = n[:, :, None] * n[:, None, :]
-    tensor = bb if settings.field_direction == "parallel" else 0.5 * (np.eye(3) - bb)
-    phi_vec = n * (float(units.phase_per_tesla(charge_area_A2)) * float(field_T))
-    h = hamiltonians.four_well(params["E"][:, None, :], params["D0"][:, None], phi_vec)
-    lv, X, G, S2 = matrix_elements(h, comps, tensor)
+    lv, X, G, S2 = _four_well_elements(params, rule, field_T, settings, p, charge_area_A2)
     N, K, m = lv.shape
     out = levels_node_sums(lv.reshape(N * K, 1, m), X.reshape(N * K, 1, m, m), G.reshape(N * K, 1, m, m),
                            S2.reshape(N * K, 1, m, m), np.ones(N * K), np.ones(1), T, settings.photon_energy_K,

@@ -114,6 +114,31 @@ def _orientation_factor(u, field_direction):
     return (1.0 - u * u) / 2.0 if field_direction == "parallel" else (1.0 + u * u) / 4.0
 
 
+def _two_level_parts(params, T, settings, dipole_moment_D):
+    """STM 2LS contributions ``(N, n_T, 4)`` (D^2/K), unweighted; ``mu^2 = p^2/3`` (module docstring)."""
+    p = float(dipole_moment_D)
+    chi = two_level_susceptibility(params["delta"], params["delta0"], p * p / 3.0, T, settings)
+    return np.stack([chi.resonant.real, chi.resonant.imag, chi.relaxation.real, chi.relaxation.imag], axis=-1)
+
+
+def _ring_phases(rule, field_T, settings, charge_area_A2):
+    """Eq. 7 phases of the ring at the orientation nodes and their direction factors, ``(K,)`` each."""
+    u = rule.nodes
+    return units.phase_per_tesla(charge_area_A2, u) * float(field_T), _orientation_factor(u, settings.field_direction)
+
+
+def _four_well_elements(params, rule, field_T, settings, dipole_moment_D, charge_area_A2):
+    """Levels and matrix elements ``(lv, X, G, S2)`` of the four wells, ``(N, K, ...)``, at the
+    sphere rule's field directions (:func:`tunnelsim.dielectric.response.matrix_elements`)."""
+    n = rule.nodes  # (K, 3)
+    comps = dipoles.dipole_components(dipoles.well_dipoles(dipoles.tetrahedron_positions(), float(dipole_moment_D)))
+    bb = n[:, :, None] * n[:, None, :]
+    tensor = bb if settings.field_direction == "parallel" else 0.5 * (np.eye(3) - bb)
+    phi_vec = n * (float(units.phase_per_tesla(charge_area_A2)) * float(field_T))
+    h = hamiltonians.four_well(params["E"][:, None, :], params["D0"][:, None], phi_vec)
+    return matrix_elements(h, comps, tensor)
+
+
 def _node_parts(system_kind, params, weights, rule, T, field_T, settings, dipole_moment_D, charge_area_A2,
                 chunk=32768, ring_chunk=32768):
     """Per-node contributions ``(N, n_T, 4)`` in D^2/K (weights included) at one field."""
@@ -121,16 +146,13 @@ def _node_parts(system_kind, params, weights, rule, T, field_T, settings, dipole
     N = len(weights)
     out = np.zeros((N, T.size, 4))
     if system_kind == "two_level":
-        chi = two_level_susceptibility(params["delta"], params["delta0"], p * p / 3.0, T, settings)
-        parts = np.stack([chi.resonant.real, chi.resonant.imag, chi.relaxation.real, chi.relaxation.imag], axis=-1)
-        return parts * np.asarray(weights)[:, None, None]
+        return _two_level_parts(params, T, settings, p) * np.asarray(weights)[:, None, None]
+    A = one_phonon_prefactor_per_s_K3(settings)
     if system_kind == "three_level":
         from ._kernel import ring3_node_sums
 
-        u = rule.nodes
-        phi = units.phase_per_tesla(charge_area_A2, u) * float(field_T)
-        g = rule.weights * _orientation_factor(u, settings.field_direction)
-        A = one_phonon_prefactor_per_s_K3(settings)
+        phi, factor = _ring_phases(rule, field_T, settings, charge_area_A2)
+        g = rule.weights * factor
         for start in range(0, N, ring_chunk):
             sl = slice(start, min(start + ring_chunk, N))
             lv, M = ring3_parts(params["E"][sl], params["D0"][sl], phi)
@@ -138,19 +160,13 @@ def _node_parts(system_kind, params, weights, rule, T, field_T, settings, dipole
                                       settings.omega_per_s, A, p)
         return out
     # four wells: generic eigh path
-    n = rule.nodes  # (K, 3)
-    comps = dipoles.dipole_components(dipoles.well_dipoles(dipoles.tetrahedron_positions(), p))  # (3, 4, 4)
-    bb = n[:, :, None] * n[:, None, :]
-    tensor = bb if settings.field_direction == "parallel" else 0.5 * (np.eye(3) - bb)
-    phi_vec = n * (float(units.phase_per_tesla(charge_area_A2)) * float(field_T))
     from ._kernel import levels_node_sums
 
-    A = one_phonon_prefactor_per_s_K3(settings)
-    step = max(1, chunk // max(1, len(n)))
+    step = max(1, chunk // max(1, len(rule.nodes)))
     for start in range(0, N, step):
         sl = slice(start, min(start + step, N))
-        h = hamiltonians.four_well(params["E"][sl][:, None, :], params["D0"][sl][:, None], phi_vec)
-        lv, X, G, S2 = matrix_elements(h, comps, tensor)
+        chunk_params = {"E": params["E"][sl], "D0": params["D0"][sl]}
+        lv, X, G, S2 = _four_well_elements(chunk_params, rule, field_T, settings, p, charge_area_A2)
         out[sl] = levels_node_sums(lv, X, G, S2, weights[sl], rule.weights, T, settings.photon_energy_K,
                                    settings.linewidth_K, settings.omega_per_s, A, p)
     return out
